@@ -23,7 +23,14 @@ export const FALLBACK_CONTENT: Readonly<Record<FallbackStatus, string>> = Object
 });
 
 /** How one attempt ended. `notDone`: valid output that the agent's `isDone` check rejected. */
-export type AttemptOutcome = 'valid' | 'notDone' | 'invalid' | 'threw' | 'timedOut' | 'deadline' | 'cancelled';
+export type AttemptOutcome =
+  | 'valid'
+  | 'notDone'
+  | 'invalid'
+  | 'threw'
+  | 'timedOut'
+  | 'deadline'
+  | 'cancelled';
 
 export interface ValidationIssue {
   path: string;

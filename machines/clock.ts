@@ -1,5 +1,3 @@
-import type { ActorSystem } from 'xstate';
-
 /**
  * XState's Clock only schedules; agentcharts also needs to read the time so deadlines can be kept as
  * absolute times in context (pending `after` timers are not restored from a persisted snapshot).
@@ -12,7 +10,7 @@ export interface Clock {
 }
 
 /** The current time on the clock the actor system runs on (wall clock when it has no `now`). */
-export function now(system: ActorSystem<any>): number {
+export function now(system: { _clock: unknown }): number {
   const clock = system._clock as Partial<Clock> | undefined;
   return typeof clock?.now === 'function' ? clock.now() : Date.now();
 }

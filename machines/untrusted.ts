@@ -30,7 +30,12 @@ export function toPlainData(raw: unknown, maxBytes: number): PlainData {
   if (text === undefined) return { ok: false, reason: `output is not serialisable (${typeof raw})` };
   const bytes = byteLength(text, maxBytes);
   if (bytes > maxBytes) {
-    return { ok: false, reason: `output is ${bytes} bytes, over the ${maxBytes}-byte cap`, bytes, preview: preview(text) };
+    return {
+      ok: false,
+      reason: `output is ${bytes} bytes, over the ${maxBytes}-byte cap`,
+      bytes,
+      preview: preview(text),
+    };
   }
   return { ok: true, value: JSON.parse(text), bytes };
 }

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { OptionsError } from './errors.js';
 
 /**
@@ -10,6 +10,10 @@ export function parseOptions<S extends z.ZodType>(schema: S, value: unknown, whe
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
   const path = issue.path.map(String);
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0]!;
+    return fail(where, [...path, key].join('.'), valueAt(value, [...path, key]), 'is not a known option');
+  }
   return fail(where, path.join('.'), valueAt(value, path), issue.message);
 }
 
@@ -25,3 +29,34 @@ function valueAt(root: unknown, path: readonly string[]): unknown {
   }
   return current;
 }
+
+// Small option validators whose messages read well after the field name.
+
+/** Largest delay a JS timer can hold (about 24.8 days); longer ones fire at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export const integer = (min: number, max: number) =>
+  z.custom<number>((v) => Number.isInteger(v) && (v as number) >= min && (v as number) <= max, {
+    error: `must be an integer from ${min} to ${max}`,
+  });
+
+export const number = (min: number, max: number, exclusiveMin = false) =>
+  z.custom<number>((v) => typeof v === 'number' && (exclusiveMin ? v > min : v >= min) && v <= max, {
+    error: `must be a number ${exclusiveMin ? 'above' : 'from'} ${min}${exclusiveMin ? ' and at most' : ' to'} ${max}`,
+  });
+
+export const fn = <F>() => z.custom<F>((v) => typeof v === 'function', { error: 'must be a function' });
+
+export const id = () =>
+  z.custom<string>((v) => typeof v === 'string' && /^[A-Za-z][\w.-]{0,127}$/.test(v), {
+    error: 'must be a name of letters, digits, _ . - (starting with a letter, at most 128 characters)',
+  });
+
+export const zodSchema = () =>
+  z.custom<z.ZodType>(
+    (v) =>
+      typeof v === 'object' &&
+      v !== null &&
+      typeof (v as { safeParseAsync?: unknown }).safeParseAsync === 'function',
+    { error: 'must be a zod schema' },
+  );

@@ -1,0 +1,453 @@
+import { and, assign, fromPromise, setup } from 'xstate';
+import type {
+  AgentResult,
+  AgentStatus,
+  AttemptOutcome,
+  AttemptRecord,
+  ValidationIssue,
+} from './agent-result.js';
+import { FALLBACK_CONTENT } from './agent-result.js';
+import { now } from './clock.js';
+import type { Quality, QualityThresholds } from './quality.js';
+import { classifyQuality } from './quality.js';
+import { backoffDelay, type RetryPolicy } from './retry.js';
+import type { PlainData } from './untrusted.js';
+import { describeError, toPlainData } from './untrusted.js';
+
+/**
+ * One guarded agent call as a statechart:
+ *
+ *   running.attempting → running.validating → succeeded
+ *        ↑                      ↓ (invalid, not done, threw, timed out)
+ *   running.backingOff ← running.deciding → timedOut | maxIterations | invalidOutput | failed | deadlineExceeded
+ *
+ * plus `cancelled` from anywhere in `running`. Every final state produces an AgentResult.
+ * Only plain data lives in context; the user's function and schema are the `run` and `validate`
+ * actors, referenced by name.
+ */
+
+export interface AgentLimits {
+  maxIterations: number;
+  attemptTimeoutMs: number;
+  /** Bound on the whole call; null = only maxIterations × attemptTimeoutMs + backoff. */
+  deadlineMs: number | null;
+}
+
+/** The plain-data description of an agent that its statechart runs with. */
+export interface AgentSpec {
+  id: string;
+  limits: AgentLimits;
+  retry: RetryPolicy;
+  quality: QualityThresholds;
+  maxOutputBytes: number;
+}
+
+/** What the previous attempt left, so the agent can do better on the next one. */
+export interface PreviousAttempt {
+  attempt: number;
+  outcome: AttemptOutcome;
+  /** The previous output (validated for `notDone`, as returned for `invalid`), when it was plain data. */
+  output?: unknown;
+  issues?: ValidationIssue[];
+  reason?: string;
+}
+
+export interface AgentCall {
+  input: unknown;
+  attempt: number;
+  idempotencyKey: string;
+  previous: PreviousAttempt | null;
+  signal: AbortSignal;
+}
+
+export type Verdict =
+  | { valid: true; output: unknown; confidence: number; done: boolean }
+  | { valid: false; reason: string; issues: ValidationIssue[] };
+
+/** The parts of an agent that are code, not data. */
+export interface AgentImplementation {
+  /** The user's function. Untrusted: may throw anything, hang, or return anything. */
+  run(call: AgentCall): unknown;
+  /** Schema, confidence and termination check on a plain-data output. */
+  validate(output: unknown): Promise<Verdict> | Verdict;
+}
+
+export interface AgentMachineInput {
+  input: unknown;
+  /** Stable across restarts; part of every idempotency key. Defaults to a random UUID. */
+  runId?: string;
+  /** The workflow step this call serves; defaults to the agent id. */
+  stepId?: string;
+}
+
+export interface AgentContext {
+  agentId: string;
+  stepId: string;
+  runId: string;
+  input: unknown;
+  limits: AgentLimits;
+  retry: RetryPolicy;
+  quality: QualityThresholds;
+  maxOutputBytes: number;
+  startedAt: number;
+  /** Absolute times, so timers can be re-armed after a restore. */
+  deadlineAt: number | null;
+  attempt: number;
+  attemptStartedAt: number;
+  attemptEndsAt: number;
+  inFlight: boolean;
+  attempts: AttemptRecord[];
+  pending: { value: unknown; bytes: number } | null;
+  previous: PreviousAttempt | null;
+  candidate: { content: unknown; confidence: number; quality: Quality } | null;
+  final: { status: AgentStatus; reason: string; endedAt: number } | null;
+}
+
+export type AgentEvent = { type: 'cancel'; reason?: string };
+
+const MAX_ISSUES = 20;
+
+type AttemptFields = Omit<
+  AttemptRecord,
+  'attempt' | 'idempotencyKey' | 'startedAt' | 'endedAt' | 'durationMs'
+>;
+
+/** Close the in-flight attempt in the history. */
+function closeAttempt(context: AgentContext, at: number, fields: AttemptFields): Partial<AgentContext> {
+  const record: AttemptRecord = {
+    attempt: context.attempt,
+    idempotencyKey: keyOf(context, context.attempt),
+    startedAt: context.attemptStartedAt,
+    endedAt: at,
+    durationMs: at - context.attemptStartedAt,
+    ...fields,
+  };
+  return { attempts: [...context.attempts, record], inFlight: false, pending: null };
+}
+
+const keyOf = (c: Pick<AgentContext, 'runId' | 'stepId'>, attempt: number) =>
+  `${c.runId}:${c.stepId}:${attempt}`;
+
+const lastAttempt = (c: AgentContext): AttemptRecord | undefined => c.attempts[c.attempts.length - 1];
+
+// Guards get no clock; the last attempt's end time, recorded by the transition that closed it, stands in.
+const lastEndedAt = (c: AgentContext): number => lastAttempt(c)?.endedAt ?? c.startedAt;
+
+function finalReason(status: AgentStatus, c: AgentContext, cancelReason?: string): string {
+  const last = lastAttempt(c);
+  const of = `attempt ${c.attempt} of ${c.limits.maxIterations}`;
+  switch (status) {
+    case 'succeeded':
+      return `validated on ${of}`;
+    case 'timedOut':
+      return `${of} timed out after ${c.limits.attemptTimeoutMs} ms`;
+    case 'maxIterations':
+      return `isDone was not satisfied within ${c.limits.maxIterations} iterations`;
+    case 'invalidOutput':
+      return `${of} returned invalid output: ${last?.reason ?? 'unknown'}`;
+    case 'failed':
+      return `${of} threw: ${last?.reason ?? 'unknown'}`;
+    case 'deadlineExceeded':
+      return c.inFlight || last?.outcome === 'deadline'
+        ? `the ${c.limits.deadlineMs} ms deadline passed during ${of}`
+        : `the ${c.limits.deadlineMs} ms deadline would pass before attempt ${c.attempt + 1} could start`;
+    case 'cancelled':
+      return `cancelled${c.attempt > 0 ? ` during ${of}` : ''}${cancelReason ? `: ${cancelReason}` : ''}`;
+  }
+}
+
+function buildResult(c: AgentContext): AgentResult {
+  const final = c.final ?? {
+    status: 'failed' as const,
+    reason: 'ended without a final state',
+    endedAt: c.startedAt,
+  };
+  const base = {
+    agentId: c.agentId,
+    reason: final.reason,
+    attempts: c.attempts,
+    startedAt: c.startedAt,
+    endedAt: final.endedAt,
+    durationMs: final.endedAt - c.startedAt,
+  };
+  if (final.status === 'succeeded' && c.candidate) {
+    return { ...base, status: 'succeeded', fallback: false, ...c.candidate };
+  }
+  const status = final.status === 'succeeded' ? 'failed' : final.status;
+  return {
+    ...base,
+    status,
+    fallback: true,
+    content: FALLBACK_CONTENT[status],
+    confidence: 0,
+    quality: 'LOW',
+    ...(c.candidate ? { candidate: c.candidate } : {}),
+  };
+}
+
+/** Builds the statechart for one agent: the same chart for every agent, its own implementations. */
+export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
+  return setup({
+    types: {
+      context: {} as AgentContext,
+      events: {} as AgentEvent,
+      input: {} as AgentMachineInput,
+      output: {} as AgentResult,
+    },
+    actors: {
+      run: fromPromise<PlainData, Omit<AgentCall, 'signal'>>(async ({ input, signal }) =>
+        toPlainData(await impl.run({ ...input, signal }), spec.maxOutputBytes),
+      ),
+      validate: fromPromise<Verdict, { output: unknown }>(async ({ input }) => impl.validate(input.output)),
+    },
+    delays: {
+      // Clipped to the deadline so that one timer per state covers both bounds.
+      attemptTimer: ({ context, system }) =>
+        Math.max(
+          0,
+          Math.min(context.attemptEndsAt, context.deadlineAt ?? Number.POSITIVE_INFINITY) - now(system),
+        ),
+      backoff: ({ context }) => backoffDelay(context.retry, context.attempt, keyOf(context, context.attempt)),
+    },
+    guards: {
+      attemptsLeft: ({ context }) => context.attempt < context.limits.maxIterations,
+      lastOutcome: ({ context }, params: { outcome: AttemptOutcome }) =>
+        lastAttempt(context)?.outcome === params.outcome,
+      outputIsPlain: ({ event }) => (event as unknown as { output: PlainData }).output.ok,
+      verdict: ({ event }, params: { valid: boolean; done?: boolean }) => {
+        const v = (event as unknown as { output: Verdict }).output;
+        return v.valid === params.valid && (params.done === undefined || (v.valid && v.done === params.done));
+      },
+      // The timer is clipped to the deadline, so when it fires the deadline is the cause if it clipped.
+      deadlineCutAttempt: ({ context }) =>
+        context.deadlineAt !== null && context.attemptEndsAt > context.deadlineAt,
+      deadlinePassed: ({ context }) =>
+        context.deadlineAt !== null && lastEndedAt(context) >= context.deadlineAt,
+      backoffMissesDeadline: ({ context }) =>
+        context.deadlineAt !== null &&
+        lastEndedAt(context) +
+          backoffDelay(context.retry, context.attempt, keyOf(context, context.attempt)) >=
+          context.deadlineAt,
+    },
+    actions: {
+      beginAttempt: assign(({ context, system }) => {
+        const at = now(system);
+        return {
+          attempt: context.attempt + 1,
+          attemptStartedAt: at,
+          attemptEndsAt: at + context.limits.attemptTimeoutMs,
+          inFlight: true,
+          pending: null,
+        };
+      }),
+      holdOutput: assign(({ event }) => {
+        const out = (event as unknown as { output: PlainData & { ok: true } }).output;
+        return { pending: { value: out.value, bytes: out.bytes } };
+      }),
+      recordUnplain: assign(({ context, event, system }) => {
+        const out = (event as unknown as { output: PlainData & { ok: false } }).output;
+        return {
+          ...closeAttempt(context, now(system), {
+            outcome: 'invalid',
+            reason: out.reason,
+            ...(out.bytes === undefined ? {} : { bytes: out.bytes }),
+          }),
+          previous: { attempt: context.attempt, outcome: 'invalid', reason: out.reason },
+        };
+      }),
+      recordThrew: assign(({ context, event, system }) => {
+        const error = describeError((event as unknown as { error: unknown }).error);
+        const reason = `${error.name}: ${error.message}`;
+        return {
+          ...closeAttempt(context, now(system), { outcome: 'threw', reason, error }),
+          previous: { attempt: context.attempt, outcome: 'threw', reason },
+        };
+      }),
+      recordVerdict: assign(({ context, event, system }) => {
+        const v = (event as unknown as { output: Verdict }).output;
+        const bytes = context.pending?.bytes;
+        const sized = bytes === undefined ? {} : { bytes };
+        if (!v.valid) {
+          const issues = v.issues.slice(0, MAX_ISSUES);
+          return {
+            ...closeAttempt(context, now(system), { outcome: 'invalid', reason: v.reason, issues, ...sized }),
+            previous: {
+              attempt: context.attempt,
+              outcome: 'invalid',
+              output: context.pending?.value,
+              issues,
+              reason: v.reason,
+            },
+          };
+        }
+        const candidate = {
+          content: v.output,
+          confidence: v.confidence,
+          quality: classifyQuality(v.confidence, context.quality),
+        };
+        const outcome: AttemptOutcome = v.done ? 'valid' : 'notDone';
+        return {
+          ...closeAttempt(context, now(system), {
+            outcome,
+            confidence: v.confidence,
+            ...(v.done ? {} : { reason: 'isDone returned false' }),
+            ...sized,
+          }),
+          candidate,
+          previous: v.done ? context.previous : { attempt: context.attempt, outcome, output: v.output },
+        };
+      }),
+      recordTimeout: assign(({ context, system }, params: { outcome: 'timedOut' | 'deadline' }) =>
+        closeAttempt(context, now(system), {
+          outcome: params.outcome,
+          reason:
+            params.outcome === 'timedOut'
+              ? `no result within ${context.limits.attemptTimeoutMs} ms`
+              : `the ${context.limits.deadlineMs} ms deadline passed`,
+        }),
+      ),
+      finish: assign(({ context, event, system }, params: { status: AgentStatus }) => {
+        const at = now(system);
+        const cancelReason = event.type === 'cancel' ? event.reason : undefined;
+        const closed =
+          context.inFlight && params.status === 'cancelled'
+            ? closeAttempt(context, at, { outcome: 'cancelled', reason: cancelReason ?? 'cancelled' })
+            : {};
+        return {
+          ...closed,
+          final: {
+            status: params.status,
+            reason: finalReason(params.status, context, cancelReason),
+            endedAt: at,
+          },
+        };
+      }),
+    },
+  }).createMachine({
+    id: 'agent',
+    context: ({ input, self }) => {
+      const at = now(self.system);
+      return {
+        agentId: spec.id,
+        stepId: input.stepId ?? spec.id,
+        // A session id repeats across actor systems; idempotency keys must not.
+        runId: input.runId ?? globalThis.crypto.randomUUID(),
+        input: input.input,
+        limits: spec.limits,
+        retry: spec.retry,
+        quality: spec.quality,
+        maxOutputBytes: spec.maxOutputBytes,
+        startedAt: at,
+        deadlineAt: spec.limits.deadlineMs === null ? null : at + spec.limits.deadlineMs,
+        attempt: 0,
+        attemptStartedAt: at,
+        attemptEndsAt: at,
+        inFlight: false,
+        attempts: [],
+        pending: null,
+        previous: null,
+        candidate: null,
+        final: null,
+      };
+    },
+    initial: 'running',
+    states: {
+      running: {
+        on: { cancel: { target: 'cancelled' } },
+        initial: 'attempting',
+        states: {
+          attempting: {
+            entry: 'beginAttempt',
+            invoke: {
+              id: 'run',
+              src: 'run',
+              input: ({ context }) => ({
+                input: context.input,
+                attempt: context.attempt,
+                idempotencyKey: keyOf(context, context.attempt),
+                previous: context.previous,
+              }),
+              onDone: [
+                { guard: 'outputIsPlain', target: 'validating', actions: 'holdOutput' },
+                { target: 'deciding', actions: 'recordUnplain' },
+              ],
+              onError: { target: 'deciding', actions: 'recordThrew' },
+            },
+            after: {
+              attemptTimer: [
+                {
+                  guard: 'deadlineCutAttempt',
+                  target: '#agent.deadlineExceeded',
+                  actions: { type: 'recordTimeout', params: { outcome: 'deadline' } },
+                },
+                { target: 'deciding', actions: { type: 'recordTimeout', params: { outcome: 'timedOut' } } },
+              ],
+            },
+          },
+          validating: {
+            invoke: {
+              id: 'validate',
+              src: 'validate',
+              input: ({ context }) => ({ output: context.pending?.value }),
+              onDone: [
+                {
+                  guard: { type: 'verdict', params: { valid: true, done: true } },
+                  target: '#agent.succeeded',
+                  actions: 'recordVerdict',
+                },
+                { target: 'deciding', actions: 'recordVerdict' },
+              ],
+              onError: { target: 'deciding', actions: 'recordThrew' },
+            },
+            // Validation is part of the attempt and shares its time bound.
+            after: {
+              attemptTimer: [
+                {
+                  guard: 'deadlineCutAttempt',
+                  target: '#agent.deadlineExceeded',
+                  actions: { type: 'recordTimeout', params: { outcome: 'deadline' } },
+                },
+                { target: 'deciding', actions: { type: 'recordTimeout', params: { outcome: 'timedOut' } } },
+              ],
+            },
+          },
+          // Transient: picks the next attempt or the way out named by the last attempt's outcome.
+          deciding: {
+            always: [
+              { guard: and(['attemptsLeft', 'deadlinePassed']), target: '#agent.deadlineExceeded' },
+              {
+                guard: and([
+                  'attemptsLeft',
+                  { type: 'lastOutcome', params: { outcome: 'notDone' as AttemptOutcome } },
+                ]),
+                target: 'attempting',
+              },
+              { guard: and(['attemptsLeft', 'backoffMissesDeadline']), target: '#agent.deadlineExceeded' },
+              { guard: 'attemptsLeft', target: 'backingOff' },
+              { guard: { type: 'lastOutcome', params: { outcome: 'timedOut' } }, target: '#agent.timedOut' },
+              { guard: { type: 'lastOutcome', params: { outcome: 'threw' } }, target: '#agent.failed' },
+              {
+                guard: { type: 'lastOutcome', params: { outcome: 'invalid' } },
+                target: '#agent.invalidOutput',
+              },
+              { target: '#agent.maxIterations' },
+            ],
+          },
+          backingOff: {
+            after: { backoff: 'attempting' },
+          },
+        },
+      },
+      succeeded: { type: 'final', entry: { type: 'finish', params: { status: 'succeeded' } } },
+      timedOut: { type: 'final', entry: { type: 'finish', params: { status: 'timedOut' } } },
+      maxIterations: { type: 'final', entry: { type: 'finish', params: { status: 'maxIterations' } } },
+      invalidOutput: { type: 'final', entry: { type: 'finish', params: { status: 'invalidOutput' } } },
+      failed: { type: 'final', entry: { type: 'finish', params: { status: 'failed' } } },
+      deadlineExceeded: { type: 'final', entry: { type: 'finish', params: { status: 'deadlineExceeded' } } },
+      cancelled: { type: 'final', entry: { type: 'finish', params: { status: 'cancelled' } } },
+    },
+    output: ({ context }) => buildResult(context),
+  });
+}
+
+export type AgentMachine = ReturnType<typeof createAgentMachine>;

@@ -1,0 +1,233 @@
+import { z } from 'zod';
+import type {
+  AgentImplementation,
+  AgentLimits,
+  AgentMachine,
+  AgentSpec,
+  PreviousAttempt,
+  Verdict,
+} from '../machines/agent.js';
+import { createAgentMachine } from '../machines/agent.js';
+import type { ValidationIssue } from '../machines/agent-result.js';
+import type { QualityThresholds } from '../machines/quality.js';
+import type { RetryPolicy } from '../machines/retry.js';
+import { formatValue } from './errors.js';
+import { fail, fn, id, integer, MAX_TIMER_MS, number, parseOptions, zodSchema } from './options.js';
+
+/** What the agent's function is called with. */
+export interface AgentRunArgs<I = unknown> {
+  input: I;
+  /** Aborted on attempt timeout, deadline and cancel. A result after that is ignored. */
+  signal: AbortSignal;
+  /** 1-based. */
+  attempt: number;
+  /**
+   * `runId:stepId:attempt`. Stable across a restore, which calls an in-flight attempt again
+   * (at-least-once): pass it to side-effecting APIs to make the repeat harmless.
+   */
+  idempotencyKey: string;
+  /** The previous attempt's output and why it was not accepted, so a retry can do better. */
+  previous: PreviousAttempt | null;
+}
+
+export interface AgentOptions<I, S extends z.ZodType> {
+  id: string;
+  /** Every output is validated against this before anyone sees it. Outputs are JSON data. */
+  output: S;
+  /** The agent itself. Its result is untrusted until validated, so any return type is accepted. */
+  run: (args: AgentRunArgs<I>) => unknown;
+  limits?: Partial<AgentLimits>;
+  retry?: Partial<RetryPolicy>;
+  /** Termination check: a valid output that fails it counts as one iteration and the agent runs again. */
+  isDone?: (output: z.output<S>) => boolean;
+  /** A number in [0, 1]; default: the output's `confidence` field. */
+  confidence?: (output: z.output<S>) => number;
+  quality?: Partial<QualityThresholds>;
+  /** Serialised size cap for one output; default 1 MiB. */
+  maxOutputBytes?: number;
+}
+
+/** A defined agent: plain, frozen options plus the implementation its statechart calls. */
+export interface Agent<I = unknown, O = unknown> {
+  readonly kind: 'agent';
+  readonly id: string;
+  readonly output: z.ZodType<O>;
+  readonly spec: Readonly<AgentSpec>;
+  readonly isDone: ((output: O) => boolean) | undefined;
+  /** Phantom type of the input, for inference only. */
+  readonly __input?: I;
+}
+
+const DEFAULTS = {
+  maxIterations: 3,
+  attemptTimeoutMs: 30_000,
+  retry: { initialDelayMs: 500, factor: 2, maxDelayMs: 10_000, jitter: 0 },
+  quality: { high: 0.85, medium: 0.65 },
+  maxOutputBytes: 1024 * 1024,
+} as const;
+
+const optionsSchema = z.strictObject({
+  id: id(),
+  output: zodSchema(),
+  run: fn<(...args: never[]) => unknown>(),
+  limits: z
+    .strictObject({
+      maxIterations: integer(1, 1000).default(DEFAULTS.maxIterations),
+      attemptTimeoutMs: integer(1, MAX_TIMER_MS).default(DEFAULTS.attemptTimeoutMs),
+      deadlineMs: integer(1, MAX_TIMER_MS).nullable().default(null),
+    })
+    .default({
+      maxIterations: DEFAULTS.maxIterations,
+      attemptTimeoutMs: DEFAULTS.attemptTimeoutMs,
+      deadlineMs: null,
+    }),
+  retry: z
+    .strictObject({
+      initialDelayMs: integer(0, MAX_TIMER_MS).default(DEFAULTS.retry.initialDelayMs),
+      factor: number(1, 100).default(DEFAULTS.retry.factor),
+      maxDelayMs: integer(0, MAX_TIMER_MS).default(DEFAULTS.retry.maxDelayMs),
+      jitter: number(0, 1).default(DEFAULTS.retry.jitter),
+    })
+    .default({ ...DEFAULTS.retry }),
+  isDone: fn<(output: unknown) => boolean>().optional(),
+  confidence: fn<(output: unknown) => number>().optional(),
+  quality: z
+    .strictObject({
+      high: number(0, 1, true).default(DEFAULTS.quality.high),
+      medium: number(0, 1, true).default(DEFAULTS.quality.medium),
+    })
+    .default({ ...DEFAULTS.quality }),
+  maxOutputBytes: integer(1, 256 * 1024 * 1024).default(DEFAULTS.maxOutputBytes),
+});
+
+/**
+ * Define an agent: its output schema, its function, and the limits that keep a call bounded.
+ * Bad options throw an OptionsError naming the field and the value received.
+ */
+export function defineAgent<I = unknown, S extends z.ZodType = z.ZodType>(
+  options: AgentOptions<I, S>,
+): Agent<I, z.output<S>> {
+  const where = `defineAgent(${typeof options?.id === 'string' ? JSON.stringify(options.id) : formatValue(options?.id)})`;
+  const o = parseOptions(optionsSchema, options, where);
+  if (o.retry.maxDelayMs < o.retry.initialDelayMs) {
+    fail(
+      where,
+      'retry.maxDelayMs',
+      o.retry.maxDelayMs,
+      `must be at least retry.initialDelayMs (${o.retry.initialDelayMs})`,
+    );
+  }
+  if (o.quality.medium > o.quality.high) {
+    fail(where, 'quality.medium', o.quality.medium, `must not exceed quality.high (${o.quality.high})`);
+  }
+  if (!o.confidence && !hasConfidenceField(o.output)) {
+    fail(
+      where,
+      'confidence',
+      undefined,
+      'is required when the output schema has no numeric `confidence` field',
+    );
+  }
+  const spec: AgentSpec = deepFreeze({
+    id: o.id,
+    limits: o.limits,
+    retry: o.retry,
+    quality: o.quality,
+    maxOutputBytes: o.maxOutputBytes,
+  });
+  const agent: Agent<I, z.output<S>> = Object.freeze({
+    kind: 'agent' as const,
+    id: o.id,
+    output: o.output as z.ZodType<z.output<S>>,
+    spec,
+    isDone: o.isDone as ((output: z.output<S>) => boolean) | undefined,
+  });
+  const impl: AgentImplementation = {
+    run: o.run as AgentImplementation['run'],
+    validate: (output) => validate(o.output, output, o.confidence ?? defaultConfidence, o.isDone),
+  };
+  machines.set(agent, createAgentMachine(spec, impl));
+  return agent;
+}
+
+const machines = new WeakMap<object, AgentMachine>();
+
+/**
+ * The agent's statechart as XState actor logic, to `invoke` from any machine or `createActor`.
+ * Input: `{ input, runId?, stepId? }`; output: an AgentResult (every way out is typed).
+ */
+export function agentActor<I, O>(agent: Agent<I, O>): AgentMachine {
+  const machine = machines.get(agent);
+  if (!machine)
+    throw new TypeError(`agentActor: expected an agent made by defineAgent, received ${formatValue(agent)}`);
+  return machine;
+}
+
+export const isAgent = (value: unknown): value is Agent =>
+  typeof value === 'object' && value !== null && machines.has(value);
+
+function defaultConfidence(output: unknown): number {
+  return (output as { confidence?: unknown })?.confidence as number;
+}
+
+function hasConfidenceField(schema: z.ZodType): boolean {
+  // Only object schemas can be checked here; others are checked on every output instead.
+  const shape = (schema as unknown as { shape?: Record<string, z.ZodType> }).shape;
+  if (!shape || typeof shape !== 'object') return true;
+  const field = shape.confidence;
+  if (!field) return false;
+  return field.safeParse(0.5).success;
+}
+
+async function validate(
+  schema: z.ZodType,
+  output: unknown,
+  confidenceOf: (output: unknown) => number,
+  isDone: ((output: unknown) => boolean) | undefined,
+): Promise<Verdict> {
+  const parsed = await schema.safeParseAsync(output);
+  if (!parsed.success) {
+    const issues: ValidationIssue[] = parsed.error.issues.map((i) => ({
+      path: i.path.map(String).join('.') || '(root)',
+      message: i.message,
+    }));
+    const first = issues[0]!;
+    const more = issues.length > 1 ? ` (+${issues.length - 1} more)` : '';
+    return { valid: false, reason: `schema: ${first.path}: ${first.message}${more}`, issues };
+  }
+  const data = parsed.data;
+  const confidence = attempt(() => confidenceOf(data));
+  if (!confidence.ok) return invalid(`confidence() threw: ${confidence.message}`);
+  if (typeof confidence.value !== 'number' || !(confidence.value >= 0 && confidence.value <= 1)) {
+    return invalid(`confidence must be a number in [0, 1], received ${formatValue(confidence.value)}`);
+  }
+  let done = true;
+  if (isDone) {
+    const verdict = attempt(() => isDone(data));
+    if (!verdict.ok) return invalid(`isDone() threw: ${verdict.message}`);
+    done = verdict.value === true;
+  }
+  return { valid: true, output: data, confidence: confidence.value, done };
+}
+
+const invalid = (reason: string): Verdict => ({
+  valid: false,
+  reason,
+  issues: [{ path: '(root)', message: reason }],
+});
+
+function attempt<T>(f: () => T): { ok: true; value: T } | { ok: false; message: string } {
+  try {
+    return { ok: true, value: f() };
+  } catch (error) {
+    return { ok: false, message: error instanceof Error ? error.message : formatValue(error) };
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
