@@ -1,0 +1,175 @@
+import type {
+  AgentResult,
+  AgentStatus,
+  AttemptOutcome,
+  AttemptRecord,
+  ValidationIssue,
+} from './agent-result.js';
+import { FALLBACK_CONTENT } from './agent-result.js';
+import type { Quality, QualityThresholds } from './quality.js';
+import type { RetryPolicy } from './retry.js';
+
+// The agent statechart's plain-data side: its context, events and the pure functions over them.
+
+export interface AgentLimits {
+  maxIterations: number;
+  attemptTimeoutMs: number;
+  /** Bound on the whole call; null = only maxIterations × attemptTimeoutMs + backoff. */
+  deadlineMs: number | null;
+}
+
+/** The plain-data description of an agent that its statechart runs with. */
+export interface AgentSpec {
+  id: string;
+  limits: AgentLimits;
+  retry: RetryPolicy;
+  quality: QualityThresholds;
+  maxOutputBytes: number;
+}
+
+/** What the previous attempt left, so the agent can do better on the next one. */
+export interface PreviousAttempt {
+  attempt: number;
+  outcome: AttemptOutcome;
+  /** The previous output (validated for `notDone`, as returned for `invalid`), when it was plain data. */
+  output?: unknown;
+  issues?: ValidationIssue[];
+  reason?: string;
+}
+
+export interface AgentCall {
+  input: unknown;
+  attempt: number;
+  idempotencyKey: string;
+  previous: PreviousAttempt | null;
+  signal: AbortSignal;
+}
+
+export type Verdict =
+  | { valid: true; output: unknown; confidence: number; done: boolean }
+  | { valid: false; reason: string; issues: ValidationIssue[] };
+
+/** The parts of an agent that are code, not data. */
+export interface AgentImplementation {
+  /** The user's function. Untrusted: may throw anything, hang, or return anything. */
+  run(call: AgentCall): unknown;
+  /** Schema, confidence and termination check on a plain-data output. */
+  validate(output: unknown): Promise<Verdict> | Verdict;
+}
+
+export interface AgentMachineInput {
+  input: unknown;
+  /** Stable across restarts; part of every idempotency key. Defaults to a random UUID. */
+  runId?: string;
+  /** The workflow step this call serves; defaults to the agent id. */
+  stepId?: string;
+}
+
+export interface AgentContext {
+  agentId: string;
+  stepId: string;
+  runId: string;
+  input: unknown;
+  limits: AgentLimits;
+  retry: RetryPolicy;
+  quality: QualityThresholds;
+  maxOutputBytes: number;
+  startedAt: number;
+  /** Absolute times, so timers can be re-armed after a restore. */
+  deadlineAt: number | null;
+  attempt: number;
+  attemptStartedAt: number;
+  attemptEndsAt: number;
+  inFlight: boolean;
+  attempts: AttemptRecord[];
+  pending: { value: unknown; bytes: number } | null;
+  previous: PreviousAttempt | null;
+  candidate: { content: unknown; confidence: number; quality: Quality } | null;
+  final: { status: AgentStatus; reason: string; endedAt: number } | null;
+}
+
+export type AgentEvent = { type: 'cancel'; reason?: string };
+
+export const MAX_ISSUES = 20;
+
+export type AttemptFields = Omit<
+  AttemptRecord,
+  'attempt' | 'idempotencyKey' | 'startedAt' | 'endedAt' | 'durationMs'
+>;
+
+/** Close the in-flight attempt in the history. */
+export function closeAttempt(
+  context: AgentContext,
+  at: number,
+  fields: AttemptFields,
+): Partial<AgentContext> {
+  const record: AttemptRecord = {
+    attempt: context.attempt,
+    idempotencyKey: keyOf(context, context.attempt),
+    startedAt: context.attemptStartedAt,
+    endedAt: at,
+    durationMs: at - context.attemptStartedAt,
+    ...fields,
+  };
+  return { attempts: [...context.attempts, record], inFlight: false, pending: null };
+}
+
+export const keyOf = (c: Pick<AgentContext, 'runId' | 'stepId'>, attempt: number) =>
+  `${c.runId}:${c.stepId}:${attempt}`;
+
+export const lastAttempt = (c: AgentContext): AttemptRecord | undefined => c.attempts[c.attempts.length - 1];
+
+// Guards get no clock; the last attempt's end time, recorded by the transition that closed it, stands in.
+export const lastEndedAt = (c: AgentContext): number => lastAttempt(c)?.endedAt ?? c.startedAt;
+
+export function finalReason(status: AgentStatus, c: AgentContext, cancelReason?: string): string {
+  const last = lastAttempt(c);
+  const of = `attempt ${c.attempt} of ${c.limits.maxIterations}`;
+  switch (status) {
+    case 'succeeded':
+      return `validated on ${of}`;
+    case 'timedOut':
+      return `${of} timed out after ${c.limits.attemptTimeoutMs} ms`;
+    case 'maxIterations':
+      return `isDone was not satisfied within ${c.limits.maxIterations} iterations`;
+    case 'invalidOutput':
+      return `${of} returned invalid output: ${last?.reason ?? 'unknown'}`;
+    case 'failed':
+      return `${of} threw: ${last?.reason ?? 'unknown'}`;
+    case 'deadlineExceeded':
+      return c.inFlight || last?.outcome === 'deadline'
+        ? `the ${c.limits.deadlineMs} ms deadline passed during ${of}`
+        : `the ${c.limits.deadlineMs} ms deadline would pass before attempt ${c.attempt + 1} could start`;
+    case 'cancelled':
+      return `cancelled${c.attempt > 0 ? ` during ${of}` : ''}${cancelReason ? `: ${cancelReason}` : ''}`;
+  }
+}
+
+export function buildResult(c: AgentContext): AgentResult {
+  const final = c.final ?? {
+    status: 'failed' as const,
+    reason: 'ended without a final state',
+    endedAt: c.startedAt,
+  };
+  const base = {
+    agentId: c.agentId,
+    reason: final.reason,
+    attempts: c.attempts,
+    startedAt: c.startedAt,
+    endedAt: final.endedAt,
+    durationMs: final.endedAt - c.startedAt,
+  };
+  if (final.status === 'succeeded' && c.candidate) {
+    return { ...base, status: 'succeeded', fallback: false, ...c.candidate };
+  }
+  const status = final.status === 'succeeded' ? 'failed' : final.status;
+  return {
+    ...base,
+    status,
+    fallback: true,
+    content: FALLBACK_CONTENT[status],
+    confidence: 0,
+    quality: 'LOW',
+    ...(c.candidate ? { candidate: c.candidate } : {}),
+  };
+}
