@@ -14,3 +14,6 @@ export function now(system: { _clock: unknown }): number {
   const clock = system._clock as Partial<Clock> | undefined;
   return typeof clock?.now === 'function' ? clock.now() : Date.now();
 }
+
+/** setTimeout's limit (about 24.8 days): a longer delay silently fires at once in Node and browsers. */
+export const MAX_TIMER_MS = 2_147_483_647;

@@ -32,8 +32,7 @@ function valueAt(root: unknown, path: readonly string[]): unknown {
 
 // Small option validators whose messages read well after the field name.
 
-/** Largest delay a JS timer can hold (about 24.8 days); longer ones fire at once. */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
+export { MAX_TIMER_MS } from '../machines/clock.js';
 
 export const integer = (min: number, max: number) =>
   z.custom<number>((v) => Number.isInteger(v) && (v as number) >= min && (v as number) <= max, {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
+import { main as qualityGate } from '../examples/quality-gate.js';
 import { main } from '../examples/quickstart.js';
 
 describe('examples', () => {
@@ -15,11 +16,27 @@ describe('examples', () => {
     ]);
   });
 
-  it('the README shows the quickstart exactly as it runs', () => {
-    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-    const body = readFileSync(new URL('../examples/quickstart.ts', import.meta.url), 'utf8')
-      .replace("from '../src/index.js'", "from 'agentcharts'")
-      .replace(/\nif \(import\.meta\.url[^\n]*\n$/, '\n');
-    expect(readme).toContain(body);
+  it('the quality-gate example: the breaker opens after three low outputs and the fifth call is refused', async () => {
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    const { seen, calls } = await qualityGate();
+    log.mockRestore();
+    expect(calls).toBe(4);
+    expect(seen).toEqual([
+      'notes #1',
+      'gated: [Low confidence — human review required]',
+      'gated: [Low confidence — human review required]',
+      'gated: [Low confidence — human review required]',
+      'breakerOpen: [Circuit open — agent not called]',
+    ]);
   });
+
+  for (const example of ['quickstart', 'quality-gate']) {
+    it(`the README shows examples/${example}.ts exactly as it runs`, () => {
+      const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+      const body = readFileSync(new URL(`../examples/${example}.ts`, import.meta.url), 'utf8')
+        .replace("from '../src/index.js'", "from 'agentcharts'")
+        .replace(/\nif \(import\.meta\.url[^\n]*\n$/, '\n');
+      expect(readme).toContain(body);
+    });
+  }
 });
