@@ -1,0 +1,34 @@
+/** One unit of work in a run's trace. Plain data, so it can be logged, stored and exported. */
+export type SpanStatus = 'running' | 'success' | 'error' | 'fallback';
+
+export type SpanOperation = 'run' | 'step' | 'agent' | 'attempt' | 'gate' | 'breaker' | 'escalation';
+
+export interface Span {
+  traceId: string;
+  spanId: string;
+  parentSpanId: string | null;
+  /** Human-readable, e.g. `agent researcher` or `attempt 2`. */
+  name: string;
+  operation: SpanOperation;
+  agentId?: string;
+  stepId?: string;
+  status: SpanStatus;
+  /** Clock time (ms) when the span started. */
+  startedAt: number;
+  endedAt?: number;
+  durationMs?: number;
+  /** Why it ended in error or fallback. */
+  reason?: string;
+  error?: { name: string; message: string };
+  /** attempt, confidence, quality, breaker state, token usage … */
+  attributes: Record<string, string | number | boolean>;
+}
+
+/** The seed's trace shape: `run.trace()`. */
+export interface Trace {
+  traceId: string;
+  totalDurationMs: number;
+  agentCalls: number;
+  errors: number;
+  spans: Span[];
+}
