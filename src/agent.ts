@@ -47,13 +47,17 @@ export interface AgentOptions<I, S extends z.ZodType> {
   maxOutputBytes?: number;
 }
 
+/** Any defined agent, whatever its input and output types. */
+export type AnyAgent = Agent<unknown, unknown>;
+
 /** A defined agent: plain, frozen options plus the implementation its statechart calls. */
 export interface Agent<I = unknown, O = unknown> {
   readonly kind: 'agent';
   readonly id: string;
   readonly output: z.ZodType<O>;
   readonly spec: Readonly<AgentSpec>;
-  readonly isDone: ((output: O) => boolean) | undefined;
+  /** True when the agent has a termination check (`isDone`). */
+  readonly iterates: boolean;
   /** Phantom type of the input, for inference only. */
   readonly __input?: I;
 }
@@ -140,7 +144,7 @@ export function defineAgent<I = unknown, S extends z.ZodType = z.ZodType>(
     id: o.id,
     output: o.output as z.ZodType<z.output<S>>,
     spec,
-    isDone: o.isDone as ((output: z.output<S>) => boolean) | undefined,
+    iterates: o.isDone !== undefined,
   });
   const impl: AgentImplementation = {
     run: o.run as AgentImplementation['run'],

@@ -13,6 +13,24 @@ export type {
 } from '../machines/agent-result.js';
 export { FALLBACK_CONTENT, isAgentFallback } from '../machines/agent-result.js';
 export type {
+  BlackboardContext,
+  BlackboardEvent,
+  BlackboardInput,
+  BlackboardOutput,
+} from '../machines/blackboard.js';
+export { blackboardMachine, createBlackboardMachine } from '../machines/blackboard.js';
+export type {
+  ConflictDetail,
+  RejectionReason,
+  WriteAccepted,
+  WriteConflict,
+  WriteOutcome,
+  WriteRejected,
+  WriteResult,
+} from '../machines/blackboard-outcome.js';
+export { isWriteAccepted, isWriteConflict, isWriteRejected } from '../machines/blackboard-outcome.js';
+export type { WriteEvent } from '../machines/blackboard-write.js';
+export type {
   BreakerEmitted,
   BreakerEvent,
   BreakerInput,
@@ -35,13 +53,20 @@ export {
   isGateFallback,
   LOW_CONFIDENCE_CONTENT,
 } from '../machines/edge-result.js';
+export type { DeepReadonly } from '../machines/frozen.js';
 export type { GateOptions } from '../machines/gate.js';
 export { applyGate } from '../machines/gate.js';
+export type { KeyPath } from '../machines/key-path.js';
 export type { Quality, QualityThresholds } from '../machines/quality.js';
 export { classifyQuality, DEFAULT_QUALITY } from '../machines/quality.js';
+export type { ReducerFn, ReducerName } from '../machines/reducers.js';
 export type { RetryPolicy } from '../machines/retry.js';
-export type { Agent, AgentOptions, AgentRunArgs } from './agent.js';
+export type { WorkflowMachine } from '../machines/workflow.js';
+export type { FallbackCause, StepRecord } from '../machines/workflow-context.js';
+export type { Agent, AgentOptions, AgentRunArgs, AnyAgent } from './agent.js';
 export { agentActor, defineAgent, isAgent } from './agent.js';
+export type { Blackboard, BlackboardOptions, BoardView, Reducer, WriteRequest } from './blackboard.js';
+export { createBlackboard } from './blackboard.js';
 export type {
   Acquisition,
   Breaker,
@@ -53,7 +78,27 @@ export type {
 } from './breaker.js';
 export { createBreaker } from './breaker.js';
 export { isOptionsError, OptionsError } from './errors.js';
+export type { Change, DiffPath } from './log/diff.js';
+export { diffValues } from './log/diff.js';
+export type { LogInspectorOptions, SnapshotEntry, SnapshotProjection } from './log/inspect.js';
+export { logInspector } from './log/inspect.js';
+export type { AppendInput, LogEntry, LogListener, StateLog, StateLogOptions } from './log/state-log.js';
+export { createStateLog } from './log/state-log.js';
 export type { GatedAgent, QualityGateOptions } from './quality-gate.js';
 export { withQualityGate } from './quality-gate.js';
+export type { Run } from './run.js';
 export type { RunAgentOptions } from './run-agent.js';
 export { runAgent } from './run-agent.js';
+export type {
+  RunCancelled,
+  RunCompleted,
+  RunFailed,
+  RunFallback,
+  RunResult,
+  RunStatus,
+} from './run-result.js';
+export type { Runtime, RuntimeOptions, StartOptions } from './runtime.js';
+export { createRuntime } from './runtime.js';
+export type { Workflow, WorkflowOptions } from './workflow/define.js';
+export { defineWorkflow, isWorkflow } from './workflow/define.js';
+export type { AgentStep, ParallelStep, Route, Step, StepContext } from './workflow/steps.js';

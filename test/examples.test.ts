@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
 import { main as qualityGate } from '../examples/quality-gate.js';
 import { main } from '../examples/quickstart.js';
+import { main as workflowExample } from '../examples/workflow.js';
 
 describe('examples', () => {
   it('the quickstart runs: a short first answer is refined, the second is accepted', async () => {
@@ -30,7 +31,24 @@ describe('examples', () => {
     ]);
   });
 
-  for (const example of ['quickstart', 'quality-gate']) {
+  it('the workflow example completes the report pipeline', async () => {
+    vi.useFakeTimers(); // its mock agents take 20 ms each: simulated, not waited for
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    const pending = workflowExample();
+    await vi.runAllTimersAsync();
+    const result = await pending;
+    log.mockRestore();
+    vi.useRealTimers();
+    expect(result.status).toBe('completed');
+    expect(result.steps.map((s) => s.stepId)).toEqual([
+      'researcher',
+      'fact-checker',
+      'style-checker',
+      'writer',
+    ]);
+  });
+
+  for (const example of ['quickstart', 'quality-gate', 'workflow']) {
     it(`the README shows examples/${example}.ts exactly as it runs`, () => {
       const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
       const body = readFileSync(new URL(`../examples/${example}.ts`, import.meta.url), 'utf8')

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { createRuntime, defineAgent, defineWorkflow } from '../src/index.js';
+import { mockRun } from '../src/testing/index.js';
+
+const Draft = z.object({ content: z.string(), confidence: z.number().min(0).max(1) });
+const limits = { maxIterations: 2, attemptTimeoutMs: 5_000 };
+// Stand-ins for model calls (agentcharts/testing); a real agent's `run` calls your LLM.
+const agent = (id: string, content: string, confidence: number) =>
+  defineAgent({
+    id,
+    output: Draft,
+    limits,
+    run: mockRun([{ output: { content, confidence }, delayMs: 20 }]),
+  });
+
+const report = defineWorkflow({
+  id: 'report',
+  input: z.object({ topic: z.string() }),
+  output: z.object({ report: z.string(), checks: z.array(z.string()) }),
+  deadlineMs: 60_000,
+  steps: [
+    agent('researcher', 'Solid-state cells replace the liquid electrolyte.', 0.9),
+    {
+      parallel: [agent('fact-checker', 'Claims verified.', 0.88), agent('style-checker', 'Reads well.', 0.8)],
+    },
+    agent('writer', 'Solid-state batteries: safer, denser, not yet cheap.', 0.93),
+  ],
+  // The final output from the shared state, validated against `output` before it is served.
+  result: ({ state }) => {
+    const s = state as Record<string, { content: string }>;
+    return { report: s.writer!.content, checks: [s['fact-checker']!.content, s['style-checker']!.content] };
+  },
+});
+
+export async function main() {
+  const runtime = createRuntime();
+  const run = runtime.start(report, { topic: 'solid-state batteries' });
+  const result = await run.result; // never rejects for agent failures
+  console.log(result.status, result.status === 'completed' ? result.output.report : result.reason);
+  console.log(result.steps.map((s) => `${s.stepId}: ${s.status} (${s.quality})`).join(', '));
+  console.log(`${run.log().length} state log entries, shared state at version ${run.state().version}`);
+  await runtime.stop();
+  return result;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();

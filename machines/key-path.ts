@@ -1,0 +1,137 @@
+/**
+ * Key paths into the shared state: `'notes.summary'` or `['notes', 'summary']`. Segments that reach
+ * an object's prototype are refused anywhere in a path, so a write can never pollute one.
+ */
+
+export type KeyPath = string | readonly (string | number)[];
+
+export const FORBIDDEN_SEGMENTS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+export type ParsedKey =
+  | { ok: true; path: readonly string[]; key: string }
+  | { ok: false; reason: 'forbiddenKey'; key: string; segment: string; message: string }
+  | { ok: false; reason: 'invalidKey'; key: string; message: string };
+
+const INDEX = /^(0|[1-9]\d*)$/;
+
+export const isIndex = (segment: string): boolean => INDEX.test(segment);
+
+/** Split and check a key path. The display key joins segments with dots. */
+export function parseKeyPath(raw: unknown): ParsedKey {
+  let segments: unknown[];
+  if (typeof raw === 'string') segments = raw.split('.');
+  else if (Array.isArray(raw)) segments = raw;
+  else
+    return {
+      ok: false,
+      reason: 'invalidKey',
+      key: String(raw),
+      message: 'a key is a dotted string or an array',
+    };
+  const path: string[] = [];
+  for (const segment of segments) {
+    if (typeof segment === 'number' && Number.isInteger(segment) && segment >= 0) path.push(String(segment));
+    else if (typeof segment === 'string' && segment.length > 0) path.push(segment);
+    else {
+      const key = typeof raw === 'string' ? raw : (JSON.stringify(raw) ?? String(raw));
+      return {
+        ok: false,
+        reason: 'invalidKey',
+        key,
+        message: `key "${key}" has an empty or invalid segment`,
+      };
+    }
+  }
+  // Reuse the caller's string when it is already the dotted form: logs keep one copy, not two.
+  const key = typeof raw === 'string' ? raw : path.join('.');
+  if (path.length === 0) return { ok: false, reason: 'invalidKey', key, message: 'the key is empty' };
+  for (const segment of path) {
+    if (FORBIDDEN_SEGMENTS.has(segment)) {
+      return {
+        ok: false,
+        reason: 'forbiddenKey',
+        key,
+        segment,
+        message: `key "${key}" contains the forbidden segment "${segment}"`,
+      };
+    }
+  }
+  return { ok: true, path, key };
+}
+
+export const isPlainObject = (value: unknown): value is Record<string, unknown> => {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+};
+
+/** The value at a path, reading own properties only (never the prototype chain). */
+export function getIn(root: unknown, path: readonly string[]): unknown {
+  let current = root;
+  for (const segment of path) {
+    if (typeof current !== 'object' || current === null || !Object.hasOwn(current, segment)) return undefined;
+    current = (current as Record<string, unknown>)[segment];
+  }
+  return current;
+}
+
+export type SetInResult =
+  | {
+      ok: true;
+      root: unknown /** Depth of the first container that had to be created, or -1. */;
+      createdAt: number;
+    }
+  | { ok: false; at: string; message: string };
+
+/**
+ * A new root with `value` at `path`: only the containers along the path are copied (and frozen);
+ * every other subtree is shared with the old root. Missing containers are created as objects.
+ */
+export function setIn(root: unknown, path: readonly string[], value: unknown): SetInResult {
+  let createdAt = -1;
+  const containers: unknown[] = [];
+  let current = root;
+  for (let depth = 0; depth < path.length; depth++) {
+    if (current === undefined) {
+      if (createdAt < 0) createdAt = depth;
+      current = {};
+    }
+    if (typeof current !== 'object' || current === null) {
+      const at = path.slice(0, depth).join('.') || '(root)';
+      return {
+        ok: false,
+        at,
+        message: `cannot write into ${current === null ? 'null' : typeof current} at ${at}`,
+      };
+    }
+    containers.push(current);
+    const segment = path[depth]!;
+    if (Array.isArray(current)) {
+      if (!isIndex(segment) || Number(segment) > current.length) {
+        const at = path.slice(0, depth + 1).join('.');
+        return {
+          ok: false,
+          at,
+          message: `${at} is not an index within the array (length ${current.length})`,
+        };
+      }
+    }
+    current = Object.hasOwn(current, segment) ? (current as Record<string, unknown>)[segment] : undefined;
+  }
+  let next = value;
+  for (let depth = path.length - 1; depth >= 0; depth--) {
+    const container = containers[depth] as Record<string, unknown> | unknown[];
+    const segment = path[depth]!;
+    let copy: unknown;
+    if (Array.isArray(container)) {
+      const array = container.slice();
+      array[Number(segment)] = next;
+      copy = array;
+    } else {
+      // A computed key defines an own property; it never invokes a setter.
+      copy = { ...container, [segment]: next };
+    }
+    next = Object.freeze(copy);
+  }
+  return { ok: true, root: next, createdAt };
+}

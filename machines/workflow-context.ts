@@ -1,0 +1,110 @@
+import type { AgentResult } from './agent-result.js';
+import type { WriteOutcome } from './blackboard-outcome.js';
+import type { BreakerOpen, GateFallback } from './edge-result.js';
+import type { Quality } from './quality.js';
+
+/** The workflow statechart's plain-data side: context, events, outcomes. */
+
+/** Why a run ended in a fallback. */
+export type FallbackCause =
+  | 'agent'
+  | 'gate'
+  | 'breakerOpen'
+  | 'deadline'
+  | 'maxSteps'
+  | 'outputInvalid'
+  | 'stateRejected';
+
+export const WORKFLOW_FALLBACK_CONTENT = Object.freeze({
+  deadline: '[Workflow deadline exceeded — escalating to human review]',
+  maxSteps: '[Max steps reached — escalating]',
+  outputInvalid: '[Invalid final output — escalating to human review]',
+  stateRejected: '[Shared state refused the output — escalating]',
+});
+
+export type RunOutcome =
+  | { status: 'completed'; output: unknown }
+  | {
+      status: 'fallback';
+      cause: FallbackCause;
+      /** Explicit fallback content, never a silent empty value. */
+      output: string;
+      reason: string;
+      stepId?: string;
+      agentId?: string;
+      /** The agent result, gate fallback, breaker refusal or write refusal behind it. */
+      detail?: AgentResult | GateFallback | BreakerOpen | WriteOutcome;
+      issues?: { path: string; message: string }[];
+    }
+  | { status: 'failed'; reason: string; stepId?: string; issues?: { path: string; message: string }[] }
+  | { status: 'cancelled'; reason: string };
+
+/** One finished step execution, in order. */
+export interface StepRecord {
+  stepId: string;
+  /** 1 for the first execution of this step, more in loops. */
+  visit: number;
+  agentId: string;
+  /** How it ended: `passed` (written to the shared state) or the way it stopped the run. */
+  status: 'passed' | 'agentFallback' | 'gated' | 'breakerOpen' | 'stateRejected';
+  agentStatus?: AgentResult['status'];
+  confidence: number;
+  quality: Quality;
+  attempts: number;
+  startedAt: number;
+  endedAt: number;
+  reason?: string;
+  /** Shared-state version the output was written as. */
+  version?: number;
+}
+
+/** What a step holds while it runs (one entry per in-flight agent step; parallel branches each have one). */
+export interface StepSlot {
+  visit: number;
+  startedAt: number;
+  /** Prepared agent input, when the step maps its own. */
+  input?: unknown;
+  permit: string | null;
+  result?: AgentResult;
+  writeId?: string;
+}
+
+export interface WorkflowContext {
+  workflowId: string;
+  runId: string;
+  input: unknown;
+  /** Mirror of the blackboard's last committed state and version (frozen, shared). */
+  state: Readonly<Record<string, unknown>>;
+  version: number;
+  startedAt: number;
+  deadlineAt: number | null;
+  stepsTaken: number;
+  maxSteps: number;
+  visits: Record<string, number>;
+  slots: Record<string, StepSlot>;
+  steps: StepRecord[];
+  outcome: RunOutcome | null;
+  endedAt: number | null;
+}
+
+export interface WorkflowInput {
+  runId?: string;
+  /** Already validated against the workflow's input schema. */
+  input: unknown;
+  /** The shared state at version 0, already validated. */
+  initialState?: Readonly<Record<string, unknown>>;
+}
+
+export type WorkflowEvent =
+  | { type: 'cancel'; reason?: string }
+  | { type: 'blackboard.outcome'; outcome: WriteOutcome };
+
+export interface WorkflowOutput {
+  runId: string;
+  outcome: RunOutcome;
+  steps: StepRecord[];
+  state: Readonly<Record<string, unknown>>;
+  version: number;
+  startedAt: number;
+  endedAt: number;
+}

@@ -1,0 +1,85 @@
+import type { AnyActorRef, AnyEventObject, InspectionEvent, Snapshot } from 'xstate';
+import { now } from '../../machines/clock.js';
+import type { LogEntry, StateLog } from './state-log.js';
+
+/**
+ * Connects XState's inspection stream to a state log: each `@xstate.snapshot` of any actor in the
+ * system becomes an entry. XState does not freeze snapshots, and a live snapshot holds actor refs,
+ * so the log gets a JSON-safe projection `{ value, status, context, output, error }`, frozen.
+ *
+ *   const log = createStateLog();
+ *   createActor(machine, { inspect: logInspector(log) }).start();
+ */
+
+/** The part of a snapshot that goes into the log. Fields the snapshot lacks are left out. */
+export interface SnapshotProjection<TContext = unknown> {
+  value?: unknown;
+  status: 'active' | 'done' | 'error' | 'stopped';
+  context?: TContext;
+  output?: unknown;
+  error?: unknown;
+}
+
+export interface LogInspectorOptions {
+  /** The entry's actorId. Default: the actor's systemId, else its sessionId (unique in the system). */
+  actorId?: (ref: AnyActorRef) => string;
+  /** The entry's version. Default: the actor's previous version + 1. */
+  version?: (snapshot: Snapshot<unknown>, ref: AnyActorRef) => number | undefined;
+  /** Who caused the transition. Default: the event's `agentId` when it is a string. */
+  agentId?: (event: AnyEventObject) => string | undefined;
+  /** Which actors to log. Default: all. */
+  include?: (ref: AnyActorRef) => boolean;
+  /** Called when an entry cannot be appended; the actor goes on. Default: console.error. */
+  onError?: (error: unknown, event: InspectionEvent) => void;
+}
+
+export const defaultActorId = (ref: AnyActorRef): string =>
+  (ref as { systemId?: string }).systemId ?? ref.sessionId;
+
+const defaultAgentId = (event: AnyEventObject): string | undefined =>
+  typeof event.agentId === 'string' ? event.agentId : undefined;
+
+/** The loggable part of a snapshot (not frozen: the log freezes what it keeps). */
+export function projectSnapshot(snapshot: Snapshot<unknown>): SnapshotProjection {
+  const s = snapshot as Snapshot<unknown> & { value?: unknown; context?: unknown };
+  return {
+    ...('value' in s ? { value: s.value } : {}),
+    status: s.status,
+    ...('context' in s ? { context: s.context } : {}),
+    ...(s.status === 'done' ? { output: s.output } : {}),
+    ...(s.status === 'error' ? { error: s.error } : {}),
+  };
+}
+
+/** An `inspect` observer for `createActor` that appends every snapshot to `log`. */
+export function logInspector(
+  log: StateLog,
+  options: LogInspectorOptions = {},
+): (event: InspectionEvent) => void {
+  const actorIdOf = options.actorId ?? defaultActorId;
+  const agentIdOf = options.agentId ?? defaultAgentId;
+  const onError =
+    options.onError ??
+    ((error: unknown) => console.error('agentcharts: could not append a snapshot to the state log', error));
+  return (inspection) => {
+    if (inspection.type !== '@xstate.snapshot') return;
+    const ref = inspection.actorRef as AnyActorRef;
+    try {
+      if (options.include && !options.include(ref)) return;
+      const version = options.version?.(inspection.snapshot, ref);
+      const agentId = agentIdOf(inspection.event);
+      log.append({
+        actorId: actorIdOf(ref),
+        event: inspection.event,
+        state: projectSnapshot(inspection.snapshot),
+        at: now(ref.system),
+        ...(version === undefined ? {} : { version }),
+        ...(agentId === undefined ? {} : { agentId }),
+      });
+    } catch (error) {
+      onError(error, inspection);
+    }
+  };
+}
+
+export type SnapshotEntry<TContext = unknown> = LogEntry<SnapshotProjection<TContext>>;

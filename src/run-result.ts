@@ -1,0 +1,92 @@
+import type { AgentResult } from '../machines/agent-result.js';
+import type { WriteOutcome } from '../machines/blackboard-outcome.js';
+import type { BreakerOpen, GateFallback } from '../machines/edge-result.js';
+import type { FallbackCause, StepRecord, WorkflowOutput } from '../machines/workflow-context.js';
+
+interface RunBase {
+  runId: string;
+  workflowId: string;
+  /** Every finished step execution, in order. */
+  steps: StepRecord[];
+  startedAt: number;
+  endedAt: number;
+  durationMs: number;
+}
+
+export interface RunCompleted<O> extends RunBase {
+  status: 'completed';
+  /** Validated against the workflow's output schema. */
+  output: O;
+}
+
+export interface RunFallback extends RunBase {
+  status: 'fallback';
+  cause: FallbackCause;
+  /** Explicit fallback content, e.g. `[Timeout — escalating to human review]`. */
+  output: string;
+  reason: string;
+  stepId?: string;
+  agentId?: string;
+  detail?: AgentResult | GateFallback | BreakerOpen | WriteOutcome;
+  issues?: { path: string; message: string }[];
+}
+
+export interface RunFailed extends RunBase {
+  status: 'failed';
+  reason: string;
+  stepId?: string;
+  issues?: { path: string; message: string }[];
+}
+
+export interface RunCancelled extends RunBase {
+  status: 'cancelled';
+  reason: string;
+}
+
+/** How a run ended. `run.result` resolves to this and never rejects for agent failures. */
+export type RunResult<O = unknown> = RunCompleted<O> | RunFallback | RunFailed | RunCancelled;
+
+export type RunStatus = RunResult['status'];
+
+export function toRunResult<O>(workflowId: string, out: WorkflowOutput): RunResult<O> {
+  const base: RunBase = {
+    runId: out.runId,
+    workflowId,
+    steps: out.steps,
+    startedAt: out.startedAt,
+    endedAt: out.endedAt,
+    durationMs: out.endedAt - out.startedAt,
+  };
+  const o = out.outcome;
+  switch (o.status) {
+    case 'completed':
+      return { ...base, status: 'completed', output: o.output as O };
+    case 'fallback':
+      return { ...base, ...o };
+    case 'failed':
+      return { ...base, ...o };
+    case 'cancelled':
+      return { ...base, ...o };
+  }
+}
+
+/** A run that never started: its input did not validate, so nothing ran. */
+export function inputFailed(
+  runId: string,
+  workflowId: string,
+  at: number,
+  reason: string,
+  issues: { path: string; message: string }[],
+): RunFailed {
+  return {
+    status: 'failed',
+    runId,
+    workflowId,
+    steps: [],
+    startedAt: at,
+    endedAt: at,
+    durationMs: 0,
+    reason,
+    issues,
+  };
+}

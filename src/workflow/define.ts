@@ -1,0 +1,160 @@
+import { fromPromise } from 'xstate';
+import { z } from 'zod';
+import type { AgentResult } from '../../machines/agent-result.js';
+import type { BreakerOptions } from '../../machines/breaker-options.js';
+import type { EdgeDecision } from '../../machines/edge-result.js';
+import { applyGate } from '../../machines/gate.js';
+import type { Quality } from '../../machines/quality.js';
+import type {
+  Admission,
+  AdmitInput,
+  Finalized,
+  FinalizeInput,
+  GateInput,
+  PrepareInput,
+  RouteInput,
+  WorkflowMachine,
+} from '../../machines/workflow.js';
+import { compileWorkflow } from '../../machines/workflow.js';
+import type { WorkflowPlan } from '../../machines/workflow-plan.js';
+import { agentActor } from '../agent.js';
+import type { Reducer } from '../blackboard.js';
+import { fn, id, integer, MAX_TIMER_MS, parseOptions, zodSchema } from '../options.js';
+import { blackboardLogic } from './state.js';
+import type { Step, StepContext } from './steps.js';
+import { normaliseSteps } from './steps.js';
+
+export interface WorkflowOptions<IS extends z.ZodType, OS extends z.ZodType, SS extends z.ZodObject> {
+  id: string;
+  /** The run's input; validated before anything runs. Default: any JSON. */
+  input?: IS;
+  /** The final output; validated before it is served. */
+  output?: OS;
+  /** The shared state's shape; default free-form (any JSON under the steps' keys). */
+  state?: SS;
+  /** Reducers for shared-state keys that several writers (e.g. parallel branches) may write. */
+  reducers?: Record<string, Reducer>;
+  steps: Step<z.output<IS>, z.output<SS>>[];
+  /** The final output from the input and the shared state; default the value the last step wrote. */
+  result?: (ctx: StepContext<z.output<IS>, z.output<SS>>) => unknown;
+  /** The whole run's deadline. */
+  deadlineMs?: number;
+  /** Step executions allowed in one run, loops included. Default 50. */
+  maxSteps?: number;
+}
+
+/** A defined workflow: its plan, its compiled statechart, and what a runtime needs to run it. */
+export interface Workflow<I = unknown, O = unknown> {
+  readonly kind: 'workflow';
+  readonly id: string;
+  readonly plan: Readonly<WorkflowPlan>;
+  /** The statechart, runnable with `createActor(workflow.machine, { input: { input } })` on its own. */
+  readonly machine: WorkflowMachine;
+  readonly inputSchema: z.ZodType<I>;
+  readonly outputSchema: z.ZodType<O> | undefined;
+  readonly stateSchema: z.ZodObject | undefined;
+  /** Breaker options per breaker key used by the steps. */
+  readonly breakers: ReadonlyMap<string, Omit<BreakerOptions, 'minQuality'> & { minQuality: Quality }>;
+}
+
+const DEFAULT_MAX_STEPS = 50;
+
+const optionsSchema = z.strictObject({
+  id: id(),
+  input: zodSchema().optional(),
+  output: zodSchema().optional(),
+  state: z
+    .custom<z.ZodObject>((v) => v instanceof z.ZodObject, { error: 'must be a zod object schema (z.object)' })
+    .optional(),
+  reducers: z.record(z.string(), z.unknown()).optional(),
+  steps: z.array(z.unknown()),
+  result: fn<(ctx: StepContext) => unknown>().optional(),
+  deadlineMs: integer(1, MAX_TIMER_MS).optional(),
+  maxSteps: integer(1, 100_000).default(DEFAULT_MAX_STEPS),
+});
+
+const workflows = new WeakSet<object>();
+export const isWorkflow = (value: unknown): value is Workflow =>
+  typeof value === 'object' && value !== null && workflows.has(value);
+
+/**
+ * Define a workflow and compile it to a statechart with one named state per step. Everything that
+ * can be checked before a run is checked here, with errors naming the step path.
+ */
+export function defineWorkflow<
+  IS extends z.ZodType = z.ZodUnknown,
+  OS extends z.ZodType = z.ZodUnknown,
+  SS extends z.ZodObject = z.ZodObject,
+>(options: WorkflowOptions<IS, OS, SS>): Workflow<z.output<IS>, z.output<OS>> {
+  const where = `defineWorkflow(${typeof options?.id === 'string' ? JSON.stringify(options.id) : '?'})`;
+  const o = parseOptions(optionsSchema, options, where);
+  const board = blackboardLogic(where, o.state, o.reducers ?? {});
+  const { plans, code } = normaliseSteps<unknown, Record<string, unknown>>(where, o.steps, board.reducedKeys);
+  const plan: WorkflowPlan = deepFreeze({
+    id: o.id,
+    steps: plans,
+    deadlineMs: o.deadlineMs ?? null,
+    maxSteps: o.maxSteps,
+    hasOutputSchema: o.output !== undefined,
+  });
+
+  const agentActors = Object.fromEntries(
+    [...code.agents].map(([agentId, agent]) => [`agent:${agentId}`, agentActor(agent)]),
+  );
+  const outputSchema = o.output as z.ZodType | undefined;
+  const resultFn = o.result as ((ctx: StepContext) => unknown) | undefined;
+
+  const services = {
+    ...agentActors,
+    blackboard: board.logic,
+    // Without a runtime there are no shared breakers: every call is admitted, the gate still applies.
+    admit: fromPromise<Admission, AdmitInput>(async () => ({ allowed: true, permit: null })),
+    gate: fromPromise<EdgeDecision, GateInput>(async ({ input }) =>
+      applyGate(input.result as AgentResult, input),
+    ),
+    prepare: fromPromise<unknown, PrepareInput>(async ({ input }) =>
+      code.inputs.get(input.stepId)!({ input: input.input, state: input.state }),
+    ),
+    route: fromPromise<number, RouteInput>(async ({ input }) => {
+      const routes = code.routes.get(input.stepId) ?? [];
+      const ctx = { input: input.input, state: input.state };
+      return routes.findIndex((route) => !route || route(ctx) === true);
+    }),
+    finalize: fromPromise<Finalized, FinalizeInput>(async ({ input }) => {
+      const raw = resultFn
+        ? await resultFn({ input: input.input, state: input.state })
+        : input.lastWrites === null
+          ? undefined
+          : input.state[input.lastWrites];
+      if (!outputSchema) return { valid: true, output: raw };
+      const parsed = await outputSchema.safeParseAsync(raw);
+      if (parsed.success) return { valid: true, output: parsed.data };
+      const issues = parsed.error.issues.map((i) => ({
+        path: i.path.map(String).join('.') || '(root)',
+        message: i.message,
+      }));
+      return { valid: false, reason: `${issues[0]!.path}: ${issues[0]!.message}`, issues };
+    }),
+  };
+
+  const workflow: Workflow<z.output<IS>, z.output<OS>> = Object.freeze({
+    kind: 'workflow' as const,
+    id: o.id,
+    plan,
+    machine: compileWorkflow(plan, services, board.initial),
+    inputSchema: (o.input ?? z.unknown()) as z.ZodType<z.output<IS>>,
+    outputSchema: outputSchema as z.ZodType<z.output<OS>> | undefined,
+    stateSchema: o.state,
+    breakers: code.breakers,
+  });
+  workflows.add(workflow);
+  return workflow;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
