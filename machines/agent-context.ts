@@ -82,7 +82,8 @@ export interface AgentContext {
   attemptEndsAt: number;
   inFlight: boolean;
   attempts: AttemptRecord[];
-  pending: { value: unknown; bytes: number } | null;
+  /** The attempt's plain output and its verdict, between `attempting` and `validating`. */
+  pending: { value: unknown; bytes: number; verdict: Verdict } | null;
   previous: PreviousAttempt | null;
   candidate: { content: unknown; confidence: number; quality: Quality } | null;
   final: { status: AgentStatus; reason: string; endedAt: number } | null;

@@ -44,13 +44,33 @@ export type {
  *   running.backingOff ← running.deciding → timedOut | maxIterations | invalidOutput | failed | deadlineExceeded
  *
  * plus `cancelled` from anywhere in `running`. Every final state produces an AgentResult.
- * Only plain data lives in context; the user's function and schema are the `run` and `validate`
- * actors, referenced by name.
+ * Only plain data lives in context; the user's function and schema are behind the `run` actor,
+ * referenced by name. It validates too, so one actor (one abort signal) covers an attempt.
  */
+
+/** The attempt's output as plain data, with its verdict when it was plain data at all. */
+type Checked = (PlainData & { ok: false }) | (PlainData & { ok: true; verdict: Verdict });
+
+async function validateSafely(impl: AgentImplementation, value: unknown): Promise<Verdict> {
+  try {
+    return await impl.validate(value);
+  } catch (error) {
+    // E.g. an async refinement that throws: the output did not validate.
+    const { name, message } = describeError(error);
+    const reason = `validation threw ${name}: ${message}`;
+    return { valid: false, reason, issues: [{ path: '(root)', message: reason }] };
+  }
+}
+
+const specs = new WeakMap<object, AgentSpec>();
+
+/** The spec an agent statechart was built from, so tools (the checklist, tracing) can read its limits. */
+export const agentSpecOf = (logic: unknown): AgentSpec | undefined =>
+  typeof logic === 'object' && logic !== null ? specs.get(logic) : undefined;
 
 /** Builds the statechart for one agent: the same chart for every agent, its own implementations. */
 export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
-  return setup({
+  const machine = setup({
     types: {
       context: {} as AgentContext,
       events: {} as AgentEvent,
@@ -58,10 +78,11 @@ export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
       output: {} as AgentResult,
     },
     actors: {
-      run: fromPromise<PlainData, Omit<AgentCall, 'signal'>>(async ({ input, signal }) =>
-        toPlainData(await impl.run({ ...input, signal }), spec.maxOutputBytes),
-      ),
-      validate: fromPromise<Verdict, { output: unknown }>(async ({ input }) => impl.validate(input.output)),
+      // One actor per attempt: the call, then validation, both inside the attempt's time bound.
+      run: fromPromise<Checked, Omit<AgentCall, 'signal'>>(async ({ input, signal }) => {
+        const plain = toPlainData(await impl.run({ ...input, signal }), spec.maxOutputBytes);
+        return plain.ok ? { ...plain, verdict: await validateSafely(impl, plain.value) } : plain;
+      }),
     },
     delays: {
       // Clipped to the deadline so that one timer per state covers both bounds.
@@ -76,11 +97,8 @@ export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
       attemptsLeft: ({ context }) => context.attempt < context.limits.maxIterations,
       lastOutcome: ({ context }, params: { outcome: AttemptOutcome }) =>
         lastAttempt(context)?.outcome === params.outcome,
-      outputIsPlain: ({ event }) => (event as unknown as { output: PlainData }).output.ok,
-      verdict: ({ event }, params: { valid: boolean; done?: boolean }) => {
-        const v = (event as unknown as { output: Verdict }).output;
-        return v.valid === params.valid && (params.done === undefined || (v.valid && v.done === params.done));
-      },
+      outputIsPlain: ({ event }) => (event as unknown as { output: Checked }).output.ok,
+      validAndDone: ({ context }) => context.pending?.verdict.valid === true && context.pending.verdict.done,
       // The timer is clipped to the deadline, so when it fires the deadline is the cause if it clipped.
       deadlineCutAttempt: ({ context }) =>
         context.deadlineAt !== null && context.attemptEndsAt > context.deadlineAt,
@@ -104,8 +122,8 @@ export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
         };
       }),
       holdOutput: assign(({ event }) => {
-        const out = (event as unknown as { output: PlainData & { ok: true } }).output;
-        return { pending: { value: out.value, bytes: out.bytes } };
+        const out = (event as unknown as { output: Checked & { ok: true } }).output;
+        return { pending: { value: out.value, bytes: out.bytes, verdict: out.verdict } };
       }),
       recordUnplain: assign(({ context, event, system }) => {
         const out = (event as unknown as { output: PlainData & { ok: false } }).output;
@@ -126,8 +144,8 @@ export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
           previous: { attempt: context.attempt, outcome: 'threw', reason },
         };
       }),
-      recordVerdict: assign(({ context, event, system }) => {
-        const v = (event as unknown as { output: Verdict }).output;
+      recordVerdict: assign(({ context, system }) => {
+        const v = context.pending!.verdict;
         const bytes = context.pending?.bytes;
         const sized = bytes === undefined ? {} : { bytes };
         if (!v.valid) {
@@ -247,32 +265,12 @@ export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
               ],
             },
           },
+          // Transient: the verdict came with the attempt's result; this state routes on it.
           validating: {
-            invoke: {
-              id: 'validate',
-              src: 'validate',
-              input: ({ context }) => ({ output: context.pending?.value }),
-              onDone: [
-                {
-                  guard: { type: 'verdict', params: { valid: true, done: true } },
-                  target: '#agent.succeeded',
-                  actions: 'recordVerdict',
-                },
-                { target: 'deciding', actions: 'recordVerdict' },
-              ],
-              onError: { target: 'deciding', actions: 'recordThrew' },
-            },
-            // Validation is part of the attempt and shares its time bound.
-            after: {
-              attemptTimer: [
-                {
-                  guard: 'deadlineCutAttempt',
-                  target: '#agent.deadlineExceeded',
-                  actions: { type: 'recordTimeout', params: { outcome: 'deadline' } },
-                },
-                { target: 'deciding', actions: { type: 'recordTimeout', params: { outcome: 'timedOut' } } },
-              ],
-            },
+            always: [
+              { guard: 'validAndDone', target: '#agent.succeeded', actions: 'recordVerdict' },
+              { target: 'deciding', actions: 'recordVerdict' },
+            ],
           },
           // Transient: picks the next attempt or the way out named by the last attempt's outcome.
           deciding: {
@@ -311,6 +309,8 @@ export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
     },
     output: ({ context }) => buildResult(context),
   });
+  specs.set(machine, spec);
+  return machine;
 }
 
 export type AgentMachine = ReturnType<typeof createAgentMachine>;

@@ -1,6 +1,6 @@
 import type { AgentResult } from './agent-result.js';
 import type { WriteOutcome } from './blackboard-outcome.js';
-import type { BreakerOpen, GateFallback } from './edge-result.js';
+import type { BreakerOpen, EdgeDecision, GateFallback } from './edge-result.js';
 import type { Quality } from './quality.js';
 
 /** The workflow statechart's plain-data side: context, events, outcomes. */
@@ -95,9 +95,14 @@ export interface WorkflowInput {
   initialState?: Readonly<Record<string, unknown>>;
 }
 
+/** The breaker's answer to a step: the call may go ahead (with a permit to report on), or not. */
+export type Admission = { allowed: true; permit: string | null } | { allowed: false; refusal: BreakerOpen };
+
 export type WorkflowEvent =
   | { type: 'cancel'; reason?: string }
-  | { type: 'blackboard.outcome'; outcome: WriteOutcome };
+  | { type: 'blackboard.outcome'; outcome: WriteOutcome }
+  | { type: 'step.admitted'; stepId: string; admission: Admission }
+  | { type: 'step.gated'; stepId: string; decision: EdgeDecision };
 
 export interface WorkflowOutput {
   runId: string;

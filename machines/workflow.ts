@@ -4,7 +4,9 @@ import type { AgentResult } from './agent-result.js';
 import type { WriteOutcome } from './blackboard-outcome.js';
 import { now } from './clock.js';
 import type { BreakerOpen, EdgeDecision } from './edge-result.js';
+import { applyGate } from './gate.js';
 import type {
+  Admission,
   RunOutcome,
   StepRecord,
   WorkflowContext,
@@ -30,21 +32,16 @@ import { END } from './workflow-plan.js';
  * `finalize` (result + output schema) and `blackboard`.
  */
 
-/** What the `admit` service answers: the breaker let the call through, or refused it. */
-export type Admission = { allowed: true; permit: string | null } | { allowed: false; refusal: BreakerOpen };
-
-export interface AdmitInput {
-  runId: string;
+/** Parameters of the `admit` action: ask the step's breaker whether the agent may be called. */
+export interface AdmitParams {
   stepId: string;
   breaker: string | null;
 }
-export interface GateInput {
-  runId: string;
+/** Parameters of the `gate` action: pass the step's result through the gate (and its breaker). */
+export interface GateParams {
   stepId: string;
-  permit: string | null;
   breaker: string | null;
   minQuality: AgentStepPlan['minQuality'];
-  result: AgentResult;
 }
 export interface PrepareInput {
   stepId: string;
@@ -67,6 +64,9 @@ export type Finalized =
   | { valid: false; reason: string; issues: { path: string; message: string }[] };
 
 const doneOutput = <T>(event: unknown): T => (event as { output: T }).output;
+const isFor = (event: unknown, stepId: string) => (event as { stepId?: unknown }).stepId === stepId;
+const admissionOf = (event: unknown) => (event as { admission: Admission }).admission;
+const decisionOf = (event: unknown) => (event as { decision: EdgeDecision }).decision;
 
 function record(
   context: WorkflowContext,
@@ -117,11 +117,22 @@ export function compileWorkflow(
     guards: {
       hasDeadline: ({ context }) => context.deadlineAt !== null,
       stepBudgetExhausted: ({ context }) => context.stepsTaken > context.maxSteps,
-      admitted: ({ event }) => doneOutput<Admission>(event).allowed,
-      gatePassed: ({ event }) => doneOutput<EdgeDecision>(event).passed,
       outputValid: ({ event }) => doneOutput<Finalized>(event).valid,
     },
     actions: {
+      // Defaults without a runtime: every call admitted, the gate applied on its own. The runtime
+      // provides versions that ask the shared breakers. Both answer with an event to the workflow.
+      admit: ({ self }, params: AdmitParams) => {
+        self.send({
+          type: 'step.admitted',
+          stepId: params.stepId,
+          admission: { allowed: true, permit: null },
+        });
+      },
+      gate: ({ context, self }, params: GateParams) => {
+        const result = context.slots[params.stepId]!.result!;
+        self.send({ type: 'step.gated', stepId: params.stepId, decision: applyGate(result, params) });
+      },
       enterStep: assign(({ context, system }, params: { stepIds: string[] }) => {
         const at = now(system);
         const visits = { ...context.visits };
@@ -168,26 +179,22 @@ export function compileWorkflow(
     const id = slotKey(step);
     return {
       admitting: {
-        invoke: {
-          id: `admit:${id}`,
-          src: 'admit',
-          input: ({ context }: { context: Ctx }) => ({
-            runId: context.runId,
-            stepId: id,
-            breaker: step.breaker,
-          }),
-          onDone: [
+        // The breaker is asked by an action (a side effect, not a pure transition); it answers by event.
+        entry: { type: 'admit', params: { stepId: id, breaker: step.breaker } },
+        on: {
+          'step.admitted': [
             {
-              guard: 'admitted',
+              guard: ({ event }: { event: WorkflowEvent }) => isFor(event, id) && admissionOf(event).allowed,
               target: step.input ? 'preparing' : 'calling',
               actions: setSlot(id, (_c, e) => ({
-                permit: (doneOutput<Admission>(e) as { permit: string | null }).permit,
+                permit: (admissionOf(e) as { permit: string | null }).permit,
               })),
             },
             {
+              guard: ({ event }: { event: WorkflowEvent }) => isFor(event, id),
               target: '#workflow.fallback',
               actions: fallbackFromStep(step, (ctx, e, at) => {
-                const refusal = (doneOutput<Admission>(e) as { refusal: BreakerOpen }).refusal;
+                const refusal = (admissionOf(e) as { refusal: BreakerOpen }).refusal;
                 return {
                   outcome: {
                     status: 'fallback',
@@ -248,30 +255,19 @@ export function compileWorkflow(
         },
       },
       gating: {
-        invoke: {
-          id: `gate:${id}`,
-          src: 'gate',
-          input: ({ context }: { context: Ctx }) => {
-            const slot = context.slots[id]!;
-            return {
-              runId: context.runId,
-              stepId: id,
-              permit: slot.permit,
-              breaker: step.breaker,
-              minQuality: step.minQuality,
-              result: slot.result!,
-            };
-          },
-          onDone: [
+        entry: { type: 'gate', params: { stepId: id, breaker: step.breaker, minQuality: step.minQuality } },
+        on: {
+          'step.gated': [
             {
-              guard: 'gatePassed',
+              guard: ({ event }: { event: WorkflowEvent }) => isFor(event, id) && decisionOf(event).passed,
               target: 'writing',
               actions: setSlot(id, (ctx) => ({ writeId: `${ctx.runId}:${id}.${ctx.slots[id]!.visit}` })),
             },
             {
+              guard: ({ event }: { event: WorkflowEvent }) => isFor(event, id),
               target: '#workflow.fallback',
               actions: fallbackFromStep(step, (ctx, e, at) => {
-                const decision = doneOutput<EdgeDecision>(e) as Extract<EdgeDecision, { passed: false }>;
+                const decision = decisionOf(e) as Extract<EdgeDecision, { passed: false }>;
                 const result = ctx.slots[id]!.result!;
                 const agentFell = result.fallback;
                 const fb = decision.fallback;
@@ -479,7 +475,7 @@ export function compileWorkflow(
   }
 
   const firstStep = plan.steps[0]!.id;
-  return machineSetup.createMachine({
+  const machine = machineSetup.createMachine({
     id: 'workflow',
     context: ({ input, self }: { input: WorkflowInput; self: { system: { _clock: unknown } } }) => {
       const at = now(self.system);
@@ -604,6 +600,25 @@ export function compileWorkflow(
       endedAt: context.endedAt ?? context.startedAt,
     }),
   } as Config);
+  plans.set(machine, plan);
+  return machine;
 }
+
+const plans = new WeakMap<object, WorkflowPlan>();
+
+/** The same workflow statechart with some implementations replaced (e.g. agents wrapped with faults). */
+export function provideWorkflow(
+  machine: WorkflowMachine,
+  actors: Record<string, AnyActorLogic>,
+): WorkflowMachine {
+  const provided = machine.provide({ actors } as never) as WorkflowMachine;
+  const plan = plans.get(machine);
+  if (plan) plans.set(provided, plan);
+  return provided;
+}
+
+/** The plan a workflow statechart was compiled from (undefined for a hand-written machine). */
+export const workflowPlanOf = (machine: unknown): WorkflowPlan | undefined =>
+  typeof machine === 'object' && machine !== null ? plans.get(machine) : undefined;
 
 export type WorkflowMachine = ReturnType<typeof compileWorkflow>;

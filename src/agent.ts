@@ -151,10 +151,19 @@ export function defineAgent<I = unknown, S extends z.ZodType = z.ZodType>(
     validate: (output) => validate(o.output, output, o.confidence ?? defaultConfidence, o.isDone),
   };
   machines.set(agent, createAgentMachine(spec, impl));
+  definitions.set(agent, options as AgentOptions<unknown, z.ZodType>);
   return agent;
 }
 
 const machines = new WeakMap<object, AgentMachine>();
+const definitions = new WeakMap<object, AgentOptions<unknown, z.ZodType>>();
+
+/** The options an agent was defined with (internal: e.g. the load test wraps `run` with faults). */
+export function agentOptionsOf(agent: AnyAgent): AgentOptions<unknown, z.ZodType> {
+  const options = definitions.get(agent);
+  if (!options) throw new TypeError(`expected an agent made by defineAgent, received ${formatValue(agent)}`);
+  return options;
+}
 
 /**
  * The agent's statechart as XState actor logic, to `invoke` from any machine or `createActor`.

@@ -1,12 +1,12 @@
 import { nanoid } from 'nanoid';
 import type { InspectionEvent } from 'xstate';
-import { fromPromise } from 'xstate';
 import { z } from 'zod';
 import type { AgentResult } from '../machines/agent-result.js';
 import type { Clock } from '../machines/clock.js';
 import type { EdgeDecision } from '../machines/edge-result.js';
 import { applyGate } from '../machines/gate.js';
-import type { Admission, AdmitInput, GateInput, WorkflowMachine } from '../machines/workflow.js';
+import type { AdmitParams, GateParams, WorkflowMachine } from '../machines/workflow.js';
+import type { Admission, WorkflowContext } from '../machines/workflow-context.js';
 import type { Breaker, BreakerState, Permit } from './breaker.js';
 import { createBreaker } from './breaker.js';
 import { fail, fn, parseOptions } from './options.js';
@@ -91,25 +91,33 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   function machineFor(workflow: Workflow): WorkflowMachine {
     let machine = machines.get(workflow);
     if (!machine) {
+      // Created up front, not inside an action: an actor made while XState runs an action warns.
+      for (const key of workflow.breakers.keys()) breakerFor(workflow, key);
+      type Args = { context: WorkflowContext; self: { send(event: unknown): void } };
       machine = workflow.machine.provide({
-        actors: {
-          admit: fromPromise<Admission, AdmitInput>(async ({ input }) => {
-            if (input.breaker === null) return { allowed: true, permit: null };
-            const acquired = breakerFor(workflow, input.breaker).tryAcquire();
-            if (!acquired.allowed) return { allowed: false, refusal: acquired.fallback };
-            const id = `${input.runId}:${input.stepId}:${++seq}`;
-            permits.set(id, { runId: input.runId, permit: acquired.permit });
-            return { allowed: true, permit: id };
-          }),
-          gate: fromPromise<EdgeDecision, GateInput>(async ({ input }) => {
-            const held = input.permit === null ? undefined : permits.get(input.permit);
+        actions: {
+          admit: ({ context, self }: Args, params: AdmitParams) => {
+            const send = (admission: Admission) =>
+              self.send({ type: 'step.admitted', stepId: params.stepId, admission });
+            if (params.breaker === null) return send({ allowed: true, permit: null });
+            const acquired = breakerFor(workflow, params.breaker).tryAcquire();
+            if (!acquired.allowed) return send({ allowed: false, refusal: acquired.fallback });
+            const id = `${context.runId}:${params.stepId}:${++seq}`;
+            permits.set(id, { runId: context.runId, permit: acquired.permit });
+            send({ allowed: true, permit: id });
+          },
+          gate: ({ context, self }: Args, params: GateParams) => {
+            const slot = context.slots[params.stepId]!;
+            const result = slot.result as AgentResult;
+            const held = slot.permit === null ? undefined : permits.get(slot.permit);
+            let decision: EdgeDecision;
             if (held) {
-              permits.delete(input.permit!);
-              return held.permit.record(input.result as AgentResult);
-            }
-            return applyGate(input.result as AgentResult, input);
-          }),
-        },
+              permits.delete(slot.permit!);
+              decision = held.permit.record(result);
+            } else decision = applyGate(result, params);
+            self.send({ type: 'step.gated', stepId: params.stepId, decision });
+          },
+        } as never,
       }) as WorkflowMachine;
       machines.set(workflow, machine);
     }

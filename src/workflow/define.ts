@@ -1,22 +1,17 @@
 import { fromPromise } from 'xstate';
 import { z } from 'zod';
-import type { AgentResult } from '../../machines/agent-result.js';
 import type { BreakerOptions } from '../../machines/breaker-options.js';
-import type { EdgeDecision } from '../../machines/edge-result.js';
-import { applyGate } from '../../machines/gate.js';
 import type { Quality } from '../../machines/quality.js';
 import type {
-  Admission,
-  AdmitInput,
   Finalized,
   FinalizeInput,
-  GateInput,
   PrepareInput,
   RouteInput,
   WorkflowMachine,
 } from '../../machines/workflow.js';
-import { compileWorkflow } from '../../machines/workflow.js';
+import { compileWorkflow, provideWorkflow } from '../../machines/workflow.js';
 import type { WorkflowPlan } from '../../machines/workflow-plan.js';
+import type { AnyAgent } from '../agent.js';
 import { agentActor } from '../agent.js';
 import type { Reducer } from '../blackboard.js';
 import { fn, id, integer, MAX_TIMER_MS, parseOptions, zodSchema } from '../options.js';
@@ -55,6 +50,8 @@ export interface Workflow<I = unknown, O = unknown> {
   readonly stateSchema: z.ZodObject | undefined;
   /** Breaker options per breaker key used by the steps. */
   readonly breakers: ReadonlyMap<string, Omit<BreakerOptions, 'minQuality'> & { minQuality: Quality }>;
+  /** The agents the steps call, by agent id. */
+  readonly agents: ReadonlyMap<string, AnyAgent>;
 }
 
 const DEFAULT_MAX_STEPS = 50;
@@ -107,11 +104,6 @@ export function defineWorkflow<
   const services = {
     ...agentActors,
     blackboard: board.logic,
-    // Without a runtime there are no shared breakers: every call is admitted, the gate still applies.
-    admit: fromPromise<Admission, AdmitInput>(async () => ({ allowed: true, permit: null })),
-    gate: fromPromise<EdgeDecision, GateInput>(async ({ input }) =>
-      applyGate(input.result as AgentResult, input),
-    ),
     prepare: fromPromise<unknown, PrepareInput>(async ({ input }) =>
       code.inputs.get(input.stepId)!({ input: input.input, state: input.state }),
     ),
@@ -146,9 +138,26 @@ export function defineWorkflow<
     outputSchema: outputSchema as z.ZodType<z.output<OS>> | undefined,
     stateSchema: o.state,
     breakers: code.breakers,
+    agents: code.agents,
   });
   workflows.add(workflow);
   return workflow;
+}
+
+/** The same workflow with some agents replaced (same ids, e.g. wrapped with latency and faults). */
+export function withAgents<I, O>(
+  workflow: Workflow<I, O>,
+  replace: (agent: AnyAgent) => AnyAgent,
+): Workflow<I, O> {
+  const agents = new Map([...workflow.agents].map(([id, agent]) => [id, replace(agent)]));
+  const actors = Object.fromEntries([...agents].map(([id, agent]) => [`agent:${id}`, agentActor(agent)]));
+  const derived: Workflow<I, O> = Object.freeze({
+    ...workflow,
+    machine: provideWorkflow(workflow.machine, actors),
+    agents,
+  });
+  workflows.add(derived);
+  return derived;
 }
 
 function deepFreeze<T>(value: T): T {
