@@ -35,7 +35,7 @@ const report = defineWorkflow({
 export async function main() {
   const runtime = createRuntime();
   const run = runtime.start(report, { topic: 'solid-state batteries' });
-  const result = await run.result; // never rejects for agent failures
+  const result = await run.done; // the terminal result; never rejects for agent failures
   console.log(result.status, result.status === 'completed' ? result.output.report : result.reason);
   console.log(result.steps.map((s) => `${s.stepId}: ${s.status} (${s.quality})`).join(', '));
   console.log(`${run.log().length} state log entries, shared state at version ${run.state().version}`);

@@ -2,6 +2,7 @@ import type { AgentResult } from './agent-result.js';
 import type { WriteOutcome } from './blackboard-outcome.js';
 import type { BreakerOpen, EdgeDecision, GateFallback } from './edge-result.js';
 import type { Quality } from './quality.js';
+import type { ReviewRequest } from './review-trigger.js';
 
 /** The workflow statechart's plain-data side: context, events, outcomes. */
 
@@ -13,7 +14,9 @@ export type FallbackCause =
   | 'deadline'
   | 'maxSteps'
   | 'outputInvalid'
-  | 'stateRejected';
+  | 'stateRejected'
+  | 'reviewRejected'
+  | 'reviewExpired';
 
 export const WORKFLOW_FALLBACK_CONTENT = Object.freeze({
   deadline: '[Workflow deadline exceeded — escalating to human review]',
@@ -46,7 +49,7 @@ export interface StepRecord {
   visit: number;
   agentId: string;
   /** How it ended: `passed` (written to the shared state) or the way it stopped the run. */
-  status: 'passed' | 'agentFallback' | 'gated' | 'breakerOpen' | 'stateRejected';
+  status: 'passed' | 'agentFallback' | 'gated' | 'breakerOpen' | 'stateRejected' | 'reviewRejected';
   agentStatus?: AgentResult['status'];
   confidence: number;
   quality: Quality;
@@ -56,6 +59,8 @@ export interface StepRecord {
   reason?: string;
   /** Shared-state version the output was written as. */
   version?: number;
+  /** When a human reviewed the step: what they decided, who, and when. */
+  review?: { reviewId: string; decision: string; by: string | null; decidedAt: number };
 }
 
 /** What a step holds while it runs (one entry per in-flight agent step; parallel branches each have one). */
@@ -66,6 +71,11 @@ export interface StepSlot {
   input?: unknown;
   permit: string | null;
   result?: AgentResult;
+  /** What the step writes: the agent's output, or the one a human approved or edited. */
+  output?: unknown;
+  /** Why the step went to a human, while it waits. */
+  review?: ReviewRequest & { reviewId: string };
+  reviewed?: { reviewId: string; decision: string; by: string | null; decidedAt: number };
   writeId?: string;
 }
 

@@ -4,7 +4,10 @@ import type { AgentResult } from './agent-result.js';
 import type { WriteOutcome } from './blackboard-outcome.js';
 import { now } from './clock.js';
 import type { BreakerOpen, EdgeDecision } from './edge-result.js';
+import type { EscalationOutcome } from './escalation-context.js';
 import { applyGate } from './gate.js';
+import type { StepOutcome } from './review-trigger.js';
+import { reviewTrigger } from './review-trigger.js';
 import type {
   Admission,
   RunOutcome,
@@ -174,6 +177,30 @@ export function compileWorkflow(
       };
     });
 
+  /**
+   * The transition to `reviewing` when the step's review policy sends this outcome to a human.
+   * `subject` picks the outcome from the event (agent result, gate fallback or breaker refusal).
+   */
+  function reviewBranch(
+    step: AgentStepPlan,
+    subject: (event: unknown) => StepOutcome,
+    applies: (event: unknown) => boolean = () => true,
+  ) {
+    const review = step.review;
+    if (!review) return [];
+    const requestOf = (event: unknown) =>
+      isFor(event, step.id) && applies(event) ? reviewTrigger(subject(event), review) : null;
+    return [
+      {
+        guard: ({ event }: { event: WorkflowEvent }) => requestOf(event) !== null,
+        target: 'reviewing',
+        actions: setSlot(step.id, (ctx, e) => ({
+          review: { ...requestOf(e)!, reviewId: `${ctx.runId}/${step.id}.${ctx.slots[step.id]!.visit}` },
+        })),
+      },
+    ];
+  }
+
   /** The states of one agent call, ending in `done` (a final state). */
   function agentStates(step: AgentStepPlan): Config {
     const id = slotKey(step);
@@ -183,6 +210,11 @@ export function compileWorkflow(
         entry: { type: 'admit', params: { stepId: id, breaker: step.breaker } },
         on: {
           'step.admitted': [
+            ...reviewBranch(
+              step,
+              (e) => (admissionOf(e) as { refusal: BreakerOpen }).refusal,
+              (e) => !admissionOf(e).allowed,
+            ),
             {
               guard: ({ event }: { event: WorkflowEvent }) => isFor(event, id) && admissionOf(event).allowed,
               target: step.input ? 'preparing' : 'calling',
@@ -258,10 +290,17 @@ export function compileWorkflow(
         entry: { type: 'gate', params: { stepId: id, breaker: step.breaker, minQuality: step.minQuality } },
         on: {
           'step.gated': [
+            ...reviewBranch(step, (e) => {
+              const d = decisionOf(e);
+              return d.passed ? d.result : d.fallback;
+            }),
             {
               guard: ({ event }: { event: WorkflowEvent }) => isFor(event, id) && decisionOf(event).passed,
               target: 'writing',
-              actions: setSlot(id, (ctx) => ({ writeId: `${ctx.runId}:${id}.${ctx.slots[id]!.visit}` })),
+              actions: setSlot(id, (ctx, e) => ({
+                output: (decisionOf(e) as { result: { content: unknown } }).result.content,
+                writeId: `${ctx.runId}:${id}.${ctx.slots[id]!.visit}`,
+              })),
             },
             {
               guard: ({ event }: { event: WorkflowEvent }) => isFor(event, id),
@@ -295,15 +334,95 @@ export function compileWorkflow(
           ],
         },
       },
+      ...(step.review
+        ? {
+            // A human decides; the run waits here (no further agent calls on this path).
+            reviewing: {
+              invoke: {
+                id: `review:${id}`,
+                src: `review:${step.agentId}`,
+                input: ({ context }: { context: Ctx }) => {
+                  const slot = context.slots[id]!;
+                  const { reviewId, ...request } = slot.review!;
+                  return {
+                    reviewId,
+                    runId: context.runId,
+                    stepId: id,
+                    agentId: step.agentId,
+                    ...request,
+                    timeoutMs: step.review!.timeoutMs,
+                    onTimeout: step.review!.onTimeout,
+                  };
+                },
+                onDone: [
+                  {
+                    guard: ({ event }: { event: unknown }) =>
+                      doneOutput<EscalationOutcome>(event).resolution === 'output',
+                    target: 'writing',
+                    actions: setSlot(id, (ctx, e) => {
+                      const o = doneOutput<EscalationOutcome & { resolution: 'output' }>(e);
+                      return {
+                        output: o.output,
+                        reviewed: {
+                          reviewId: o.reviewId,
+                          decision: o.decision,
+                          by: o.by,
+                          decidedAt: o.decidedAt,
+                        },
+                        writeId: `${ctx.runId}:${id}.${ctx.slots[id]!.visit}`,
+                      };
+                    }),
+                  },
+                  {
+                    target: '#workflow.fallback',
+                    actions: fallbackFromStep(step, (ctx, e, at) => {
+                      const o = doneOutput<EscalationOutcome & { content: string }>(e);
+                      const expired = o.decision === 'expired';
+                      const reason = expired
+                        ? `step ${id}: the review expired with no human decision (${o.resolution})`
+                        : `step ${id}: rejected in human review by ${o.by}: ${o.reason}`;
+                      const slot = ctx.slots[id]!;
+                      return {
+                        outcome: {
+                          status: 'fallback',
+                          cause: expired ? 'reviewExpired' : 'reviewRejected',
+                          output: o.content,
+                          reason,
+                          stepId: id,
+                          agentId: step.agentId,
+                          ...(slot.result ? { detail: slot.result } : {}),
+                        },
+                        record: record(ctx, step, at, {
+                          status: 'reviewRejected',
+                          ...(slot.result ? { agentStatus: slot.result.status } : {}),
+                          confidence: slot.review?.confidence ?? 0,
+                          quality: 'LOW',
+                          attempts: slot.result?.attempts.length ?? 0,
+                          reason,
+                          review: {
+                            reviewId: o.reviewId,
+                            decision: o.decision,
+                            by: o.by,
+                            decidedAt: o.decidedAt,
+                          },
+                        }),
+                      };
+                    }),
+                  },
+                ],
+                onError: { target: '#workflow.failed', actions: failStep(id, 'its review could not open') },
+              },
+            },
+          }
+        : {}),
       writing: {
         entry: enqueueActions(({ context, enqueue, self }) => {
           const slot = context.slots[id]!;
-          const result = slot.result as Extract<AgentResult, { fallback: false }>;
           enqueue.sendTo('blackboard', {
             type: 'write',
             writeId: slot.writeId,
             key: step.writes,
-            value: result.content,
+            value: slot.output,
             agentId: step.agentId,
             ...(step.reduced ? {} : { expectedVersion: context.version }),
             replyTo: self,
@@ -329,7 +448,8 @@ export function compileWorkflow(
                 }) => {
                   const outcome = (event as { outcome: WriteOutcome & { ok: true; version: number } })
                     .outcome;
-                  const result = context.slots[id]!.result as Extract<AgentResult, { fallback: false }>;
+                  const slot = context.slots[id]!;
+                  const result = slot.result;
                   const state = (event as { state?: Readonly<Record<string, unknown>> }).state;
                   return {
                     version: Math.max(context.version, outcome.version),
@@ -338,11 +458,12 @@ export function compileWorkflow(
                       ...context.steps,
                       record(context, step, now(system), {
                         status: 'passed',
-                        agentStatus: result.status,
-                        confidence: result.confidence,
-                        quality: result.quality,
-                        attempts: result.attempts.length,
+                        ...(result ? { agentStatus: result.status } : {}),
+                        confidence: result?.confidence ?? 0,
+                        quality: result?.quality ?? 'LOW',
+                        attempts: result?.attempts.length ?? 0,
                         version: outcome.version,
+                        ...(slot.reviewed ? { review: slot.reviewed } : {}),
                       }),
                     ],
                   };

@@ -53,6 +53,28 @@ export {
   isGateFallback,
   LOW_CONFIDENCE_CONTENT,
 } from '../machines/edge-result.js';
+export type {
+  EditValidator,
+  EditVerdict,
+  EscalationDecision,
+  EscalationEmitted,
+  EscalationEvent,
+  EscalationInput,
+  EscalationNotice,
+  EscalationOutcome,
+  EscalationTrigger,
+  NotifyPolicy,
+  NotifyPolicyOptions,
+  Resolution,
+  ReviewStatus,
+  TimeoutPolicy,
+} from '../machines/escalation.js';
+export { createEscalationMachine, escalationMachine } from '../machines/escalation.js';
+export {
+  pendingContent,
+  REVIEW_EXPIRED_CONTENT,
+  REVIEW_REJECTED_CONTENT,
+} from '../machines/escalation-context.js';
 export type { DeepReadonly } from '../machines/frozen.js';
 export type { GateOptions } from '../machines/gate.js';
 export { applyGate } from '../machines/gate.js';
@@ -86,6 +108,27 @@ export type { AppendInput, LogEntry, LogListener, StateLog, StateLogOptions } fr
 export { createStateLog } from './log/state-log.js';
 export type { GatedAgent, QualityGateOptions } from './quality-gate.js';
 export { withQualityGate } from './quality-gate.js';
+export type {
+  ClosedReview,
+  CreateReviewsOptions,
+  DecisionOptions,
+  EscalationHook,
+  PendingReview,
+  ReviewConfig,
+  ReviewErrorCode,
+  ReviewOptions,
+  ReviewRecord,
+  Reviews,
+  ReviewsEvent,
+} from './review/index.js';
+export {
+  createReviews,
+  DEFAULT_REVIEW_THRESHOLD,
+  isReviewError,
+  jsonLineHook,
+  ReviewError,
+  schemaValidator,
+} from './review/index.js';
 export type { Run } from './run.js';
 export type { RunAgentOptions } from './run-agent.js';
 export { runAgent } from './run-agent.js';

@@ -31,6 +31,21 @@ export interface RunFallback extends RunBase {
   issues?: { path: string; message: string }[];
 }
 
+/** The run is paused: a human must decide. `run.done` settles after the decision. */
+export interface RunAwaitingReview extends RunBase {
+  status: 'awaitingReview';
+  /** The placeholder in the seed's form: `[Pending human review — confidence 62%]`. */
+  output: string;
+  reviews: Array<{
+    reviewId: string;
+    stepId: string;
+    agentId: string;
+    confidence: number;
+    reason: string;
+    placeholder: string;
+  }>;
+}
+
 export interface RunFailed extends RunBase {
   status: 'failed';
   reason: string;
@@ -43,12 +58,17 @@ export interface RunCancelled extends RunBase {
   reason: string;
 }
 
-/** How a run ended. `run.result` resolves to this and never rejects for agent failures. */
-export type RunResult<O = unknown> = RunCompleted<O> | RunFallback | RunFailed | RunCancelled;
+/** How a run ended (or paused for a human). `run.result` never rejects for agent failures. */
+export type RunResult<O = unknown> =
+  | RunCompleted<O>
+  | RunFallback
+  | RunAwaitingReview
+  | RunFailed
+  | RunCancelled;
 
 export type RunStatus = RunResult['status'];
 
-export function toRunResult<O>(workflowId: string, out: WorkflowOutput): RunResult<O> {
+export function toRunResult<O>(workflowId: string, out: WorkflowOutput): RunTerminal<O> {
   const base: RunBase = {
     runId: out.runId,
     workflowId,
@@ -90,3 +110,6 @@ export function inputFailed(
     issues,
   };
 }
+
+/** How a run ended: `run.done` settles with this, after any human reviews. */
+export type RunTerminal<O = unknown> = Exclude<RunResult<O>, RunAwaitingReview>;

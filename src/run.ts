@@ -1,4 +1,4 @@
-import type { Actor, InspectionEvent } from 'xstate';
+import type { Actor, AnyActorRef, InspectionEvent } from 'xstate';
 import { createActor } from 'xstate';
 import type { Clock } from '../machines/clock.js';
 import { cloneData, deepFreeze } from '../machines/frozen.js';
@@ -7,7 +7,8 @@ import type { WorkflowOutput } from '../machines/workflow-context.js';
 import { logInspector } from './log/inspect.js';
 import type { LogEntry, StateLog } from './log/state-log.js';
 import { createStateLog } from './log/state-log.js';
-import type { RunResult } from './run-result.js';
+import { isEscalationSnapshot } from './review/records.js';
+import type { RunResult, RunTerminal } from './run-result.js';
 import { inputFailed, toRunResult } from './run-result.js';
 import type { Workflow } from './workflow/define.js';
 
@@ -17,8 +18,8 @@ export interface Run<O = unknown> {
   readonly workflowId: string;
   /** Settles when the run can go no further on its own. Never rejects for agent failures. */
   readonly result: Promise<RunResult<O>>;
-  /** Settles with the terminal outcome only. */
-  readonly done: Promise<RunResult<O>>;
+  /** Settles with the terminal outcome only (after any human reviews). */
+  readonly done: Promise<RunTerminal<O>>;
   /** Stop the run: the running agent's signal aborts, and the result is `cancelled`. */
   cancel(reason?: string): void;
   /** Every entry of the run's state log as it is appended. Returns the unsubscribe function. */
@@ -40,6 +41,8 @@ export interface RunDeps {
   observers: Array<(event: InspectionEvent) => void>;
   onObserverError: (error: unknown) => void;
   onEnd: (runId: string) => void;
+  /** Register an escalation actor (a step's human review) with the runtime's reviews. */
+  track?: (ref: AnyActorRef) => void;
 }
 
 const readable = (ref: { id: string; _parent?: unknown }): string => {
@@ -112,12 +115,58 @@ export function startRun<I, O>(
     ...(deps.clock ? { clock: deps.clock } : {}),
   });
 
-  let settle!: (result: RunResult<O>) => void;
-  const done = new Promise<RunResult<O>>((resolve) => {
+  let settle!: (result: RunTerminal<O>) => void;
+  const done = new Promise<RunTerminal<O>>((resolve) => {
     settle = resolve;
   });
+  // `result` settles first: with awaitingReview when a human is needed, else with the terminal result.
+  let settleResult!: (result: RunResult<O>) => void;
+  let resultSettled = false;
+  const result = new Promise<RunResult<O>>((resolve) => {
+    settleResult = (r) => {
+      if (resultSettled) return;
+      resultSettled = true;
+      resolve(r);
+    };
+  });
+  void done.then((r) => settleResult(r));
+  const tracked = new WeakSet<AnyActorRef>();
   const onAbort = () => actor.send({ type: 'cancel', reason: abortReason(signal) });
   actor.subscribe({
+    next: (snapshot) => {
+      const pending = [];
+      for (const child of Object.values(snapshot.children) as AnyActorRef[]) {
+        if (!child) continue;
+        const childSnapshot = child.getSnapshot();
+        if (!isEscalationSnapshot(childSnapshot) || childSnapshot.status !== 'active') continue;
+        if (!tracked.has(child)) {
+          tracked.add(child);
+          deps.track?.(child);
+        }
+        pending.push(childSnapshot.context);
+      }
+      if (pending.length > 0 && !resultSettled) {
+        const at = nowMs();
+        settleResult({
+          status: 'awaitingReview',
+          runId,
+          workflowId: workflow.id,
+          output: pending[0]!.placeholder,
+          reviews: pending.map((c) => ({
+            reviewId: c.reviewId,
+            stepId: c.stepId,
+            agentId: c.agentId,
+            confidence: c.confidence,
+            reason: c.reason,
+            placeholder: c.placeholder,
+          })),
+          steps: snapshot.context.steps,
+          startedAt: snapshot.context.startedAt,
+          endedAt: at,
+          durationMs: at - snapshot.context.startedAt,
+        });
+      }
+    },
     complete: () => {
       signal?.removeEventListener('abort', onAbort);
       settle(toRunResult<O>(workflow.id, actor.getSnapshot().output as WorkflowOutput));
@@ -147,7 +196,7 @@ export function startRun<I, O>(
   return Object.freeze({
     id: runId,
     workflowId: workflow.id,
-    result: done,
+    result,
     done,
     cancel: (reason?: string) => actor.send({ type: 'cancel', reason: reason ?? 'cancelled by the caller' }),
     subscribe: (listener: (entry: LogEntry) => void) => log.subscribe(listener),

@@ -4,12 +4,16 @@ import { z } from 'zod';
 import type { AgentResult } from '../machines/agent-result.js';
 import type { Clock } from '../machines/clock.js';
 import type { EdgeDecision } from '../machines/edge-result.js';
+import type { NotifyPolicyOptions } from '../machines/escalation-options.js';
 import { applyGate } from '../machines/gate.js';
 import type { AdmitParams, GateParams, WorkflowMachine } from '../machines/workflow.js';
 import type { Admission, WorkflowContext } from '../machines/workflow-context.js';
 import type { Breaker, BreakerState, Permit } from './breaker.js';
 import { createBreaker } from './breaker.js';
 import { fail, fn, parseOptions } from './options.js';
+import type { EscalationHook } from './review/hook.js';
+import { createReviews, type Reviews } from './review/reviews.js';
+import { schemaValidator } from './review/validate.js';
 import type { Run } from './run.js';
 import { startRun } from './run.js';
 import type { Workflow } from './workflow/define.js';
@@ -18,6 +22,13 @@ import { isWorkflow } from './workflow/define.js';
 export interface RuntimeOptions {
   /** Drives every timer and timestamp (agents, breakers, deadlines); SimulatedClock in tests. */
   clock?: Clock;
+  /**
+   * Called when a step escalates to a human (log, alert, open a ticket). Retried on failure, each
+   * call bounded; failures are recorded and the review still waits. Default: one JSON line.
+   */
+  onEscalation?: EscalationHook;
+  /** How the hook is retried: `{ maxAttempts: 3, attemptTimeoutMs: 10_000, … }`. */
+  escalationRetry?: NotifyPolicyOptions;
   /** More XState inspection observers for every run (e.g. the Stately inspector). */
   inspect?: Array<(event: InspectionEvent) => void>;
   /** Called when an observer or listener throws; the run goes on. Default: console.error. */
@@ -32,6 +43,8 @@ export interface StartOptions {
 }
 
 export interface Runtime {
+  /** Pending human reviews across runs: list, approve, edit, reject. */
+  readonly reviews: Reviews;
   /** Validate the input and start a run. Bad input gives a `failed` result and runs nothing. */
   start<I, O>(workflow: Workflow<I, O>, input: I, options?: StartOptions): Run<O>;
   /** The runs that have not ended. */
@@ -55,6 +68,8 @@ const optionsSchema = z.strictObject({
     .optional(),
   inspect: z.array(fn<(event: InspectionEvent) => void>()).optional(),
   onObserverError: fn<(error: unknown) => void>().optional(),
+  onEscalation: fn<EscalationHook>().optional(),
+  escalationRetry: z.record(z.string(), z.unknown()).optional(),
 });
 
 /**
@@ -65,6 +80,12 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const onObserverError =
     o.onObserverError ??
     ((error: unknown) => console.error('agentcharts: an observer threw; the run goes on', error));
+  const reviews = createReviews({
+    ...(o.onEscalation ? { onEscalation: o.onEscalation } : {}),
+    ...(o.escalationRetry ? { notify: o.escalationRetry as NotifyPolicyOptions } : {}),
+    ...(o.clock ? { clock: o.clock } : {}),
+    onListenerError: onObserverError,
+  });
   const breakers = new Map<string, Breaker>();
   const permits = new Map<string, { runId: string; permit: Permit }>();
   const active = new Map<string, Run>();
@@ -94,7 +115,15 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       // Created up front, not inside an action: an actor made while XState runs an action warns.
       for (const key of workflow.breakers.keys()) breakerFor(workflow, key);
       type Args = { context: WorkflowContext; self: { send(event: unknown): void } };
+      // Reviewed steps get the escalation statechart with this runtime's hook.
+      const reviewActors = Object.fromEntries(
+        [...workflow.reviewedAgents].map((agentId) => [
+          `review:${agentId}`,
+          reviews.logic({ validateEdit: schemaValidator(workflow.agents.get(agentId)!.output) }),
+        ]),
+      );
       machine = workflow.machine.provide({
+        actors: reviewActors,
         actions: {
           admit: ({ context, self }: Args, params: AdmitParams) => {
             const send = (admission: Admission) =>
@@ -134,6 +163,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   }
 
   return {
+    reviews,
     start(workflow, input, startOptions = {}) {
       if (stopped) throw new Error('agentcharts: this runtime has been stopped');
       if (!isWorkflow(workflow))
@@ -152,6 +182,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
             active.delete(id);
             releasePermits(id);
           },
+          track: (ref) => reviews.track(ref),
         },
         workflow,
         input,

@@ -44,10 +44,9 @@ function makeAgent(
   steps: MockStep[],
   clock: ReturnType<typeof testClock>,
 ) {
-  const Output = Draft;
   return defineAgent({
     id: 'model',
-    output: Output,
+    output: Draft,
     run: mockRun(steps, { clock }),
     limits,
     retry: RETRY,
@@ -56,18 +55,18 @@ function makeAgent(
   });
 }
 
+// An attempt's result carries its verdict: valid and done, valid but not done, or invalid.
+const ran = (value: unknown, verdict: object): AnyEventObject => ({
+  type: 'xstate.done.actor.run',
+  output: { ok: true, value, bytes: 10, verdict },
+});
 const modelEvents: AnyEventObject[] = [
-  { type: 'xstate.done.actor.run', output: { ok: true, value: VALID, bytes: 10 } },
+  ran(VALID, { valid: true, output: VALID, confidence: 0.9, done: true }),
+  ran(NOT_DONE, { valid: true, output: NOT_DONE, confidence: 0.9, done: false }),
+  ran(INVALID, { valid: false, reason: 'schema', issues: [] }),
   { type: 'xstate.done.actor.run', output: { ok: false, reason: 'over the cap' } },
   { type: 'xstate.error.actor.run', error: new Error('boom') },
-  { type: 'xstate.done.actor.validate', output: { valid: true, output: VALID, confidence: 0.9, done: true } },
-  {
-    type: 'xstate.done.actor.validate',
-    output: { valid: true, output: NOT_DONE, confidence: 0.9, done: false },
-  },
-  { type: 'xstate.done.actor.validate', output: { valid: false, reason: 'schema', issues: [] } },
   { type: 'xstate.after.attemptTimer.agent.running.attempting' },
-  { type: 'xstate.after.attemptTimer.agent.running.validating' },
   { type: 'xstate.after.backoff.agent.running.backingOff' },
   { type: 'cancel' },
 ];

@@ -1,5 +1,5 @@
 import type { Clock } from '../../machines/clock.js';
-import type { RunResult, RunStatus } from '../run-result.js';
+import type { RunResult, RunTerminal } from '../run-result.js';
 import { createRuntime } from '../runtime.js';
 import type { Workflow } from '../workflow/define.js';
 import { withAgents } from '../workflow/define.js';
@@ -52,7 +52,7 @@ export interface LoadReport {
   elapsedMs: number;
   throughput: number;
   latencyMs: { p50: number; p95: number; p99: number; max: number };
-  outcomes: Record<RunStatus, number>;
+  outcomes: Record<RunTerminal['status'], number>;
   /** Agent calls, and the extra attempts faults cost (absorbed by retries unless a run fell back). */
   attempts: { calls: number; total: number; retried: number };
   /** Fallbacks by cause and step, e.g. `agent@researcher`. */
@@ -98,7 +98,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
 
   const started = now();
   const latencies: number[] = [];
-  const outcomes: Record<RunStatus, number> = { completed: 0, fallback: 0, failed: 0, cancelled: 0 };
+  const outcomes: Record<RunTerminal['status'], number> = {
+    completed: 0,
+    fallback: 0,
+    failed: 0,
+    cancelled: 0,
+  };
   const causes: Record<string, number> = {};
   let lost = 0;
   let calls = 0;

@@ -1,6 +1,7 @@
 import { fromPromise } from 'xstate';
 import { z } from 'zod';
 import type { BreakerOptions } from '../../machines/breaker-options.js';
+import { createEscalationMachine } from '../../machines/escalation.js';
 import type { Quality } from '../../machines/quality.js';
 import type {
   Finalized,
@@ -9,12 +10,13 @@ import type {
   RouteInput,
   WorkflowMachine,
 } from '../../machines/workflow.js';
-import { compileWorkflow, provideWorkflow } from '../../machines/workflow.js';
+import { agentSteps as agentStepsOfPlan, compileWorkflow, provideWorkflow } from '../../machines/workflow.js';
 import type { WorkflowPlan } from '../../machines/workflow-plan.js';
 import type { AnyAgent } from '../agent.js';
 import { agentActor } from '../agent.js';
 import type { Reducer } from '../blackboard.js';
 import { fn, id, integer, MAX_TIMER_MS, parseOptions, zodSchema } from '../options.js';
+import { schemaValidator } from '../review/validate.js';
 import { blackboardLogic } from './state.js';
 import type { Step, StepContext } from './steps.js';
 import { normaliseSteps } from './steps.js';
@@ -52,6 +54,8 @@ export interface Workflow<I = unknown, O = unknown> {
   readonly breakers: ReadonlyMap<string, Omit<BreakerOptions, 'minQuality'> & { minQuality: Quality }>;
   /** The agents the steps call, by agent id. */
   readonly agents: ReadonlyMap<string, AnyAgent>;
+  /** Ids of the agents whose steps go to human review. */
+  readonly reviewedAgents: ReadonlySet<string>;
 }
 
 const DEFAULT_MAX_STEPS = 50;
@@ -101,8 +105,22 @@ export function defineWorkflow<
   const outputSchema = o.output as z.ZodType | undefined;
   const resultFn = o.result as ((ctx: StepContext) => unknown) | undefined;
 
+  // Each reviewed agent gets an escalation statechart whose edits must pass that agent's schema.
+  const reviewed = new Set(
+    agentStepsOf(plans)
+      .filter((st) => st.review !== null)
+      .map((st) => st.agentId),
+  );
+  const reviewActors = Object.fromEntries(
+    [...reviewed].map((agentId) => [
+      `review:${agentId}`,
+      createEscalationMachine({ validateEdit: schemaValidator(code.agents.get(agentId)!.output) }),
+    ]),
+  );
+
   const services = {
     ...agentActors,
+    ...reviewActors,
     blackboard: board.logic,
     prepare: fromPromise<unknown, PrepareInput>(async ({ input }) =>
       code.inputs.get(input.stepId)!({ input: input.input, state: input.state }),
@@ -139,6 +157,7 @@ export function defineWorkflow<
     stateSchema: o.state,
     breakers: code.breakers,
     agents: code.agents,
+    reviewedAgents: reviewed,
   });
   workflows.add(workflow);
   return workflow;
@@ -159,6 +178,8 @@ export function withAgents<I, O>(
   workflows.add(derived);
   return derived;
 }
+
+const agentStepsOf = (steps: WorkflowPlan['steps']) => agentStepsOfPlan({ steps } as WorkflowPlan);
 
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {

@@ -4,12 +4,16 @@ import type {
   AgentStepPlan,
   ParallelStepPlan,
   PlanTransition,
+  ReviewPlan,
   StepPlan,
 } from '../../machines/workflow-plan.js';
 import { END } from '../../machines/workflow-plan.js';
 import type { AnyAgent } from '../agent.js';
 import { isAgent } from '../agent.js';
+import { isOptionsError } from '../errors.js';
 import { fail } from '../options.js';
+import type { ReviewOptions } from '../review/options.js';
+import { parseReviewOptions } from '../review/options.js';
 
 /** What an agent step's functions see: the run's input and the shared state, frozen. */
 export interface StepContext<I = unknown, S = Record<string, unknown>> {
@@ -33,6 +37,12 @@ export interface AgentStep<I = unknown, S = Record<string, unknown>> {
   minQuality?: Quality;
   /** The breaker on this step's outgoing edge: options, `{ key }` to share one, or false for none. */
   breaker?: (Omit<BreakerOptions, 'minQuality'> & { key?: string }) | false;
+  /**
+   * Send the output to a human when its confidence is below `below` (default 0.7), and by policy
+   * agent fallbacks (`onFallback`, default true) and open breakers (`onBreakerOpen`, default false).
+   * `true` takes every default.
+   */
+  review?: ReviewOptions;
 }
 
 export interface ParallelStep<I = unknown, S = Record<string, unknown>> {
@@ -130,6 +140,14 @@ export function normaliseSteps<I, S>(
     if (typeof writes !== 'string' || writes.length === 0)
       fail(where, `${path}.writes`, step.writes, 'must be a shared-state key');
     const minQuality = step.minQuality ?? 'MEDIUM';
+    let review: ReviewPlan | null;
+    try {
+      review = parseReviewOptions(step.review, where);
+    } catch (error) {
+      // Name the step path, not just `review.below`.
+      if (!isOptionsError(error)) throw error;
+      return fail(where, `${path}.${error.field}`, error.received, error.expected);
+    }
     if (!['LOW', 'MEDIUM', 'HIGH'].includes(minQuality))
       fail(where, `${path}.minQuality`, minQuality, 'must be "LOW", "MEDIUM" or "HIGH"');
     const known = code.agents.get(step.agent.id);
@@ -152,7 +170,7 @@ export function normaliseSteps<I, S>(
         reduced: reducedKeys.has(writes),
         ...(step.input ? { input: id } : {}),
         minQuality,
-        review: null,
+        review,
       },
     };
   };

@@ -1,0 +1,195 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { defineAgent } from '../src/agent.js';
+import type { ReviewOptions } from '../src/review/options.js';
+import type { Runtime } from '../src/runtime.js';
+import { createRuntime } from '../src/runtime.js';
+import type { MockStep } from '../src/testing/mock-agent.js';
+import { mockRun } from '../src/testing/mock-agent.js';
+import { defineWorkflow } from '../src/workflow/define.js';
+import { Draft, draft } from './helpers/agents.js';
+import { settle, testClock } from './helpers/clock.js';
+
+let runtime: Runtime | undefined;
+afterEach(async () => {
+  await runtime?.stop();
+  runtime = undefined;
+});
+
+/** researcher → writer, with human review on the writer. */
+function pipeline(writerSteps: MockStep[], review: ReviewOptions = { below: 0.7 }) {
+  const researcher = defineAgent({
+    id: 'researcher',
+    output: Draft,
+    run: mockRun([{ output: draft('notes', 0.9) }]),
+  });
+  const writerRun = mockRun(writerSteps);
+  const writer = defineAgent({
+    id: 'writer',
+    output: Draft,
+    run: writerRun,
+    limits: { maxIterations: 1, attemptTimeoutMs: 1000 },
+  });
+  const after = mockRun([{ output: draft('published', 0.95) }]);
+  const publisher = defineAgent({ id: 'publisher', output: Draft, run: after });
+  const workflow = defineWorkflow({
+    id: 'reviewed',
+    output: Draft,
+    steps: [researcher, { agent: writer, review }, publisher],
+    result: ({ state }) => (state as { writer: unknown }).writer,
+  });
+  return { workflow, writerRun, publisherRun: after };
+}
+
+function start(
+  workflow: ReturnType<typeof pipeline>['workflow'],
+  extra: Parameters<typeof createRuntime>[0] = {},
+) {
+  const clock = testClock();
+  const lines: string[] = [];
+  runtime = createRuntime({
+    clock,
+    onEscalation: (n) => void lines.push(`${n.reviewId}: ${n.placeholder}`),
+    ...extra,
+  });
+  return { clock, lines, run: runtime.start(workflow, null, { runId: 'r1' }) };
+}
+
+describe('workflow + human review', () => {
+  it('low confidence pauses the run as awaitingReview; an edit resumes it and the edited output completes', async () => {
+    const { workflow, publisherRun } = pipeline([{ output: draft('shaky draft', 0.62) }]);
+    const { run, lines } = start(workflow);
+
+    const paused = await run.result;
+    expect(paused).toMatchObject({
+      status: 'awaitingReview',
+      output: '[Pending human review — confidence 62%]',
+      reviews: [{ reviewId: 'r1/writer.1', stepId: 'writer', agentId: 'writer', confidence: 0.62 }],
+    });
+    await settle();
+    expect(lines).toEqual(['r1/writer.1: [Pending human review — confidence 62%]']);
+    // Paused: nothing after the writer has run.
+    expect(publisherRun.calls).toHaveLength(0);
+    expect(runtime!.reviews.list()).toEqual([
+      expect.objectContaining({
+        id: 'r1/writer.1',
+        runId: 'r1',
+        stepId: 'writer',
+        agentId: 'writer',
+        output: draft('shaky draft', 0.62),
+        confidence: 0.62,
+        reason: 'agent "writer" output confidence 0.62 is below the review threshold 0.7',
+      }),
+    ]);
+    // The pending review is part of the run's persisted snapshot.
+    expect(JSON.stringify(run.snapshot())).toContain('r1/writer.1');
+
+    await runtime!.reviews.edit('r1/writer.1', draft('a careful draft', 0.9), { by: 'alice' });
+    const done = await run.done;
+    expect(done).toMatchObject({ status: 'completed', output: draft('a careful draft', 0.9) });
+    expect(done.steps.find((s) => s.stepId === 'writer')).toMatchObject({
+      status: 'passed',
+      review: { reviewId: 'r1/writer.1', decision: 'edited', by: 'alice' },
+    });
+    expect(publisherRun.calls).toHaveLength(1);
+    // Who decided and when is in the state log (the escalation actor's snapshots).
+    const decided = run
+      .log()
+      .find((e) => e.actorId.endsWith('review:writer') && JSON.stringify(e.state).includes('"alice"'));
+    expect(decided).toBeDefined();
+  });
+
+  it('an invalid edit is refused with a clear error and the review stays pending', async () => {
+    const { workflow } = pipeline([{ output: draft('shaky', 0.5) }]);
+    const { run } = start(workflow);
+    await run.result;
+    await expect(runtime!.reviews.edit('r1/writer.1', { content: 3 }, { by: 'bob' })).rejects.toMatchObject({
+      code: 'invalidEdit',
+    });
+    expect(runtime!.reviews.list().map((r) => r.id)).toEqual(['r1/writer.1']);
+    await runtime!.reviews.approve('r1/writer.1', { by: 'bob' });
+    expect(await run.done).toMatchObject({ status: 'completed', output: draft('shaky', 0.5) });
+  });
+
+  it('a rejection ends the run with an explicit fallback naming who rejected and why', async () => {
+    const { workflow, publisherRun } = pipeline([{ output: draft('wrong', 0.4) }]);
+    const { run } = start(workflow);
+    await run.result;
+    await runtime!.reviews.reject('r1/writer.1', 'cites a retracted paper', { by: 'carol' });
+    const done = await run.done;
+    expect(done).toMatchObject({
+      status: 'fallback',
+      cause: 'reviewRejected',
+      output: '[Rejected in human review]',
+      stepId: 'writer',
+      reason: 'step writer: rejected in human review by carol: cites a retracted paper',
+    });
+    expect(publisherRun.calls).toHaveLength(0);
+  });
+
+  it('concurrent decisions on one review: exactly one wins', async () => {
+    const { workflow } = pipeline([{ output: draft('x', 0.5) }]);
+    const { run } = start(workflow);
+    await run.result;
+    const outcomes = await Promise.allSettled([
+      runtime!.reviews.approve('r1/writer.1', { by: 'a' }),
+      runtime!.reviews.reject('r1/writer.1', 'no', { by: 'b' }),
+      runtime!.reviews.edit('r1/writer.1', draft('y'), { by: 'c' }),
+    ]);
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    expect(
+      outcomes.filter((o) => o.status === 'rejected').map((o) => (o as PromiseRejectedResult).reason.code),
+    ).toEqual(['alreadyDecided', 'alreadyDecided']);
+    expect((await run.done).status).toBe('completed');
+  });
+
+  it('a review timeout ends in the step’s declared policy (fallback)', async () => {
+    const { workflow } = pipeline([{ output: draft('x', 0.5) }], { below: 0.7, timeoutMs: 60_000 });
+    const { run, clock } = start(workflow);
+    await run.result;
+    await clock.advance(59_999);
+    expect(runtime!.reviews.list()).toHaveLength(1);
+    await clock.advance(1);
+    expect(await run.done).toMatchObject({
+      status: 'fallback',
+      cause: 'reviewExpired',
+      output: '[Review expired — no human decision]',
+    });
+  });
+
+  it('by policy, an agent fallback (timeout) escalates, and a human can supply the output', async () => {
+    const { workflow } = pipeline([{ hang: true }], { below: 0.7, onFallback: true });
+    const { run, clock } = start(workflow);
+    await clock.advance(1000);
+    const paused = await run.result;
+    expect(paused).toMatchObject({ status: 'awaitingReview', reviews: [{ confidence: 0 }] });
+    expect(runtime!.reviews.list()[0]).toMatchObject({
+      output: null,
+      reason: expect.stringMatching(/timedOut/),
+    });
+    await runtime!.reviews.edit(
+      paused.status === 'awaitingReview' ? paused.reviews[0]!.reviewId : '',
+      draft('written by a human', 1),
+      { by: 'dan' },
+    );
+    expect(await run.done).toMatchObject({ status: 'completed', output: draft('written by a human', 1) });
+  });
+
+  it('a confident output is not escalated', async () => {
+    const { workflow } = pipeline([{ output: draft('fine', 0.9) }]);
+    const { run } = start(workflow);
+    expect((await run.result).status).toBe('completed');
+    expect(runtime!.reviews.list()).toHaveLength(0);
+  });
+
+  it('bad review options fail at definition time, naming the step path', () => {
+    const agent = defineAgent({ id: 'a', output: Draft, run: mockRun([{ output: draft('x') }]) });
+    expect(() => defineWorkflow({ id: 'w', steps: [{ agent, review: { below: 0 } }] })).toThrow(
+      /defineWorkflow\("w"\): steps\[0\]\.review\.below must be a number above 0 and at most 1, received 0/,
+    );
+    expect(() => defineWorkflow({ id: 'w', steps: [{ agent, review: { onTimeout: 'reject' } }] })).toThrow(
+      /steps\[0\]\.review\.onTimeout has no effect without timeoutMs/,
+    );
+    expect(z).toBeDefined();
+  });
+});
