@@ -103,7 +103,6 @@ export function compileWorkflow(
   initialState: Readonly<Record<string, unknown>> = Object.freeze({}),
 ) {
   const stepById = new Map(agentSteps(plan).map((s) => [s.id, s]));
-  const stepOf = (id: string): AgentStepPlan => stepById.get(id)!;
 
   const machineSetup = setup({
     types: {
@@ -164,7 +163,7 @@ export function compileWorkflow(
     }));
 
   const fallbackFromStep = (
-    step: AgentStepPlan,
+    _step: AgentStepPlan,
     make: (ctx: Ctx, event: unknown, at: number) => { outcome: RunOutcome; record: StepRecord },
   ) =>
     assign(({ context, event, system }: { context: Ctx; event: unknown; system: { _clock: unknown } }) => {
@@ -673,7 +672,7 @@ export function compileWorkflow(
                 {
                   guard: 'outputValid',
                   target: '#workflow.completed',
-                  actions: assign(({ context, event, system }) => ({
+                  actions: assign(({ event, system }) => ({
                     outcome: {
                       status: 'completed' as const,
                       output: doneOutput<{ output: unknown }>(event).output,
@@ -683,7 +682,7 @@ export function compileWorkflow(
                 },
                 {
                   target: '#workflow.fallback',
-                  actions: assign(({ context, event, system }) => {
+                  actions: assign(({ event, system }) => {
                     const f = doneOutput<Extract<Finalized, { valid: false }>>(event);
                     return {
                       outcome: {

@@ -4,29 +4,42 @@ import type { Clock } from '../machines/clock.js';
 import { cloneData, deepFreeze } from '../machines/frozen.js';
 import type { WorkflowMachine } from '../machines/workflow.js';
 import type { WorkflowOutput } from '../machines/workflow-context.js';
+import { combineInspectors } from './inspect/combine.js';
 import { logInspector } from './log/inspect.js';
 import type { LogEntry, StateLog } from './log/state-log.js';
 import { createStateLog } from './log/state-log.js';
 import { isEscalationSnapshot } from './review/records.js';
+import type { RunObserver } from './run-observer.js';
+import { observeRun } from './run-observer.js';
 import type { RunResult, RunTerminal } from './run-result.js';
 import { inputFailed, toRunResult } from './run-result.js';
+import type { RunEvent } from './trace/events.js';
+import type { ObserverErrorHandler } from './trace/report.js';
+import type { Trace } from './trace/span.js';
+import type { TraceExporter } from './trace/tracer.js';
 import type { Workflow } from './workflow/define.js';
 
 /** A handle on one run of a workflow. */
 export interface Run<O = unknown> {
   readonly id: string;
   readonly workflowId: string;
-  /** Settles when the run can go no further on its own. Never rejects for agent failures. */
+  /** Settles when the run can go no further on its own (terminal, or awaiting a human). Never rejects. */
   readonly result: Promise<RunResult<O>>;
   /** Settles with the terminal outcome only (after any human reviews). */
   readonly done: Promise<RunTerminal<O>>;
   /** Stop the run: the running agent's signal aborts, and the result is `cancelled`. */
   cancel(reason?: string): void;
-  /** Every entry of the run's state log as it is appended. Returns the unsubscribe function. */
-  subscribe(listener: (entry: LogEntry) => void): () => void;
+  /** Typed progress events as they happen (step started, attempt, fallback, escalated, …). */
+  subscribe(listener: (event: RunEvent) => void): () => void;
+  /** Every progress event from the start of the run until it ends, as an async iterator. */
+  events(): AsyncIterableIterator<RunEvent>;
+  /** `{ traceId, totalDurationMs, agentCalls, errors, spans }`: a span per run, step, agent call, attempt, decision. */
+  trace(): Trace;
   /** The run's immutable state log across all its actors: frozen snapshots, in order. */
   log(): readonly LogEntry[];
-  /** The workflow actor's persisted snapshot (plain JSON), or null before the run started. */
+  /** Each state log entry as it is appended. Returns the unsubscribe function. */
+  onLog(listener: (entry: LogEntry) => void): () => void;
+  /** The workflow actor's persisted snapshot (plain JSON), or null when the run never started. */
   snapshot(): unknown;
   /** The shared state as last committed: `{ version, state }`, frozen. */
   state(): { version: number; state: Readonly<Record<string, unknown>> };
@@ -37,12 +50,16 @@ export interface Run<O = unknown> {
 export interface RunDeps {
   clock: Clock | undefined;
   machine: WorkflowMachine;
-  /** Extra inspection observers (tracer, Stately inspector); errors in them never reach the run. */
-  observers: Array<(event: InspectionEvent) => void>;
-  onObserverError: (error: unknown) => void;
+  /** Extra inspection observers (the Stately inspector, the user's own). */
+  observers: Record<string, ((event: InspectionEvent) => void) | undefined>;
+  /** Span exporters (OpenTelemetry); tracing off when null. */
+  exporters: TraceExporter[] | null;
+  onObserverError: ObserverErrorHandler;
   onEnd: (runId: string) => void;
   /** Register an escalation actor (a step's human review) with the runtime's reviews. */
   track?: (ref: AnyActorRef) => void;
+  /** The run's tracer is the one a shared breaker reports to while this run crosses it. */
+  onObserver?: (runId: string, observer: RunObserver | null) => void;
 }
 
 const readable = (ref: { id: string; _parent?: unknown }): string => {
@@ -55,6 +72,8 @@ const readable = (ref: { id: string; _parent?: unknown }): string => {
   return parts.join('/');
 };
 
+const emptyTrace = (): Trace => ({ traceId: '', totalDurationMs: 0, agentCalls: 0, errors: 0, spans: [] });
+
 /** Start a run: validate the input, then create and start the workflow actor. */
 export function startRun<I, O>(
   deps: RunDeps,
@@ -65,11 +84,25 @@ export function startRun<I, O>(
 ): Run<O> {
   const nowMs = () => deps.clock?.now() ?? Date.now();
   const log: StateLog = createStateLog(deps.clock ? { clock: deps.clock } : {});
-  const toLog = logInspector(log, {
-    actorId: readable,
-    // Machines only: promise actors' snapshots repeat what their parent's next event carries.
-    include: (ref) => 'value' in (ref.getSnapshot() as object),
-  });
+  const observer =
+    deps.exporters === null
+      ? null
+      : observeRun({
+          runId,
+          workflowId: workflow.id,
+          clock: deps.clock,
+          exporters: deps.exporters,
+          onError: deps.onObserverError,
+        });
+  const common = {
+    id: runId,
+    workflowId: workflow.id,
+    subscribe: (listener: (event: RunEvent) => void) => observer?.events.subscribe(listener) ?? (() => {}),
+    events: () => observer?.events.events() ?? emptyIterator(),
+    trace: () => observer?.recorder.trace() ?? emptyTrace(),
+    log: () => log.entries(),
+    onLog: (listener: (entry: LogEntry) => void) => log.subscribe(listener),
+  };
 
   const parsed = workflow.inputSchema.safeParse(rawInput);
   const plain = parsed.success ? cloneData(parsed.data) : null;
@@ -80,48 +113,54 @@ export function startRun<I, O>(
           path: i.path.map(String).join('.') || '(root)',
           message: i.message,
         }));
-    const refused = Promise.resolve(
-      inputFailed(runId, workflow.id, nowMs(), `input: ${issues[0]!.path}: ${issues[0]!.message}`, issues),
+    const failed = inputFailed(
+      runId,
+      workflow.id,
+      nowMs(),
+      `input: ${issues[0]!.path}: ${issues[0]!.message}`,
+      issues,
     );
+    observer?.finish(failed);
     queueMicrotask(() => deps.onEnd(runId));
+    const refused = Promise.resolve(failed);
     return Object.freeze({
-      id: runId,
-      workflowId: workflow.id,
+      ...common,
       result: refused,
       done: refused,
       cancel: () => {},
-      subscribe: (listener: (entry: LogEntry) => void) => log.subscribe(listener),
-      log: () => log.entries(),
       snapshot: () => null,
       state: () => ({ version: 0, state: Object.freeze({}) }),
       actor: null,
     });
   }
 
-  const inspect = (event: InspectionEvent) => {
-    toLog(event);
-    for (const observer of deps.observers) {
-      try {
-        observer(event);
-      } catch (error) {
-        deps.onObserverError(error);
-      }
-    }
-  };
+  const inspect = combineInspectors(
+    {
+      log: logInspector(log, {
+        actorId: readable,
+        // Machines only: promise actors' snapshots repeat what their parent's next event carries.
+        include: (ref) => 'value' in (ref.getSnapshot() as object),
+      }),
+      trace: observer?.inspect,
+      ...deps.observers,
+    },
+    { onError: deps.onObserverError },
+  );
   const actor = createActor(deps.machine, {
     id: workflow.id,
     input: { runId, input: deepFreeze(plain.value) },
     inspect,
     ...(deps.clock ? { clock: deps.clock } : {}),
   });
+  deps.onObserver?.(runId, observer);
 
   let settle!: (result: RunTerminal<O>) => void;
   const done = new Promise<RunTerminal<O>>((resolve) => {
     settle = resolve;
   });
-  // `result` settles first: with awaitingReview when a human is needed, else with the terminal result.
-  let settleResult!: (result: RunResult<O>) => void;
+  // `result` settles first: awaitingReview when a human is needed, else the terminal result.
   let resultSettled = false;
+  let settleResult!: (result: RunResult<O>) => void;
   const result = new Promise<RunResult<O>>((resolve) => {
     settleResult = (r) => {
       if (resultSettled) return;
@@ -131,6 +170,14 @@ export function startRun<I, O>(
   });
   void done.then((r) => settleResult(r));
   const tracked = new WeakSet<AnyActorRef>();
+
+  const end = (terminal: RunTerminal<O>) => {
+    signal?.removeEventListener('abort', onAbort);
+    observer?.finish(terminal, actor.getSnapshot().context);
+    deps.onObserver?.(runId, null);
+    settle(terminal);
+    deps.onEnd(runId);
+  };
   const onAbort = () => actor.send({ type: 'cancel', reason: abortReason(signal) });
   actor.subscribe({
     next: (snapshot) => {
@@ -167,16 +214,11 @@ export function startRun<I, O>(
         });
       }
     },
-    complete: () => {
-      signal?.removeEventListener('abort', onAbort);
-      settle(toRunResult<O>(workflow.id, actor.getSnapshot().output as WorkflowOutput));
-      deps.onEnd(runId);
-    },
+    complete: () => end(toRunResult<O>(workflow.id, actor.getSnapshot().output as WorkflowOutput)),
     // A crash of the workflow actor itself is a bug in agentcharts or in user code it runs synchronously.
     error: (error) => {
-      signal?.removeEventListener('abort', onAbort);
       const at = nowMs();
-      settle({
+      end({
         status: 'failed',
         runId,
         workflowId: workflow.id,
@@ -186,7 +228,6 @@ export function startRun<I, O>(
         durationMs: 0,
         reason: `the workflow actor crashed: ${error instanceof Error ? error.message : String(error)}`,
       });
-      deps.onEnd(runId);
     },
   });
   actor.start();
@@ -194,13 +235,10 @@ export function startRun<I, O>(
   else signal?.addEventListener('abort', onAbort, { once: true });
 
   return Object.freeze({
-    id: runId,
-    workflowId: workflow.id,
+    ...common,
     result,
     done,
     cancel: (reason?: string) => actor.send({ type: 'cancel', reason: reason ?? 'cancelled by the caller' }),
-    subscribe: (listener: (entry: LogEntry) => void) => log.subscribe(listener),
-    log: () => log.entries(),
     snapshot: () => JSON.parse(JSON.stringify(actor.getPersistedSnapshot())),
     state: () => {
       const { version, state } = actor.getSnapshot().context;
@@ -209,6 +247,8 @@ export function startRun<I, O>(
     actor,
   });
 }
+
+async function* emptyIterator(): AsyncIterableIterator<RunEvent> {}
 
 function abortReason(signal: AbortSignal | undefined): string {
   const reason = signal?.reason;

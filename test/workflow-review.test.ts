@@ -92,6 +92,17 @@ describe('workflow + human review', () => {
       review: { reviewId: 'r1/writer.1', decision: 'edited', by: 'alice' },
     });
     expect(publisherRun.calls).toHaveLength(1);
+    // The escalation is a span and two progress events.
+    const escalation = run.trace().spans.find((sp) => sp.operation === 'escalation');
+    expect(escalation).toMatchObject({
+      status: 'success',
+      stepId: 'writer',
+      attributes: { decision: 'edited', by: 'alice' },
+    });
+    const types: string[] = [];
+    for await (const e of run.events()) types.push(e.type);
+    expect(types.indexOf('escalated')).toBeGreaterThan(-1);
+    expect(types.indexOf('reviewed')).toBeGreaterThan(types.indexOf('escalated'));
     // Who decided and when is in the state log (the escalation actor's snapshots).
     const decided = run
       .log()

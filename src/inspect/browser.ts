@@ -1,0 +1,67 @@
+import { createBrowserInspector } from '@statelyai/inspect';
+import type { InspectionEvent } from 'xstate';
+import { type ObserverErrorHandler, reportOncePerSource, safeReport } from '../trace/report.js';
+import { DEFAULT_DEPTH_LIMIT, toStatelyMessage } from './stately-events.js';
+
+/**
+ * `inspect: 'browser'`: `@statelyai/inspect`'s browser inspector, which opens the Stately inspector
+ * in a window (or an iframe you pass) and posts messages to it. Browser-safe: no Node imports.
+ *
+ * Messages are converted here, synchronously and guarded (see stately-events.ts), and handed to
+ * the package's adapter as plain JSON data, so nothing the package does later can trip on a live
+ * snapshot. Without a window (Node, SSR) nothing is inspected and that is reported once.
+ */
+
+export interface BrowserInspectorOptions {
+  /** The inspector UI. Default: the package's, https://stately.ai/inspect. */
+  url?: string;
+  /** Show it in this iframe instead of a new window. */
+  iframe?: HTMLIFrameElement | null;
+  /** Objects nested deeper than this in a message are truncated. Default 10. */
+  depthLimit?: number;
+  onError?: ObserverErrorHandler;
+}
+
+export interface BrowserInspector {
+  readonly inspect: (event: InspectionEvent) => void;
+  /** False where there is no window: `inspect` then does nothing. */
+  readonly active: boolean;
+  stop(): void;
+}
+
+export function startBrowserInspector(options: BrowserInspectorOptions = {}): BrowserInspector {
+  const onError = options.onError ?? reportOncePerSource();
+  const depthLimit = options.depthLimit ?? DEFAULT_DEPTH_LIMIT;
+  if (typeof window === 'undefined') {
+    safeReport(
+      onError,
+      new Error(
+        "inspect: 'browser' needs a browser window; nothing is inspected (in Node use inspect: 'ws')",
+      ),
+      'the browser inspector',
+    );
+    return { inspect: () => {}, active: false, stop: () => {} };
+  }
+  const inspector = createBrowserInspector({
+    ...(options.url ? { url: options.url } : {}),
+    ...(options.iframe !== undefined ? { iframe: options.iframe } : {}),
+    serializationDepthLimit: depthLimit,
+  });
+  let stopped = false;
+  return {
+    active: true,
+    inspect(event) {
+      if (stopped || event.type === '@xstate.microstep' || event.type === '@xstate.action') return;
+      try {
+        const message = toStatelyMessage(event, depthLimit);
+        if (message !== undefined) inspector.adapter.send(JSON.parse(message));
+      } catch (error) {
+        safeReport(onError, error, 'the Stately inspector');
+      }
+    },
+    stop() {
+      stopped = true;
+      inspector.stop();
+    },
+  };
+}

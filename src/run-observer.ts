@@ -1,0 +1,326 @@
+import type { AnyActorRef, InspectionEvent } from 'xstate';
+import type { Clock } from '../machines/clock.js';
+import type { EdgeDecision } from '../machines/edge-result.js';
+import type { Admission, StepRecord, WorkflowContext } from '../machines/workflow-context.js';
+import { isEscalationSnapshot } from './review/records.js';
+import type { RunTerminal } from './run-result.js';
+import { agentSpans } from './trace/agent-spans.js';
+import type { EventStream } from './trace/event-stream.js';
+import { createEventStream } from './trace/event-stream.js';
+import type { FallbackSource, ReviewDecision, RunEvent } from './trace/events.js';
+import type { ObserverErrorHandler } from './trace/report.js';
+import { safeReport } from './trace/report.js';
+import type { SpanStatus } from './trace/span.js';
+import type { TraceExporter, TraceRecorder } from './trace/tracer.js';
+import { createTraceRecorder } from './trace/tracer.js';
+
+/**
+ * A run's trace and progress events, built from its actor system's inspection stream: the run span,
+ * a span per step execution, gate and breaker decisions, the agent and attempt spans (agent-spans),
+ * and escalations. Nothing here wraps user code, and nothing here can break the run.
+ */
+export interface RunObserver {
+  readonly recorder: TraceRecorder;
+  readonly events: EventStream<RunEvent>;
+  /** The run's inspection observer. */
+  readonly inspect: (event: InspectionEvent) => void;
+  /**
+   * The run ended: close its spans, emit `run.completed`, end the event stream. `context` is the
+   * workflow's last context: XState reports the final snapshot only after the actor completes.
+   */
+  finish(result: RunTerminal, context?: WorkflowContext): void;
+}
+
+export interface RunObserverOptions {
+  runId: string;
+  workflowId: string;
+  clock: Clock | undefined;
+  exporters: TraceExporter[];
+  onError: ObserverErrorHandler;
+}
+
+const STEP_STATUS: Record<StepRecord['status'], 'success' | 'fallback' | 'error'> = {
+  passed: 'success',
+  agentFallback: 'fallback',
+  gated: 'fallback',
+  breakerOpen: 'fallback',
+  reviewRejected: 'fallback',
+  stateRejected: 'error',
+};
+
+const FALLBACK_SOURCE: Partial<Record<StepRecord['status'], FallbackSource>> = {
+  agentFallback: 'agent',
+  gated: 'gate',
+  breakerOpen: 'breaker',
+  reviewRejected: 'review',
+  stateRejected: 'workflow',
+};
+
+export function observeRun(options: RunObserverOptions): RunObserver {
+  const { runId, workflowId, onError } = options;
+  const now = () => options.clock?.now() ?? Date.now();
+  const recorder = createTraceRecorder({
+    ...(options.clock ? { clock: options.clock } : {}),
+    exporters: options.exporters,
+    onError,
+  });
+  const events = createEventStream<RunEvent>({ onError });
+  const startedAt = now();
+  const runSpan = recorder.start({
+    name: `run ${workflowId}`,
+    operation: 'run',
+    startedAt,
+    attributes: { workflow_id: workflowId, run_id: runId },
+  });
+  events.emit({ type: 'run.started', runId, workflowId, at: startedAt });
+
+  /** Step execution (`id.visit`) → its span. */
+  const stepSpans = new Map<string, string>();
+  const escalations = new Map<string, string>();
+  let seenVisits: Record<string, number> = {};
+  let seenSteps = 0;
+
+  const agents = agentSpans({
+    recorder,
+    events,
+    parentOf: ({ context }) => stepSpans.get(context.stepId) ?? runSpan,
+    // The workflow names an agent call `step.visit` (for idempotency keys); spans and events say `step`.
+    stepIdOf: (context) => context.stepId.replace(/\.\d+$/, ''),
+    onError,
+  });
+
+  function onRoot(context: WorkflowContext) {
+    if (context.visits !== seenVisits) {
+      for (const [stepId, visit] of Object.entries(context.visits)) {
+        if ((seenVisits[stepId] ?? 0) >= visit) continue;
+        const at = context.slots[stepId]?.startedAt ?? now();
+        const key = `${stepId}.${visit}`;
+        stepSpans.set(
+          key,
+          recorder.start({
+            name: `step ${stepId}`,
+            operation: 'step',
+            parentSpanId: runSpan,
+            stepId,
+            startedAt: at,
+            attributes: { visit },
+          }),
+        );
+        events.emit({ type: 'step.started', runId, stepId, at });
+      }
+      seenVisits = context.visits;
+    }
+    for (; seenSteps < context.steps.length; seenSteps++) {
+      const record = context.steps[seenSteps]!;
+      const spanId = stepSpans.get(`${record.stepId}.${record.visit}`);
+      const status = STEP_STATUS[record.status];
+      if (spanId) {
+        recorder.end(spanId, {
+          status,
+          endedAt: record.endedAt,
+          ...(record.reason ? { reason: record.reason } : {}),
+          attributes: {
+            step_status: record.status,
+            confidence: record.confidence,
+            quality: record.quality,
+            attempts: record.attempts,
+            ...(record.review ? { review_decision: record.review.decision } : {}),
+          },
+        });
+      }
+      const durationMs = record.endedAt - record.startedAt;
+      events.emit({
+        type: 'step.finished',
+        runId,
+        stepId: record.stepId,
+        at: record.endedAt,
+        status,
+        durationMs,
+        ...(record.reason ? { reason: record.reason } : {}),
+      });
+      const source = FALLBACK_SOURCE[record.status];
+      if (source) {
+        events.emit({
+          type: 'fallback',
+          runId,
+          at: record.endedAt,
+          source,
+          status: record.agentStatus && source === 'agent' ? record.agentStatus : record.status,
+          reason: record.reason ?? record.status,
+          stepId: record.stepId,
+          agentId: record.agentId,
+        });
+      }
+    }
+  }
+
+  function onDecision(context: WorkflowContext, event: { type: string; stepId: string }) {
+    const slot = context.slots[event.stepId];
+    const parent = slot ? stepSpans.get(`${event.stepId}.${slot.visit}`) : undefined;
+    if (event.type === 'step.gated') {
+      const decision = (event as unknown as { decision: EdgeDecision }).decision;
+      const result = decision.passed ? decision.result : undefined;
+      recorder.record({
+        name: `gate ${event.stepId}`,
+        operation: 'gate',
+        parentSpanId: parent ?? runSpan,
+        stepId: event.stepId,
+        ...(decision.passed
+          ? {
+              status: 'success' as const,
+              attributes: { confidence: result!.confidence, quality: result!.quality },
+            }
+          : {
+              status: 'fallback' as const,
+              reason: decision.fallback.reason,
+              attributes: { fallback_status: decision.fallback.status },
+            }),
+      });
+    } else if (event.type === 'step.admitted') {
+      const admission = (event as unknown as { admission: Admission }).admission;
+      if (admission.allowed) return;
+      recorder.record({
+        name: `breaker ${admission.refusal.breaker}`,
+        operation: 'breaker',
+        parentSpanId: parent ?? runSpan,
+        stepId: event.stepId,
+        status: 'fallback',
+        reason: admission.refusal.reason,
+        attributes: { 'breaker.key': admission.refusal.breaker, 'breaker.state': admission.refusal.state },
+      });
+    }
+  }
+
+  function onEscalation(ref: AnyActorRef, snapshot: unknown) {
+    if (!isEscalationSnapshot(snapshot)) return;
+    const c = snapshot.context;
+    let spanId = escalations.get(c.reviewId);
+    if (!spanId) {
+      const step = c.reviewId.slice(c.reviewId.indexOf('/') + 1);
+      spanId = recorder.start({
+        name: `escalation ${c.stepId}`,
+        operation: 'escalation',
+        parentSpanId: stepSpans.get(step) ?? runSpan,
+        agentId: c.agentId,
+        stepId: c.stepId,
+        startedAt: c.openedAt,
+        attributes: { review_id: c.reviewId, trigger: c.trigger, confidence: c.confidence },
+      });
+      escalations.set(c.reviewId, spanId);
+      events.emit({
+        type: 'escalated',
+        runId,
+        at: c.openedAt,
+        stepId: c.stepId,
+        reviewId: c.reviewId,
+        reason: c.reason,
+        agentId: c.agentId,
+        confidence: c.confidence,
+      });
+    }
+    const status = (snapshot as { status?: string }).status;
+    if (status !== 'done') return;
+    const output = (
+      snapshot as {
+        output?: { decision: ReviewDecision; by: string | null; decidedAt: number; reason: string };
+      }
+    ).output;
+    if (!output) return;
+    recorder.end(spanId, {
+      status: output.decision === 'approved' || output.decision === 'edited' ? 'success' : 'fallback',
+      endedAt: output.decidedAt,
+      reason: output.reason,
+      attributes: { decision: output.decision, ...(output.by ? { by: output.by } : {}) },
+    });
+    events.emit({
+      type: 'reviewed',
+      runId,
+      at: output.decidedAt,
+      stepId: c.stepId,
+      reviewId: c.reviewId,
+      decision: output.decision,
+      reason: output.reason,
+    });
+    void ref;
+  }
+
+  const inspect = (event: InspectionEvent) => {
+    try {
+      const ref = event.actorRef as AnyActorRef;
+      const isRoot = !(ref as { _parent?: unknown })._parent;
+      // XState tells the parent an agent is done before it reports the agent's last snapshot; end
+      // the agent's spans first, so events come in the order things happened.
+      if (
+        event.type === '@xstate.event' &&
+        isRoot &&
+        event.sourceRef &&
+        event.event.type.startsWith('xstate.done.actor.agent:')
+      ) {
+        const source = event.sourceRef as AnyActorRef;
+        agents({
+          ...event,
+          type: '@xstate.snapshot',
+          actorRef: source,
+          snapshot: source.getSnapshot(),
+        } as InspectionEvent);
+      }
+    } catch (error) {
+      safeReport(onError, error, 'the run tracer');
+    }
+    agents(event);
+    try {
+      const ref = event.actorRef as AnyActorRef;
+      const isRoot = !(ref as { _parent?: unknown })._parent;
+      if (event.type === '@xstate.snapshot') {
+        if (isRoot) onRoot((event.snapshot as unknown as { context: WorkflowContext }).context);
+        else onEscalation(ref, event.snapshot);
+      } else if (event.type === '@xstate.event' && isRoot) {
+        const e = event.event as { type: string; stepId?: unknown };
+        if ((e.type === 'step.gated' || e.type === 'step.admitted') && typeof e.stepId === 'string') {
+          onDecision(
+            (ref.getSnapshot() as { context: WorkflowContext }).context,
+            e as { type: string; stepId: string },
+          );
+        }
+      }
+    } catch (error) {
+      safeReport(onError, error, 'the run tracer');
+    }
+  };
+
+  return {
+    recorder,
+    events,
+    inspect,
+    finish(result, context) {
+      try {
+        if (context) onRoot(context);
+        const status: SpanStatus =
+          result.status === 'completed' ? 'success' : result.status === 'failed' ? 'error' : 'fallback';
+        const reason = result.status === 'completed' ? undefined : result.reason;
+        // Anything still open (a call cut short by cancel or the deadline) ends with the run.
+        for (const span of recorder.spans()) {
+          if (span.status === 'running' && span.spanId !== runSpan) {
+            recorder.end(span.spanId, {
+              status: 'fallback',
+              endedAt: result.endedAt,
+              reason: `the run ended: ${result.status}`,
+            });
+          }
+        }
+        recorder.end(runSpan, { status, endedAt: result.endedAt, ...(reason ? { reason } : {}) });
+        events.emit({
+          type: 'run.completed',
+          runId,
+          at: result.endedAt,
+          status: result.status,
+          durationMs: result.durationMs,
+          ...(reason ? { reason } : {}),
+        });
+      } catch (error) {
+        safeReport(onError, error, 'the run tracer');
+      }
+      events.close();
+    },
+  };
+}

@@ -1,0 +1,108 @@
+import type { AgentResult } from '../machines/agent-result.js';
+import type { Clock } from '../machines/clock.js';
+import type { EdgeDecision } from '../machines/edge-result.js';
+import { applyGate } from '../machines/gate.js';
+import type { AdmitParams, GateParams } from '../machines/workflow.js';
+import type { Admission, WorkflowContext } from '../machines/workflow-context.js';
+import type { Breaker, Permit } from './breaker.js';
+import { createBreaker } from './breaker.js';
+import type { RunObserver } from './run-observer.js';
+import { traceBreaker } from './trace/breaker-spans.js';
+import type { ObserverErrorHandler } from './trace/report.js';
+import type { Workflow } from './workflow/define.js';
+
+/**
+ * The runtime's shared breakers, one per edge key for every run, and the workflow actions that ask
+ * them: `admit` (may the step's agent be called?) and `gate` (record its result, pass or block it).
+ * Permits live here, keyed by an id the workflow keeps in its (JSON) context.
+ */
+export function createBreakerRegistry(options: { clock: Clock | undefined; onError: ObserverErrorHandler }) {
+  const breakers = new Map<string, Breaker>();
+  const permits = new Map<string, { runId: string; permit: Permit }>();
+  const observers = new Map<string, RunObserver>();
+  // The run whose call is crossing a breaker right now: its events (opened, rejected) are synchronous.
+  let crossing: string | null = null;
+  let seq = 0;
+
+  function breakerFor(workflow: Workflow, key: string): Breaker {
+    let breaker = breakers.get(key);
+    if (!breaker) {
+      const { minQuality, ...rest } = workflow.breakers.get(key) ?? { minQuality: 'MEDIUM' as const };
+      breaker = createBreaker(key, {
+        ...rest,
+        minQuality,
+        ...(options.clock ? { clock: options.clock } : {}),
+        onListenerError: (error) => options.onError(error, `breaker ${key}`),
+      });
+      const run = () => (crossing === null ? undefined : observers.get(crossing));
+      traceBreaker(breaker, {
+        recorder: () => run()?.recorder,
+        events: () => run()?.events,
+        runId: () => crossing,
+        onError: options.onError,
+      });
+      breakers.set(key, breaker);
+    }
+    return breaker;
+  }
+
+  const across = <T>(runId: string, f: () => T): T => {
+    crossing = runId;
+    try {
+      return f();
+    } finally {
+      crossing = null;
+    }
+  };
+
+  type Args = { context: WorkflowContext; self: { send(event: unknown): void } };
+  const actions = (workflow: Workflow) => ({
+    admit: ({ context, self }: Args, params: AdmitParams) => {
+      const send = (admission: Admission) =>
+        self.send({ type: 'step.admitted', stepId: params.stepId, admission });
+      if (params.breaker === null) return send({ allowed: true, permit: null });
+      const breaker = breakerFor(workflow, params.breaker);
+      const acquired = across(context.runId, () => breaker.tryAcquire());
+      if (!acquired.allowed) return send({ allowed: false, refusal: acquired.fallback });
+      const id = `${context.runId}:${params.stepId}:${++seq}`;
+      permits.set(id, { runId: context.runId, permit: acquired.permit });
+      send({ allowed: true, permit: id });
+    },
+    gate: ({ context, self }: Args, params: GateParams) => {
+      const slot = context.slots[params.stepId]!;
+      const result = slot.result as AgentResult;
+      const held = slot.permit === null ? undefined : permits.get(slot.permit);
+      let decision: EdgeDecision;
+      if (held) {
+        permits.delete(slot.permit!);
+        decision = across(context.runId, () => held.permit.record(result));
+      } else decision = applyGate(result, params);
+      self.send({ type: 'step.gated', stepId: params.stepId, decision });
+    },
+  });
+
+  return {
+    breakers: breakers as ReadonlyMap<string, Breaker>,
+    /** Create a workflow's breakers up front: an actor made while XState runs an action warns. */
+    prepare(workflow: Workflow) {
+      for (const key of workflow.breakers.keys()) breakerFor(workflow, key);
+    },
+    actions,
+    /** Route breaker events of a run's calls to its tracer (null when the run ends). */
+    observe(runId: string, observer: RunObserver | null) {
+      if (observer) observers.set(runId, observer);
+      else observers.delete(runId);
+    },
+    /** A run that ended mid-call (cancel, deadline) gives its permits back, so no probe stays held. */
+    release(runId: string) {
+      for (const [id, held] of permits) {
+        if (held.runId !== runId) continue;
+        permits.delete(id);
+        held.permit.release();
+      }
+    },
+    stop() {
+      for (const breaker of breakers.values()) breaker.stop();
+    },
+  };
+}

@@ -1,0 +1,30 @@
+/**
+ * Where errors from observers, exporters and inspectors go: never into the run. `source` names the
+ * thing that threw, e.g. `trace exporter "otel" (onSpanEnd)`.
+ */
+export type ObserverErrorHandler = (error: unknown, source: string) => void;
+
+/**
+ * The default handler: console.error once per source, so a broken exporter that throws on every
+ * span does not flood the log (and the cost of logging does not land on every span).
+ */
+export function reportOncePerSource(): ObserverErrorHandler {
+  const reported = new Set<string>();
+  return (error, source) => {
+    if (reported.has(source)) return;
+    reported.add(source);
+    console.error(
+      `agentcharts: ${source} failed; the run goes on (further errors from it are not logged)`,
+      error,
+    );
+  };
+}
+
+/** Call the handler without letting a throwing handler escape either. */
+export function safeReport(handler: ObserverErrorHandler, error: unknown, source: string): void {
+  try {
+    handler(error, source);
+  } catch {
+    // The error handler itself failed; there is nowhere left to report to.
+  }
+}

@@ -1,0 +1,222 @@
+import { z } from 'zod';
+import { parseOptions } from '../options.js';
+import { isTraceId, newSpanId, newTraceId } from './ids.js';
+import { type ObserverErrorHandler, reportOncePerSource, safeReport } from './report.js';
+import type { Span, SpanEnd, SpanStart, Trace } from './span.js';
+
+/**
+ * The span collector of one trace (one run). Adapters (agent actors, breakers, the workflow) call
+ * `start`/`end`; exporters (OpenTelemetry, a dashboard) see each span as it starts and ends.
+ *
+ * Spans are frozen plain data: `end` replaces a span with its ended version, so what an exporter or
+ * `spans()` handed out never changes under anyone's feet.
+ */
+
+export interface TraceExporter {
+  /** Names the exporter in error reports. */
+  readonly name?: string;
+  onSpanStart?(span: Span): void;
+  onSpanEnd?(span: Span): void;
+}
+
+export interface TraceRecorderOptions {
+  /** 32 lowercase hex characters (a W3C trace id). Default: a new random one. */
+  traceId?: string;
+  /** Times for spans that do not bring their own. Default: Date.now. */
+  clock?: { now(): number };
+  exporters?: TraceExporter[];
+  /** A throwing exporter or listener is reported here and recording goes on. Default: console.error once per exporter. */
+  onError?: ObserverErrorHandler;
+}
+
+export interface TraceRecorder {
+  readonly traceId: string;
+  /** Open a span; returns its id. */
+  start(span: SpanStart): string;
+  /** Close a running span. Returns the ended span, or undefined if it is unknown or already ended. */
+  end(spanId: string, end: SpanEnd): Span | undefined;
+  /** A span that starts and ends at once: a decision (gate, breaker). Returns its id. */
+  record(span: SpanStart & SpanEnd): string;
+  /** End every running span (innermost first), e.g. when a run is stopped. Returns how many. */
+  endRunning(end: SpanEnd): number;
+  get(spanId: string): Span | undefined;
+  /** The first span without a parent (the run span, when there is one), or null. */
+  rootSpanId(): string | null;
+  /** Every span in start order, running ones included. */
+  spans(): Span[];
+  /** The seed's shape: `{ traceId, totalDurationMs, agentCalls, errors, spans }`. */
+  trace(): Trace;
+  /** Add an exporter; returns the function that removes it. */
+  addExporter(exporter: TraceExporter): () => void;
+  onSpanStart(listener: (span: Span) => void): () => void;
+  onSpanEnd(listener: (span: Span) => void): () => void;
+}
+
+const isFunction = (v: unknown): boolean => typeof v === 'function';
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+
+const exporterSchema = z.custom<TraceExporter>(
+  (v) =>
+    isObject(v) &&
+    (isFunction(v.onSpanStart) || isFunction(v.onSpanEnd)) &&
+    (v.onSpanStart === undefined || isFunction(v.onSpanStart)) &&
+    (v.onSpanEnd === undefined || isFunction(v.onSpanEnd)),
+  { error: 'must be an object with onSpanStart and/or onSpanEnd functions' },
+);
+
+const optionsSchema = z.strictObject({
+  traceId: z
+    .custom<string>(isTraceId, { error: 'must be 32 lowercase hex characters, not all zero' })
+    .optional(),
+  clock: z
+    .custom<{ now(): number }>((v) => isObject(v) && isFunction(v.now), { error: 'must have a now() method' })
+    .optional(),
+  exporters: z.array(exporterSchema).optional(),
+  onError: z.custom<ObserverErrorHandler>(isFunction, { error: 'must be a function' }).optional(),
+});
+
+interface Sink {
+  source: string;
+  start?: (span: Span) => void;
+  end?: (span: Span) => void;
+}
+
+const wallClock = { now: () => Date.now() };
+
+export function createTraceRecorder(options: TraceRecorderOptions = {}): TraceRecorder {
+  const parsed = parseOptions(optionsSchema, options, 'createTraceRecorder');
+  const traceId = parsed.traceId ?? newTraceId();
+  const clock = parsed.clock ?? wallClock;
+  const onError = parsed.onError ?? reportOncePerSource();
+  // Insertion-ordered; `end` overwrites in place, so the order stays the start order.
+  const spans = new Map<string, Span>();
+  // Nothing to call when nobody listens: the loops below run over empty arrays.
+  let startSinks: Sink[] = [];
+  let endSinks: Sink[] = [];
+  let listeners = 0;
+
+  function notify(sinks: Sink[], span: Span, phase: 'start' | 'end'): void {
+    for (const sink of sinks) {
+      try {
+        if (phase === 'start') sink.start?.(span);
+        else sink.end?.(span);
+      } catch (error) {
+        safeReport(onError, error, `${sink.source} (${phase === 'start' ? 'onSpanStart' : 'onSpanEnd'})`);
+      }
+    }
+  }
+
+  function addSink(sink: Sink): () => void {
+    if (sink.start) startSinks = [...startSinks, sink];
+    if (sink.end) endSinks = [...endSinks, sink];
+    return () => {
+      startSinks = startSinks.filter((s) => s !== sink);
+      endSinks = endSinks.filter((s) => s !== sink);
+    };
+  }
+
+  // Built by assignment rather than conditional spreads: this runs for every span of every run.
+  function start(fields: SpanStart): string {
+    const spanId = newSpanId();
+    const span: Span = {
+      traceId,
+      spanId,
+      parentSpanId: fields.parentSpanId ?? null,
+      name: fields.name,
+      operation: fields.operation,
+      status: 'running',
+      startedAt: fields.startedAt ?? clock.now(),
+      attributes: Object.freeze({ ...fields.attributes }),
+    };
+    if (fields.agentId !== undefined) span.agentId = fields.agentId;
+    if (fields.stepId !== undefined) span.stepId = fields.stepId;
+    spans.set(spanId, Object.freeze(span));
+    if (startSinks.length > 0) notify(startSinks, span, 'start');
+    return spanId;
+  }
+
+  function end(spanId: string, fields: SpanEnd): Span | undefined {
+    const running = spans.get(spanId);
+    if (running?.status !== 'running') return undefined;
+    const endedAt = fields.endedAt ?? clock.now();
+    const span: Span = { ...running };
+    span.status = fields.status;
+    span.endedAt = endedAt;
+    span.durationMs = Math.max(0, endedAt - running.startedAt);
+    if (fields.reason !== undefined) span.reason = fields.reason;
+    if (fields.error !== undefined)
+      span.error = Object.freeze({ name: fields.error.name, message: fields.error.message });
+    if (fields.attributes) span.attributes = Object.freeze({ ...running.attributes, ...fields.attributes });
+    spans.set(spanId, Object.freeze(span));
+    if (endSinks.length > 0) notify(endSinks, span, 'end');
+    return span;
+  }
+
+  for (const [i, exporter] of (parsed.exporters ?? []).entries()) {
+    addSink(sinkOf(exporter, `trace exporter ${JSON.stringify(exporter.name ?? `#${i + 1}`)}`));
+  }
+
+  return {
+    traceId,
+    start,
+    end,
+    record(fields) {
+      const spanId = start(fields);
+      end(spanId, { ...fields, endedAt: fields.endedAt ?? spans.get(spanId)!.startedAt });
+      return spanId;
+    },
+    endRunning(fields) {
+      const running = [...spans.values()].filter((s) => s.status === 'running').reverse();
+      for (const span of running) end(span.spanId, fields);
+      return running.length;
+    },
+    get: (spanId) => spans.get(spanId),
+    rootSpanId() {
+      for (const span of spans.values()) if (span.parentSpanId === null) return span.spanId;
+      return null;
+    },
+    spans: () => [...spans.values()],
+    trace() {
+      let first = Number.POSITIVE_INFINITY;
+      let last = Number.NEGATIVE_INFINITY;
+      let agentCalls = 0;
+      let errors = 0;
+      let running = false;
+      for (const span of spans.values()) {
+        first = Math.min(first, span.startedAt);
+        if (span.endedAt === undefined) running = true;
+        else last = Math.max(last, span.endedAt);
+        if (span.operation === 'agent') agentCalls++;
+        if (span.status === 'error' || span.status === 'fallback') errors++;
+      }
+      // A running span lasts until now.
+      if (running) last = Math.max(last, clock.now());
+      return {
+        traceId,
+        totalDurationMs: spans.size === 0 ? 0 : Math.max(0, last - first),
+        agentCalls,
+        errors,
+        spans: [...spans.values()],
+      };
+    },
+    addExporter(exporter) {
+      parseOptions(exporterSchema, exporter, 'recorder.addExporter');
+      return addSink(sinkOf(exporter, `trace exporter ${JSON.stringify(exporter.name ?? 'added')}`));
+    },
+    onSpanStart(listener) {
+      return addSink({ source: `span listener #${++listeners}`, start: listener });
+    },
+    onSpanEnd(listener) {
+      return addSink({ source: `span listener #${++listeners}`, end: listener });
+    },
+  };
+}
+
+function sinkOf(exporter: TraceExporter, source: string): Sink {
+  // Bound here so an exporter written as a class keeps its `this`.
+  return {
+    source,
+    ...(exporter.onSpanStart ? { start: (span: Span) => exporter.onSpanStart!(span) } : {}),
+    ...(exporter.onSpanEnd ? { end: (span: Span) => exporter.onSpanEnd!(span) } : {}),
+  };
+}

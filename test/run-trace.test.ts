@@ -1,0 +1,181 @@
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Runtime, RuntimeOptions } from '../src/runtime.js';
+import { createRuntime } from '../src/runtime.js';
+import type { RunEvent } from '../src/trace/events.js';
+import type { Span } from '../src/trace/span.js';
+import { draft } from './helpers/agents.js';
+import { settle, testClock } from './helpers/clock.js';
+import { reportWorkflow } from './helpers/workflows.js';
+
+let runtime: Runtime | undefined;
+afterEach(async () => {
+  await runtime?.stop();
+  runtime = undefined;
+});
+
+async function run(behaviour: Parameters<typeof reportWorkflow>[1] = {}, options: RuntimeOptions = {}) {
+  const clock = testClock();
+  const { workflow } = reportWorkflow(clock, behaviour);
+  runtime = createRuntime({ clock, ...options });
+  const handle = runtime.start(workflow, { topic: 't' }, { runId: 'run-1' });
+  for (let i = 0; i < 80; i++) await clock.advance(50);
+  const result = await handle.done;
+  return { handle, result };
+}
+
+const byOp = (spans: Span[], op: Span['operation']) => spans.filter((s) => s.operation === op);
+
+describe('run.trace(): a span for the run, each step, agent call, attempt and gate decision', () => {
+  it('the happy path: parents link run → step → agent → attempt, and gate → step', async () => {
+    const { handle } = await run();
+    const trace = handle.trace();
+    expect(trace.agentCalls).toBe(4);
+    expect(trace.errors).toBe(0);
+    expect(trace.traceId).toMatch(/^[0-9a-f]{32}$/);
+    const [root] = byOp(trace.spans, 'run');
+    expect(root).toMatchObject({ parentSpanId: null, status: 'success', name: 'run report' });
+    const steps = byOp(trace.spans, 'step');
+    expect(steps.map((s) => s.stepId)).toEqual(['researcher', 'fact-checker', 'style-checker', 'writer']);
+    expect(steps.every((s) => s.parentSpanId === root!.spanId && s.status === 'success')).toBe(true);
+    for (const agent of byOp(trace.spans, 'agent')) {
+      const step = steps.find((s) => s.spanId === agent.parentSpanId);
+      expect(step?.stepId).toBe(agent.agentId);
+      const attempts = trace.spans.filter(
+        (s) => s.parentSpanId === agent.spanId && s.operation === 'attempt',
+      );
+      expect(attempts.map((a) => [a.status, a.attributes.attempt])).toEqual([['success', 1]]);
+    }
+    const gates = byOp(trace.spans, 'gate');
+    expect(gates).toHaveLength(4);
+    expect(gates.every((g) => steps.some((s) => s.spanId === g.parentSpanId))).toBe(true);
+    expect(gates.find((g) => g.stepId === 'style-checker')?.attributes).toMatchObject({ quality: 'MEDIUM' });
+    expect(trace.totalDurationMs).toBe(root!.durationMs);
+    expect(trace.spans.every((s) => s.status !== 'running')).toBe(true);
+  });
+
+  it('a timed-out agent shows as error attempts, a fallback agent, step and run', async () => {
+    const { handle, result } = await run({ writer: [{ hang: true }] });
+    expect(result.status).toBe('fallback');
+    const trace = handle.trace();
+    const writer = trace.spans.find((s) => s.operation === 'agent' && s.agentId === 'writer')!;
+    expect(writer).toMatchObject({ status: 'fallback', reason: 'attempt 2 of 2 timed out after 1000 ms' });
+    const attempts = trace.spans.filter((s) => s.parentSpanId === writer.spanId);
+    expect(attempts.map((a) => [a.status, a.attributes.outcome])).toEqual([
+      ['error', 'timedOut'],
+      ['error', 'timedOut'],
+    ]);
+    expect(byOp(trace.spans, 'run')[0]!.status).toBe('fallback');
+    expect(trace.errors).toBeGreaterThanOrEqual(4);
+  });
+
+  it('tracing: false records nothing', async () => {
+    const { handle, result } = await run({}, { tracing: false });
+    expect(result.status).toBe('completed');
+    expect(handle.trace().spans).toEqual([]);
+  });
+});
+
+describe('progress events: run.events() and subscribe', () => {
+  it('deliver step, attempt and completion events in order', async () => {
+    const clock = testClock();
+    const { workflow } = reportWorkflow(clock);
+    runtime = createRuntime({ clock });
+    const handle = runtime.start(workflow, { topic: 't' });
+    const live: RunEvent['type'][] = [];
+    handle.subscribe((e) => live.push(e.type));
+    const collected = (async () => {
+      const types: string[] = [];
+      for await (const e of handle.events())
+        types.push(`${e.type}${'stepId' in e && e.stepId ? `:${e.stepId}` : ''}`);
+      return types;
+    })();
+    for (let i = 0; i < 10; i++) await clock.advance(50);
+    const types = await collected;
+    expect(types[0]).toBe('run.started');
+    expect(types.at(-1)).toBe('run.completed');
+    expect(types).toEqual(
+      expect.arrayContaining([
+        'step.started:researcher',
+        'attempt.started:researcher',
+        'attempt.finished:researcher',
+        'step.finished:researcher',
+        'step.finished:writer',
+      ]),
+    );
+    expect(types.indexOf('step.started:researcher')).toBeLessThan(types.indexOf('step.started:writer'));
+    // In the order things happened: the writer's attempt ends before its step does.
+    expect(types.indexOf('attempt.finished:writer')).toBeLessThan(types.indexOf('step.finished:writer'));
+    expect(live.at(-1)).toBe('run.completed');
+  });
+
+  it('a fallback and a tripped breaker are events too', async () => {
+    const clock = testClock();
+    const { workflow } = reportWorkflow(clock, { researcher: [{ output: draft('weak', 0.2) }] });
+    runtime = createRuntime({ clock });
+    const seen: RunEvent[] = [];
+    for (let i = 0; i < 3; i++) {
+      const handle = runtime.start(workflow, { topic: 't' });
+      handle.subscribe((e) => seen.push(e));
+      for (let t = 0; t < 5; t++) await clock.advance(50);
+      await handle.done;
+    }
+    expect(seen.filter((e) => e.type === 'fallback')).toHaveLength(3);
+    expect(seen.find((e) => e.type === 'fallback')).toMatchObject({ source: 'gate', stepId: 'researcher' });
+    expect(seen.filter((e) => e.type === 'breaker.opened')).toEqual([
+      expect.objectContaining({ key: 'researcher→review' }),
+    ]);
+  });
+});
+
+describe('OpenTelemetry and failing observers', () => {
+  it('exports the same spans to an OpenTelemetry tracer, with parent/child links', async () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const { handle } = await run({}, { tracer: provider.getTracer('test') });
+    const ours = handle.trace().spans;
+    const exported = exporter.getFinishedSpans();
+    expect(exported).toHaveLength(ours.length);
+    const byOurId = new Map(exported.map((s) => [String(s.attributes['agentcharts.span_id']), s]));
+    for (const span of ours) {
+      const otel = byOurId.get(span.spanId)!;
+      expect(otel).toBeDefined();
+      if (span.parentSpanId) {
+        const parent = byOurId.get(span.parentSpanId)!;
+        expect(otel.parentSpanContext?.spanId).toBe(parent.spanContext().spanId);
+      }
+    }
+    expect(exported.some((s) => s.attributes['gen_ai.agent.name'] === 'writer')).toBe(true);
+  });
+
+  it('an observer, exporter or listener that throws never breaks the run; it is reported', async () => {
+    const reported: string[] = [];
+    const { handle, result } = await run(
+      {},
+      {
+        observers: [
+          () => {
+            throw new Error('observer down');
+          },
+        ],
+        tracer: {
+          startSpan: () => {
+            throw new Error('exporter down');
+          },
+        } as never,
+        onObserverError: (error, source) => reported.push(`${source}: ${(error as Error).message}`),
+      },
+    );
+    handle.subscribe(() => {
+      throw new Error('listener down');
+    });
+    await settle();
+    expect(result.status).toBe('completed');
+    expect(reported.some((r) => r.includes('observer down'))).toBe(true);
+    expect(reported.some((r) => r.includes('exporter down'))).toBe(true);
+  });
+});
