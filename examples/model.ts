@@ -29,7 +29,9 @@ const researcher = fromModel({
 
 export async function main() {
   const result = await runAgent(researcher, { topic: 'solid-state batteries' });
-  console.log(result.status, result.attempts.map((a) => a.outcome).join(' → '));
+  // Every attempt's record carries the tokens it spent, beside the output (not in it).
+  const tokens = result.attempts.reduce((sum, a) => sum + (a.usage?.totalTokens ?? 0), 0);
+  console.log(result.status, result.attempts.map((a) => a.outcome).join(' → '), `(${tokens} tokens)`);
   return result;
 }
 

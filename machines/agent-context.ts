@@ -6,6 +6,7 @@ import type {
   ValidationIssue,
 } from './agent-result.js';
 import { FALLBACK_CONTENT } from './agent-result.js';
+import type { AttemptMeta } from './attempt-meta.js';
 import type { Quality, QualityThresholds } from './quality.js';
 import type { RetryPolicy } from './retry.js';
 
@@ -53,8 +54,11 @@ export type Verdict =
 export interface AgentImplementation {
   /** The user's function. Untrusted: may throw anything, hang, or return anything. */
   run(call: AgentCall): unknown;
-  /** Schema, confidence and termination check on a plain-data output. */
-  validate(output: unknown): Promise<Verdict> | Verdict;
+  /**
+   * Schema, confidence and termination check on a plain-data output. `meta` is what the run
+   * reported beside it (`withAttemptMeta`), already read and reduced to plain data.
+   */
+  validate(output: unknown, meta?: AttemptMeta): Promise<Verdict> | Verdict;
 }
 
 export interface AgentMachineInput {
@@ -82,14 +86,19 @@ export interface AgentContext {
   attemptEndsAt: number;
   inFlight: boolean;
   attempts: AttemptRecord[];
-  /** The attempt's plain output and its verdict, between `attempting` and `validating`. */
-  pending: { value: unknown; bytes: number; verdict: Verdict } | null;
+  /** The attempt's plain output, its verdict and metadata, between `attempting` and `validating`. */
+  pending: { value: unknown; bytes: number; verdict: Verdict; meta?: AttemptMeta } | null;
   previous: PreviousAttempt | null;
   candidate: { content: unknown; confidence: number; quality: Quality } | null;
   final: { status: AgentStatus; reason: string; endedAt: number } | null;
 }
 
-export type AgentEvent = { type: 'cancel'; reason?: string };
+export type AgentEvent =
+  | { type: 'cancel'; reason?: string }
+  /** Send after restoring a persisted snapshot: re-arms the timer of the current state. */
+  | { type: 'restore' }
+  | { type: 'agent.attemptTimer'; attempt: number }
+  | { type: 'agent.backoffDone'; attempt: number };
 
 export const MAX_ISSUES = 20;
 

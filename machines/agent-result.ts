@@ -37,6 +37,15 @@ export interface ValidationIssue {
   message: string;
 }
 
+/** Token counts of one attempt, as plain JSON; a count that was not reported is absent. */
+export interface TokenUsage {
+  inputTokens?: number;
+  outputTokens?: number;
+  totalTokens?: number;
+  reasoningTokens?: number;
+  cachedInputTokens?: number;
+}
+
 export interface AttemptRecord {
   /** 1-based. */
   attempt: number;
@@ -54,6 +63,8 @@ export interface AttemptRecord {
   confidence?: number;
   /** Serialised size of the output in bytes, when one was returned. */
   bytes?: number;
+  /** Tokens the attempt spent, when its `run` reported them (`withAttemptMeta`). */
+  usage?: TokenUsage;
 }
 
 interface ResultBase {

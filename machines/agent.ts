@@ -1,4 +1,4 @@
-import { and, assign, fromPromise, setup } from 'xstate';
+import { and, assign, enqueueActions, fromPromise, setup } from 'xstate';
 import type {
   AgentCall,
   AgentContext,
@@ -18,6 +18,8 @@ import {
   MAX_ISSUES,
 } from './agent-context.js';
 import type { AgentResult, AgentStatus, AttemptOutcome } from './agent-result.js';
+import type { AttemptMeta } from './attempt-meta.js';
+import { splitAttemptMeta } from './attempt-meta.js';
 import { now } from './clock.js';
 import { classifyQuality } from './quality.js';
 import { backoffDelay } from './retry.js';
@@ -48,12 +50,21 @@ export type {
  * referenced by name. It validates too, so one actor (one abort signal) covers an attempt.
  */
 
-/** The attempt's output as plain data, with its verdict when it was plain data at all. */
-type Checked = (PlainData & { ok: false }) | (PlainData & { ok: true; verdict: Verdict });
+/**
+ * The attempt's output as plain data, with its verdict when it was plain data at all, and what the
+ * run reported beside it (`withAttemptMeta`: usage, confidence), split off before anything else.
+ */
+type Checked =
+  | (PlainData & { ok: false; meta?: AttemptMeta })
+  | (PlainData & { ok: true; verdict: Verdict; meta?: AttemptMeta });
 
-async function validateSafely(impl: AgentImplementation, value: unknown): Promise<Verdict> {
+async function validateSafely(
+  impl: AgentImplementation,
+  value: unknown,
+  meta: AttemptMeta,
+): Promise<Verdict> {
   try {
-    return await impl.validate(value);
+    return await impl.validate(value, meta);
   } catch (error) {
     // E.g. an async refinement that throws: the output did not validate.
     const { name, message } = describeError(error);
@@ -61,6 +72,14 @@ async function validateSafely(impl: AgentImplementation, value: unknown): Promis
     return { valid: false, reason, issues: [{ path: '(root)', message: reason }] };
   }
 }
+
+const timedOut = (outcome: 'timedOut' | 'deadline') => ({
+  type: 'recordTimeout' as const,
+  params: { outcome },
+});
+
+/** The attempt record's `usage` field, when the run reported any. */
+const usageOf = (meta: AttemptMeta | undefined) => (meta?.usage ? { usage: meta.usage } : {});
 
 const specs = new WeakMap<object, AgentSpec>();
 
@@ -80,8 +99,11 @@ export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
     actors: {
       // One actor per attempt: the call, then validation, both inside the attempt's time bound.
       run: fromPromise<Checked, Omit<AgentCall, 'signal'>>(async ({ input, signal }) => {
-        const plain = toPlainData(await impl.run({ ...input, signal }), spec.maxOutputBytes);
-        return plain.ok ? { ...plain, verdict: await validateSafely(impl, plain.value) } : plain;
+        const { output, meta } = splitAttemptMeta(await impl.run({ ...input, signal }));
+        const plain = toPlainData(output, spec.maxOutputBytes);
+        return plain.ok
+          ? { ...plain, verdict: await validateSafely(impl, plain.value, meta), meta }
+          : { ...plain, meta };
       }),
     },
     delays: {
@@ -94,6 +116,8 @@ export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
       backoff: ({ context }) => backoffDelay(context.retry, context.attempt, keyOf(context, context.attempt)),
     },
     guards: {
+      timerForThisAttempt: ({ context, event }) =>
+        'attempt' in event && (event as { attempt: number }).attempt === context.attempt,
       attemptsLeft: ({ context }) => context.attempt < context.limits.maxIterations,
       lastOutcome: ({ context }, params: { outcome: AttemptOutcome }) =>
         lastAttempt(context)?.outcome === params.outcome,
@@ -123,15 +147,23 @@ export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
       }),
       holdOutput: assign(({ event }) => {
         const out = (event as unknown as { output: Checked & { ok: true } }).output;
-        return { pending: { value: out.value, bytes: out.bytes, verdict: out.verdict } };
+        return {
+          pending: {
+            value: out.value,
+            bytes: out.bytes,
+            verdict: out.verdict,
+            ...(out.meta === undefined ? {} : { meta: out.meta }),
+          },
+        };
       }),
       recordUnplain: assign(({ context, event, system }) => {
-        const out = (event as unknown as { output: PlainData & { ok: false } }).output;
+        const out = (event as unknown as { output: Checked & { ok: false } }).output;
         return {
           ...closeAttempt(context, now(system), {
             outcome: 'invalid',
             reason: out.reason,
             ...(out.bytes === undefined ? {} : { bytes: out.bytes }),
+            ...usageOf(out.meta),
           }),
           previous: { attempt: context.attempt, outcome: 'invalid', reason: out.reason },
         };
@@ -147,7 +179,7 @@ export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
       recordVerdict: assign(({ context, system }) => {
         const v = context.pending!.verdict;
         const bytes = context.pending?.bytes;
-        const sized = bytes === undefined ? {} : { bytes };
+        const sized = { ...(bytes === undefined ? {} : { bytes }), ...usageOf(context.pending?.meta) };
         if (!v.valid) {
           const issues = v.issues.slice(0, MAX_ISSUES);
           return {
@@ -234,7 +266,35 @@ export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
     initial: 'running',
     states: {
       running: {
-        on: { cancel: { target: 'cancelled' } },
+        on: {
+          cancel: { target: 'cancelled' },
+          // After a restore (XState does not restore pending timers): re-arm this state's timer
+          // from the absolute times in context. An in-flight attempt runs again, with the same key.
+          restore: {
+            actions: enqueueActions(({ context, enqueue, self, system }) => {
+              const snapshot = self.getSnapshot();
+              const at = now(system);
+              if (snapshot.matches({ running: 'attempting' })) {
+                const endsAt = Math.min(
+                  context.attemptEndsAt,
+                  context.deadlineAt ?? Number.POSITIVE_INFINITY,
+                );
+                enqueue.raise(
+                  { type: 'agent.attemptTimer', attempt: context.attempt },
+                  { delay: Math.max(0, endsAt - at) },
+                );
+              } else if (snapshot.matches({ running: 'backingOff' })) {
+                const endsAt =
+                  lastEndedAt(context) +
+                  backoffDelay(context.retry, context.attempt, keyOf(context, context.attempt));
+                enqueue.raise(
+                  { type: 'agent.backoffDone', attempt: context.attempt },
+                  { delay: Math.max(0, endsAt - at) },
+                );
+              }
+            }),
+          },
+        },
         initial: 'attempting',
         states: {
           attempting: {
@@ -259,9 +319,20 @@ export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
                 {
                   guard: 'deadlineCutAttempt',
                   target: '#agent.deadlineExceeded',
-                  actions: { type: 'recordTimeout', params: { outcome: 'deadline' } },
+                  actions: timedOut('deadline'),
                 },
-                { target: 'deciding', actions: { type: 'recordTimeout', params: { outcome: 'timedOut' } } },
+                { target: 'deciding', actions: timedOut('timedOut') },
+              ],
+            },
+            // Re-armed after a restore; the attempt number keeps a stale timer from ending a later attempt.
+            on: {
+              'agent.attemptTimer': [
+                {
+                  guard: and(['timerForThisAttempt', 'deadlineCutAttempt']),
+                  target: '#agent.deadlineExceeded',
+                  actions: timedOut('deadline'),
+                },
+                { guard: 'timerForThisAttempt', target: 'deciding', actions: timedOut('timedOut') },
               ],
             },
           },
@@ -296,6 +367,7 @@ export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
           },
           backingOff: {
             after: { backoff: 'attempting' },
+            on: { 'agent.backoffDone': { guard: 'timerForThisAttempt', target: 'attempting' } },
           },
         },
       },

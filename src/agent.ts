@@ -9,6 +9,7 @@ import type {
 } from '../machines/agent.js';
 import { createAgentMachine } from '../machines/agent.js';
 import type { ValidationIssue } from '../machines/agent-result.js';
+import type { AttemptMeta } from '../machines/attempt-meta.js';
 import type { QualityThresholds } from '../machines/quality.js';
 import type { RetryPolicy } from '../machines/retry.js';
 import { formatValue } from './errors.js';
@@ -34,14 +35,22 @@ export interface AgentOptions<I, S extends z.ZodType> {
   id: string;
   /** Every output is validated against this before anyone sees it. Outputs are JSON data. */
   output: S;
-  /** The agent itself. Its result is untrusted until validated, so any return type is accepted. */
+  /**
+   * The agent itself. Its result is untrusted until validated, so any return type is accepted.
+   * Return `withAttemptMeta(output, { usage, confidence })` to report the attempt's token usage or
+   * a confidence computed outside the output.
+   */
   run: (args: AgentRunArgs<I>) => unknown;
   limits?: Partial<AgentLimits>;
   retry?: Partial<RetryPolicy>;
   /** Termination check: a valid output that fails it counts as one iteration and the agent runs again. */
   isDone?: (output: z.output<S>) => boolean;
-  /** A number in [0, 1]; default: the output's `confidence` field. */
-  confidence?: (output: z.output<S>) => number;
+  /**
+   * A function of the output giving a number in [0, 1]; default: the output's `confidence` field.
+   * `'reported'`: `run` reports it with `withAttemptMeta(output, { confidence })`, and an attempt
+   * that reports none is invalid. A confidence the run reports wins over the other two.
+   */
+  confidence?: ((output: z.output<S>) => number) | 'reported';
   quality?: Partial<QualityThresholds>;
   /** Serialised size cap for one output; default 1 MiB. */
   maxOutputBytes?: number;
@@ -94,7 +103,11 @@ const optionsSchema = z.strictObject({
     })
     .default({ ...DEFAULTS.retry }),
   isDone: fn<(output: unknown) => boolean>().optional(),
-  confidence: fn<(output: unknown) => number>().optional(),
+  confidence: z
+    .custom<((output: unknown) => number) | 'reported'>((v) => typeof v === 'function' || v === 'reported', {
+      error: "must be a function (output) => number, or 'reported' (run reports it with withAttemptMeta)",
+    })
+    .optional(),
   quality: z
     .strictObject({
       high: number(0, 1, true).default(DEFAULTS.quality.high),
@@ -129,7 +142,7 @@ export function defineAgent<I = unknown, S extends z.ZodType = z.ZodType>(
       where,
       'confidence',
       undefined,
-      'is required when the output schema has no numeric `confidence` field',
+      "is required when the output schema has no numeric `confidence` field: a function (output) => number, or 'reported' when run reports it with withAttemptMeta",
     );
   }
   const spec: AgentSpec = deepFreeze({
@@ -148,7 +161,8 @@ export function defineAgent<I = unknown, S extends z.ZodType = z.ZodType>(
   });
   const impl: AgentImplementation = {
     run: o.run as AgentImplementation['run'],
-    validate: (output) => validate(o.output, output, o.confidence ?? defaultConfidence, o.isDone),
+    validate: (output, meta) =>
+      validate(o.output, output, meta ?? {}, o.confidence ?? defaultConfidence, o.isDone),
   };
   machines.set(agent, createAgentMachine(spec, impl));
   definitions.set(agent, options as AgentOptions<unknown, z.ZodType>);
@@ -195,7 +209,8 @@ function hasConfidenceField(schema: z.ZodType): boolean {
 async function validate(
   schema: z.ZodType,
   output: unknown,
-  confidenceOf: (output: unknown) => number,
+  meta: AttemptMeta,
+  confidenceOf: ((output: unknown) => number) | 'reported',
   isDone: ((output: unknown) => boolean) | undefined,
 ): Promise<Verdict> {
   const parsed = await schema.safeParseAsync(output);
@@ -209,11 +224,8 @@ async function validate(
     return { valid: false, reason: `schema: ${first.path}: ${first.message}${more}`, issues };
   }
   const data = parsed.data;
-  const confidence = attempt(() => confidenceOf(data));
-  if (!confidence.ok) return invalid(`confidence() threw: ${confidence.message}`);
-  if (typeof confidence.value !== 'number' || !(confidence.value >= 0 && confidence.value <= 1)) {
-    return invalid(`confidence must be a number in [0, 1], received ${formatValue(confidence.value)}`);
-  }
+  const confidence = confidenceFor(data, meta, confidenceOf);
+  if (!confidence.ok) return invalid(confidence.message);
   let done = true;
   if (isDone) {
     const verdict = attempt(() => isDone(data));
@@ -221,6 +233,34 @@ async function validate(
     done = verdict.value === true;
   }
   return { valid: true, output: data, confidence: confidence.value, done };
+}
+
+/** The attempt's confidence: reported by the run (withAttemptMeta), else read from the output. */
+function confidenceFor(
+  data: unknown,
+  meta: AttemptMeta,
+  confidenceOf: ((output: unknown) => number) | 'reported',
+): { ok: true; value: number } | { ok: false; message: string } {
+  const reported = meta.confidence;
+  if (typeof reported === 'object')
+    return { ok: false, message: `confidence unavailable: ${reported.unavailable}` };
+  if (reported === undefined && confidenceOf === 'reported') {
+    return {
+      ok: false,
+      message: 'no confidence was reported: run must return withAttemptMeta(output, { confidence })',
+    };
+  }
+  let value: unknown = reported;
+  if (reported === undefined && confidenceOf !== 'reported') {
+    const read = attempt(() => confidenceOf(data));
+    if (!read.ok) return { ok: false, message: `confidence() threw: ${read.message}` };
+    value = read.value;
+  }
+  if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
+    const which = reported === undefined ? 'confidence' : 'reported confidence';
+    return { ok: false, message: `${which} must be a number in [0, 1], received ${formatValue(value)}` };
+  }
+  return { ok: true, value };
 }
 
 const invalid = (reason: string): Verdict => ({

@@ -55,16 +55,17 @@ function makeAgent(
   });
 }
 
-// An attempt's result carries its verdict: valid and done, valid but not done, or invalid.
+// An attempt's result carries its verdict (valid and done, valid but not done, or invalid) and the
+// metadata its run reported beside the output (withAttemptMeta).
 const ran = (value: unknown, verdict: object): AnyEventObject => ({
   type: 'xstate.done.actor.run',
-  output: { ok: true, value, bytes: 10, verdict },
+  output: { ok: true, value, bytes: 10, verdict, meta: {} },
 });
 const modelEvents: AnyEventObject[] = [
   ran(VALID, { valid: true, output: VALID, confidence: 0.9, done: true }),
   ran(NOT_DONE, { valid: true, output: NOT_DONE, confidence: 0.9, done: false }),
   ran(INVALID, { valid: false, reason: 'schema', issues: [] }),
-  { type: 'xstate.done.actor.run', output: { ok: false, reason: 'over the cap' } },
+  { type: 'xstate.done.actor.run', output: { ok: false, reason: 'over the cap', meta: {} } },
   { type: 'xstate.error.actor.run', error: new Error('boom') },
   { type: 'xstate.after.attemptTimer.agent.running.attempting' },
   { type: 'xstate.after.backoff.agent.running.backingOff' },

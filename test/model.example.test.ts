@@ -9,6 +9,10 @@ describe('the model example', () => {
     log.mockRestore();
     expect(result.status).toBe('succeeded');
     expect(result.content).toEqual({ content: 'Solid-state cells.', confidence: 0.9 });
-    expect(lines).toEqual(['attempt 1: 52 tokens', 'attempt 2: 52 tokens', 'succeeded invalid → valid']);
+    expect(lines).toEqual([
+      'attempt 1: 52 tokens',
+      'attempt 2: 52 tokens',
+      'succeeded invalid → valid (104 tokens)',
+    ]);
   });
 });

@@ -2,30 +2,21 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findLogprobs, meanTokenProbability, modelFromEnv } from '../src/model/index.js';
+import { judgeScore } from '../src/model/judge.js';
 import { renderPrompt } from '../src/model/prompt.js';
-import { createScoreChannel } from '../src/model/score-channel.js';
-import { toTokenUsage } from '../src/model/usage.js';
+import { addUsage, toTokenUsage } from '../src/model/usage.js';
 
-describe('score channel: a score reaches the confidence extractor of the same output', () => {
-  it('first in, first out per equal output; nothing for an output never scored', () => {
-    const channel = createScoreChannel();
-    channel.put({ a: 1 }, { ok: true, value: 0.1 });
-    channel.put({ a: 1 }, { ok: true, value: 0.2 });
-    channel.put({ a: 2 }, { ok: false, reason: 'no logprobs' });
-    expect(channel.take({ a: 1 })).toEqual({ ok: true, value: 0.1 });
-    expect(channel.take({ a: 2 })).toEqual({ ok: false, reason: 'no logprobs' });
-    expect(channel.take({ a: 1 })).toEqual({ ok: true, value: 0.2 });
-    expect(channel.take({ a: 1 })).toBeUndefined();
-    expect(channel.take({ a: 3 })).toBeUndefined();
-  });
-
-  it('is bounded: scores of attempts that never reached validation are evicted, oldest first', () => {
-    const channel = createScoreChannel(3);
-    for (let i = 0; i < 5; i++) channel.put({ i }, { ok: true, value: i / 10 });
-    expect(channel.take({ i: 0 })).toBeUndefined();
-    expect(channel.take({ i: 1 })).toBeUndefined();
-    expect(channel.take({ i: 2 })).toEqual({ ok: true, value: 0.2 });
-    expect(channel.take({ i: 4 })).toEqual({ ok: true, value: 0.4 });
+describe('judge scores: a number in [0, 1], or why there is none', () => {
+  it('keeps a score in range; anything else is unavailable, naming the value', () => {
+    expect(judgeScore(0)).toBe(0);
+    expect(judgeScore(0.75)).toBe(0.75);
+    expect(judgeScore(1.5)).toEqual({ unavailable: 'the judge returned 1.5, expected a number in [0, 1]' });
+    expect(judgeScore(Number.NaN)).toEqual({
+      unavailable: 'the judge returned NaN, expected a number in [0, 1]',
+    });
+    expect(judgeScore('high')).toEqual({
+      unavailable: 'the judge returned "high", expected a number in [0, 1]',
+    });
   });
 });
 
@@ -98,6 +89,17 @@ describe('token usage', () => {
       cachedInputTokens: 8,
     });
     expect(toTokenUsage(undefined)).toEqual({});
+  });
+
+  it('adds several calls (output and judge): a count is present when any call reported it', () => {
+    expect(
+      addUsage({ inputTokens: 10, outputTokens: 20, totalTokens: 30 }, undefined, {
+        inputTokens: 5,
+        totalTokens: 7,
+        reasoningTokens: 2,
+      }),
+    ).toEqual({ inputTokens: 15, outputTokens: 20, totalTokens: 37, reasoningTokens: 2 });
+    expect(addUsage()).toEqual({});
   });
 });
 

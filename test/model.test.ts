@@ -70,6 +70,8 @@ describe('fromModel: an agent from an AI SDK model, every guardrail intact', () 
         usage: { inputTokens: 10, outputTokens: 20, totalTokens: 30 },
       },
     ]);
+    // The same counts on the attempt record, beside the output (the output schema is untouched).
+    expect(result.attempts[0]!.usage).toEqual({ inputTokens: 10, outputTokens: 20, totalTokens: 30 });
   });
 
   it('an invalid object, then a valid retry told what was wrong and what it returned', async () => {
@@ -140,6 +142,7 @@ describe('fromModel: an agent from an AI SDK model, every guardrail intact', () 
       [1, 30],
       [2, 30],
     ]);
+    expect(result.attempts.map((a) => a.usage?.totalTokens)).toEqual([30, 30]);
   });
 
   it('a hung call is aborted by the attempt timeout: the model gets the agent signal', async () => {
@@ -244,6 +247,28 @@ describe('fromModel: an agent from an AI SDK model, every guardrail intact', () 
     gated.breaker.stop();
   });
 
+  it("a judge model's score is the attempt's confidence; the attempt's usage counts both calls", async () => {
+    const model = scriptedModel([reply({ content: 'Cells use a solid electrolyte.', confidence: 0.5 })]);
+    const judge = scriptedModel(
+      [reply({ score: 0.92, reason: 'Correct.' }, { usage: usage(100, 5) })],
+      'judge-model',
+    );
+    const agent = fromModel({ id: 'judged', model, output: Draft, confidence: { judge }, limits });
+    const result = await runAgent(agent, 'x');
+    expect(result).toMatchObject({
+      status: 'succeeded',
+      // The output is exactly what the model said: the score travels beside it, not in it.
+      content: { content: 'Cells use a solid electrolyte.', confidence: 0.5 },
+      confidence: 0.92,
+      quality: 'HIGH',
+    });
+    expect(result.attempts[0]).toMatchObject({
+      outcome: 'valid',
+      confidence: 0.92,
+      usage: { inputTokens: 110, outputTokens: 25, totalTokens: 135 },
+    });
+  });
+
   it('the judge runs inside the attempt: a hung judge is aborted by the attempt timeout', async () => {
     const clock = testClock();
     const model = scriptedModel([reply({ content: 'x', confidence: 0.9 })]);
@@ -277,7 +302,7 @@ describe('fromModel: an agent from an AI SDK model, every guardrail intact', () 
     const result = await runAgent(agent, 'x');
     expect(result.status).toBe('invalidOutput');
     expect(result.reason).toBe(
-      'attempt 1 of 1 returned invalid output: confidence() threw: the judge model returned no valid score: ' +
+      'attempt 1 of 1 returned invalid output: confidence unavailable: the judge model returned no valid score: ' +
         'No object generated: could not parse the response.',
     );
   });
@@ -315,22 +340,29 @@ describe('fromModel: an agent from an AI SDK model, every guardrail intact', () 
     expect(bad).toMatchObject({
       status: 'invalidOutput',
       reason:
-        'attempt 1 of 1 returned invalid output: confidence() threw: the judge returned 1.5, expected a number in [0, 1]',
+        'attempt 1 of 1 returned invalid output: confidence unavailable: the judge returned 1.5, expected a number in [0, 1]',
     });
   });
 
-  it('concurrent runs with identical outputs each get their own judge score', async () => {
+  it('concurrent runs with identical outputs each get their own judge score, whatever the finishing order', async () => {
     const Answer = z.object({ answer: z.string() });
     const model = scriptedModel([reply({ answer: 'same' })]);
     const agent = fromModel({
       id: 'twin',
       model,
       output: Answer,
-      confidence: { judge: (_out, ctx) => (ctx.input === 'high' ? 0.9 : 0.2) },
+      confidence: {
+        // The high scores arrive last: each attempt's score travels with its own output.
+        judge: async (_out, ctx) => {
+          await new Promise((resolve) => setTimeout(resolve, ctx.input === 'high' ? 20 : 0));
+          return ctx.input === 'high' ? 0.9 : 0.2;
+        },
+      },
       limits,
     });
     const results = await Promise.all(['high', 'low', 'high', 'low'].map((input) => runAgent(agent, input)));
     expect(results.map((r) => r.confidence)).toEqual([0.9, 0.2, 0.9, 0.2]);
+    expect(results.map((r) => r.content)).toEqual(Array(4).fill({ answer: 'same' }));
   });
 
   it('log-probabilities: the mean token probability when the provider returns them', async () => {
@@ -359,7 +391,7 @@ describe('fromModel: an agent from an AI SDK model, every guardrail intact', () 
     });
     const result = await runAgent(agent, 'q');
     expect(result.status).toBe('invalidOutput');
-    expect(result.reason).toContain('confidence() threw: the reply carries no token log-probabilities');
+    expect(result.reason).toContain('confidence unavailable: the reply carries no token log-probabilities');
     expect(result.confidence).toBe(0);
   });
 

@@ -1,10 +1,9 @@
 import type { LanguageModel, ProviderMetadata } from 'ai';
 import { fail } from '../options.js';
 import type { ModelReply } from './call.js';
-import type { JudgeFunction } from './judge.js';
+import type { JudgeFunction, Score } from './judge.js';
 import { judgeScore, judgeWithModel } from './judge.js';
 import { findLogprobs, meanTokenProbability } from './logprobs.js';
-import type { Score } from './score-channel.js';
 import type { TokenUsage } from './usage.js';
 
 /** Where the token log-probabilities of a reply are; default: `findLogprobs(providerMetadata)`. */
@@ -38,7 +37,10 @@ export interface ScoreArgs {
   report: (usage: TokenUsage, modelId: string) => void;
 }
 
-/** The normalised strategy: read from the output, or scored inside the attempt. */
+/**
+ * The normalised strategy: read from the output, or scored inside the attempt and reported beside
+ * the output with `withAttemptMeta` (the agent is defined with `confidence: 'reported'`).
+ */
 export type ConfidencePlan =
   | { kind: 'output'; extract: ((output: unknown) => number) | undefined }
   | { kind: 'scored'; name: 'judge' | 'logprobs'; score: (args: ScoreArgs) => Promise<Score> };
@@ -114,16 +116,15 @@ function logprobsPlan(extract: LogprobsExtractor): ConfidencePlan {
       if (!logprobs || logprobs.length === 0) {
         // Never invent a number: without logprobs there is no confidence to report.
         return {
-          ok: false,
-          reason:
+          unavailable:
             'the reply carries no token log-probabilities (ask the provider for them, e.g. ' +
             'settings.providerOptions.openai.logprobs, or choose another confidence strategy)',
         };
       }
       if (!logprobs.every((lp) => typeof lp === 'number' && !Number.isNaN(lp) && lp <= 1e-9)) {
-        return { ok: false, reason: 'the reply carries log-probabilities that are not numbers ≤ 0' };
+        return { unavailable: 'the reply carries log-probabilities that are not numbers ≤ 0' };
       }
-      return { ok: true, value: meanTokenProbability(logprobs) };
+      return meanTokenProbability(logprobs);
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { LanguageModel } from 'ai';
 import type { z } from 'zod';
+import { withAttemptMeta } from '../../machines/attempt-meta.js';
 import type { Agent, AgentOptions, AgentRunArgs } from '../agent.js';
 import { defineAgent } from '../agent.js';
 import type { ModelSettings } from './call.js';
@@ -8,9 +9,8 @@ import type { ConfidenceOption } from './confidence.js';
 import { normaliseModelOptions } from './options.js';
 import type { PromptOption } from './prompt.js';
 import { renderPrompt } from './prompt.js';
-import { createScoreChannel } from './score-channel.js';
-import type { UsageListener } from './usage.js';
-import { reportUsage } from './usage.js';
+import type { TokenUsage, UsageListener } from './usage.js';
+import { addUsage, reportUsage } from './usage.js';
 
 export interface ModelAgentOptions<I, S extends z.ZodType>
   extends Omit<AgentOptions<I, S>, 'run' | 'confidence'> {
@@ -26,7 +26,10 @@ export interface ModelAgentOptions<I, S extends z.ZodType>
   settings?: ModelSettings;
   /** Append why the previous attempt was not accepted, with its output, to the prompt. Default true. */
   feedback?: boolean;
-  /** Called with the token usage of every model call, keyed by the attempt's idempotency key. */
+  /**
+   * Called with the token usage of every model call, keyed by the attempt's idempotency key, as
+   * soon as it returns. Each attempt's record in the result also carries its total `usage`.
+   */
   onUsage?: UsageListener;
 }
 
@@ -42,7 +45,6 @@ export function fromModel<I = unknown, S extends z.ZodType = z.ZodType>(
   const n = normaliseModelOptions(options);
   const { id, model, output, prompt, system, onUsage } = options;
   const plan = n.confidence;
-  const scores = plan.kind === 'scored' ? createScoreChannel() : undefined;
 
   const run = async ({ input, signal, attempt, idempotencyKey, previous }: AgentRunArgs<I>) => {
     const text = await renderPrompt(prompt, { input, attempt, previous }, n.feedback);
@@ -54,42 +56,39 @@ export function fromModel<I = unknown, S extends z.ZodType = z.ZodType>(
       signal,
       settings: n.settings,
     });
-    const report = (call: 'output' | 'judge') => (usage: typeof reply.usage, modelId: string) =>
+    const report = (call: 'output' | 'judge') => (usage: TokenUsage, modelId: string) =>
       reportUsage(onUsage, { agentId: id, attempt, idempotencyKey, call, modelId, usage });
     report('output')(reply.usage, reply.modelId);
-    if (plan.kind !== 'scored' || !scores || !reply.parsed) return reply.output;
+    const unscored = () => withAttemptMeta(reply.output, { usage: reply.usage });
+    if (plan.kind !== 'scored' || !reply.parsed) return unscored();
     // Only an output that will validate is scored; the agent's validator reports the others.
     const parsed = await output.safeParseAsync(reply.output);
-    if (!parsed.success) return reply.output;
+    if (!parsed.success) return unscored();
     signal.throwIfAborted();
-    const score = await plan.score({
+    let judged: TokenUsage | undefined;
+    const confidence = await plan.score({
       output: parsed.data,
       input,
       attempt,
       signal,
       prompt: text,
       reply,
-      report: report('judge'),
+      report: (usage, modelId) => {
+        judged = addUsage(judged, usage);
+        report('judge')(usage, modelId);
+      },
     });
-    scores.put(parsed.data, score); // read back by `confidence` below, when the agent validates this output
-    return reply.output;
+    // The attempt's usage counts every call it made; `onUsage` has them one by one.
+    return withAttemptMeta(reply.output, { usage: addUsage(reply.usage, judged), confidence });
   };
-
-  const confidence =
-    plan.kind === 'output'
-      ? plan.extract
-      : (out: unknown): number => {
-          const score = scores?.take(out);
-          if (!score) throw new Error(`no ${plan.name} score was recorded for this output`);
-          if (!score.ok) throw new Error(score.reason);
-          return score.value;
-        };
 
   return defineAgent<I, S>({
     id,
     output,
     run,
-    ...(confidence ? { confidence } : {}),
+    // A scored confidence travels beside the output (withAttemptMeta); the agent requires it.
+    ...(plan.kind === 'scored' ? { confidence: 'reported' as const } : {}),
+    ...(plan.kind === 'output' && plan.extract ? { confidence: plan.extract } : {}),
     ...pick(options, ['limits', 'retry', 'isDone', 'quality', 'maxOutputBytes']),
   });
 }

@@ -1,11 +1,17 @@
 import type { LanguageModel } from 'ai';
 import { generateText, NoObjectGeneratedError, Output } from 'ai';
 import { z } from 'zod';
+import type { AttemptMeta } from '../../machines/attempt-meta.js';
 import { formatValue } from '../errors.js';
 import { modelIdOf } from './call.js';
-import type { Score } from './score-channel.js';
 import type { TokenUsage } from './usage.js';
 import { toTokenUsage } from './usage.js';
+
+/**
+ * A score in [0, 1], or why none could be obtained: reported with the output through
+ * `withAttemptMeta`, so an unavailable score makes the attempt invalid with that reason.
+ */
+export type Score = NonNullable<AttemptMeta['confidence']>;
 
 /** What a judge function gets besides the output. */
 export interface JudgeContext<I> {
@@ -55,14 +61,14 @@ export async function judgeWithModel(
       maxRetries: 0,
     });
     return {
-      score: { ok: true, value: result.output.score },
+      score: result.output.score,
       usage: toTokenUsage(result.totalUsage),
       modelId,
     };
   } catch (error) {
     if (!NoObjectGeneratedError.isInstance(error) || call.signal.aborted) throw error;
     return {
-      score: { ok: false, reason: `the judge model returned no valid score: ${error.message}` },
+      score: { unavailable: `the judge model returned no valid score: ${error.message}` },
       usage: toTokenUsage(error.usage),
       modelId,
     };
@@ -72,6 +78,6 @@ export async function judgeWithModel(
 /** A judge function's result as a score: a number in [0, 1], or the reason it is not one. */
 export function judgeScore(value: unknown): Score {
   return typeof value === 'number' && value >= 0 && value <= 1
-    ? { ok: true, value }
-    : { ok: false, reason: `the judge returned ${formatValue(value)}, expected a number in [0, 1]` };
+    ? value
+    : { unavailable: `the judge returned ${formatValue(value)}, expected a number in [0, 1]` };
 }

@@ -1,13 +1,8 @@
 import type { LanguageModelUsage } from 'ai';
+import type { TokenUsage } from '../../machines/agent-result.js';
 
-/** Token counts of one model call, as plain JSON; a count the provider did not report is absent. */
-export interface TokenUsage {
-  inputTokens?: number;
-  outputTokens?: number;
-  totalTokens?: number;
-  reasoningTokens?: number;
-  cachedInputTokens?: number;
-}
+// Token counts of one model call, as plain JSON (the same type as an attempt record's `usage`).
+export type { TokenUsage };
 
 /** One model call's usage, reported to `onUsage` as soon as the call returns. */
 export interface UsageEvent {
@@ -37,6 +32,18 @@ export function toTokenUsage(usage: LanguageModelUsage | undefined): TokenUsage 
     if (typeof value === 'number' && Number.isFinite(value)) out[key as keyof TokenUsage] = value;
   }
   return out;
+}
+
+/** The sum of several calls' usage: a count is present when any call reported it. */
+export function addUsage(...usages: ReadonlyArray<TokenUsage | undefined>): TokenUsage {
+  const total: TokenUsage = {};
+  for (const usage of usages) {
+    if (!usage) continue;
+    for (const [key, value] of Object.entries(usage) as Array<[keyof TokenUsage, number | undefined]>) {
+      if (typeof value === 'number') total[key] = (total[key] ?? 0) + value;
+    }
+  }
+  return total;
 }
 
 /** A listener that throws must not fail the attempt: its error is reported, never propagated. */
