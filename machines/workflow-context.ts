@@ -110,6 +110,10 @@ export type Admission = { allowed: true; permit: string | null } | { allowed: fa
 
 export type WorkflowEvent =
   | { type: 'cancel'; reason?: string }
+  /** Send after restoring a persisted snapshot: re-arms timers here and in the children. */
+  | { type: 'restore' }
+  | { type: 'workflow.deadline' }
+  | { type: 'workflow.resume' }
   | { type: 'blackboard.outcome'; outcome: WriteOutcome }
   | { type: 'step.admitted'; stepId: string; admission: Admission }
   | { type: 'step.gated'; stepId: string; decision: EdgeDecision };

@@ -1,4 +1,4 @@
-import type { AnyActorLogic } from 'xstate';
+import type { AnyActorLogic, AnyActorRef } from 'xstate';
 import { assign, enqueueActions, setup } from 'xstate';
 import type { AgentResult } from './agent-result.js';
 import type { WriteOutcome } from './blackboard-outcome.js';
@@ -208,6 +208,7 @@ export function compileWorkflow(
         // The breaker is asked by an action (a side effect, not a pure transition); it answers by event.
         entry: { type: 'admit', params: { stepId: id, breaker: step.breaker } },
         on: {
+          'workflow.resume': { target: 'admitting', reenter: true },
           'step.admitted': [
             ...reviewBranch(
               step,
@@ -288,6 +289,7 @@ export function compileWorkflow(
       gating: {
         entry: { type: 'gate', params: { stepId: id, breaker: step.breaker, minQuality: step.minQuality } },
         on: {
+          'workflow.resume': { target: 'gating', reenter: true },
           'step.gated': [
             ...reviewBranch(step, (e) => {
               const d = decisionOf(e);
@@ -594,6 +596,22 @@ export function compileWorkflow(
     }
   }
 
+  const deadlineTransition = {
+    guard: 'hasDeadline',
+    target: '#workflow.fallback',
+    actions: {
+      type: 'endWith',
+      params: {
+        outcome: {
+          status: 'fallback',
+          cause: 'deadline',
+          output: WORKFLOW_FALLBACK_CONTENT.deadline,
+          reason: `the workflow's ${plan.deadlineMs} ms deadline passed`,
+        },
+      },
+    },
+  } as const;
+
   const firstStep = plan.steps[0]!.id;
   const machine = machineSetup.createMachine({
     id: 'workflow',
@@ -625,6 +643,25 @@ export function compileWorkflow(
           input: ({ context }: { context: Ctx }) => ({ initial: context.state }),
         },
         on: {
+          // After a restore (XState does not restore pending timers): re-arm the deadline from its
+          // absolute time, and pass the restore on to the children (agents, reviews) to re-arm theirs.
+          restore: {
+            actions: enqueueActions(({ context, enqueue, self, system }) => {
+              if (context.deadlineAt !== null) {
+                enqueue.cancel('workflow.deadline');
+                enqueue.raise(
+                  { type: 'workflow.deadline' },
+                  { id: 'workflow.deadline', delay: Math.max(0, context.deadlineAt - now(system)) },
+                );
+              }
+              for (const child of Object.values(self.getSnapshot().children)) {
+                if (child) enqueue.sendTo(child as AnyActorRef, { type: 'restore' });
+              }
+              // A step waiting on an action's answer (admit) asks again: the answer went to the old actor.
+              enqueue.raise({ type: 'workflow.resume' });
+            }),
+          },
+          'workflow.deadline': deadlineTransition,
           cancel: {
             target: 'cancelled',
             actions: assign(({ context, event, system }) => ({
@@ -636,23 +673,7 @@ export function compileWorkflow(
             })),
           },
         },
-        after: {
-          workflowDeadline: {
-            guard: 'hasDeadline',
-            target: 'fallback',
-            actions: {
-              type: 'endWith',
-              params: {
-                outcome: {
-                  status: 'fallback',
-                  cause: 'deadline',
-                  output: WORKFLOW_FALLBACK_CONTENT.deadline,
-                  reason: `the workflow's ${plan.deadlineMs} ms deadline passed`,
-                },
-              },
-            },
-          },
-        },
+        after: { workflowDeadline: deadlineTransition },
         initial: firstStep,
         states: {
           ...stepStates,

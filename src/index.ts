@@ -9,9 +9,12 @@ export type {
   AttemptOutcome,
   AttemptRecord,
   FallbackStatus,
+  TokenUsage,
   ValidationIssue,
 } from '../machines/agent-result.js';
 export { FALLBACK_CONTENT, isAgentFallback } from '../machines/agent-result.js';
+export type { AttemptMeta, WithAttemptMeta } from '../machines/attempt-meta.js';
+export { ATTEMPT_META, withAttemptMeta } from '../machines/attempt-meta.js';
 export type {
   BlackboardContext,
   BlackboardEvent,
@@ -147,6 +150,24 @@ export type {
 export type { Runtime, RuntimeOptions, StartOptions } from './runtime.js';
 export { createRuntime } from './runtime.js';
 export type { InspectOption, RuntimeInspector } from './runtime-inspector.js';
+export type { BrowserStoreOptions, KeyValue } from './store/browser.js';
+export { browserStore, idbKeyValue, storageKeyValue } from './store/browser.js';
+export type { StoreErrorCode } from './store/errors.js';
+export { isStoreError, StoreError } from './store/errors.js';
+export { memoryStore } from './store/memory.js';
+export type { Cursor, Timeline } from './store/replay.js';
+export { timeline } from './store/replay.js';
+export type {
+  NewRun,
+  RunCommit,
+  RunFinish,
+  RunMeta,
+  Store,
+  StoredRun,
+  StoredSnapshot,
+  UnfinishedRuns,
+} from './store/store.js';
+export { STORE_FORMAT } from './store/store.js';
 export type { AgentSpansOptions } from './trace/agent-spans.js';
 export { agentSpans } from './trace/agent-spans.js';
 export { traceBreaker } from './trace/breaker-spans.js';

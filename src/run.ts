@@ -13,6 +13,8 @@ import type { RunObserver } from './run-observer.js';
 import { observeRun } from './run-observer.js';
 import type { RunResult, RunTerminal } from './run-result.js';
 import { inputFailed, toRunResult } from './run-result.js';
+import { persistRun } from './run-store.js';
+import type { Store } from './store/store.js';
 import type { RunEvent } from './trace/events.js';
 import type { ObserverErrorHandler } from './trace/report.js';
 import type { Trace } from './trace/span.js';
@@ -60,6 +62,14 @@ export interface RunDeps {
   track?: (ref: AnyActorRef) => void;
   /** The run's tracer is the one a shared breaker reports to while this run crosses it. */
   onObserver?: (runId: string, observer: RunObserver | null) => void;
+  /** Where the run is persisted; none: it lives in memory only. */
+  store?: Store;
+}
+
+/** What a resumed run starts from: its stored snapshot (null: from the start) and log. */
+export interface RestoreFrom {
+  snapshot: unknown;
+  entries: readonly LogEntry[];
 }
 
 const readable = (ref: { id: string; _parent?: unknown }): string => {
@@ -81,9 +91,13 @@ export function startRun<I, O>(
   rawInput: unknown,
   runId: string,
   signal: AbortSignal | undefined,
+  restore?: RestoreFrom,
 ): Run<O> {
   const nowMs = () => deps.clock?.now() ?? Date.now();
-  const log: StateLog = createStateLog(deps.clock ? { clock: deps.clock } : {});
+  const log: StateLog = createStateLog({
+    ...(deps.clock ? { clock: deps.clock } : {}),
+    ...(restore ? { entries: restore.entries } : {}),
+  });
   const observer =
     deps.exporters === null
       ? null
@@ -146,12 +160,28 @@ export function startRun<I, O>(
     },
     { onError: deps.onObserverError },
   );
+  const input = deepFreeze(plain.value);
   const actor = createActor(deps.machine, {
     id: workflow.id,
-    input: { runId, input: deepFreeze(plain.value) },
+    input: { runId, input },
     inspect,
     ...(deps.clock ? { clock: deps.clock } : {}),
+    ...(restore?.snapshot ? { snapshot: restore.snapshot as never } : {}),
   });
+  const persistence = deps.store
+    ? persistRun({
+        store: deps.store,
+        runId,
+        workflowId: workflow.id,
+        input,
+        startedAt: nowMs(),
+        log,
+        actor: () => actor,
+        now: nowMs,
+        onError: deps.onObserverError,
+        resumed: restore !== undefined,
+      })
+    : null;
   deps.onObserver?.(runId, observer);
 
   let settle!: (result: RunTerminal<O>) => void;
@@ -171,49 +201,55 @@ export function startRun<I, O>(
   void done.then((r) => settleResult(r));
   const tracked = new WeakSet<AnyActorRef>();
 
+  let halted = false;
   const end = (terminal: RunTerminal<O>) => {
     signal?.removeEventListener('abort', onAbort);
+    // A halted run (the runtime stopped) is not finished: the store keeps it to resume.
+    // A microtask later: XState logs the final snapshot only after the actor has completed.
+    if (!halted && persistence) queueMicrotask(() => persistence.finish(terminal));
     observer?.finish(terminal, actor.getSnapshot().context);
     deps.onObserver?.(runId, null);
     settle(terminal);
     deps.onEnd(runId);
   };
   const onAbort = () => actor.send({ type: 'cancel', reason: abortReason(signal) });
+  const watch = (snapshot: ReturnType<typeof actor.getSnapshot>) => {
+    const pending = [];
+    for (const child of Object.values(snapshot.children) as AnyActorRef[]) {
+      if (!child) continue;
+      const childSnapshot = child.getSnapshot();
+      if (!isEscalationSnapshot(childSnapshot) || childSnapshot.status !== 'active') continue;
+      if (!tracked.has(child)) {
+        tracked.add(child);
+        deps.track?.(child);
+      }
+      pending.push(childSnapshot.context);
+    }
+    if (pending.length > 0 && !resultSettled) {
+      const at = nowMs();
+      settleResult({
+        status: 'awaitingReview',
+        runId,
+        workflowId: workflow.id,
+        output: pending[0]!.placeholder,
+        reviews: pending.map((c) => ({
+          reviewId: c.reviewId,
+          stepId: c.stepId,
+          agentId: c.agentId,
+          confidence: c.confidence,
+          reason: c.reason,
+          placeholder: c.placeholder,
+        })),
+        steps: snapshot.context.steps,
+        startedAt: snapshot.context.startedAt,
+        endedAt: at,
+        durationMs: at - snapshot.context.startedAt,
+      });
+    }
+    if (snapshot.status === 'active') persistence?.observe(snapshot.context, pending.length > 0);
+  };
   actor.subscribe({
-    next: (snapshot) => {
-      const pending = [];
-      for (const child of Object.values(snapshot.children) as AnyActorRef[]) {
-        if (!child) continue;
-        const childSnapshot = child.getSnapshot();
-        if (!isEscalationSnapshot(childSnapshot) || childSnapshot.status !== 'active') continue;
-        if (!tracked.has(child)) {
-          tracked.add(child);
-          deps.track?.(child);
-        }
-        pending.push(childSnapshot.context);
-      }
-      if (pending.length > 0 && !resultSettled) {
-        const at = nowMs();
-        settleResult({
-          status: 'awaitingReview',
-          runId,
-          workflowId: workflow.id,
-          output: pending[0]!.placeholder,
-          reviews: pending.map((c) => ({
-            reviewId: c.reviewId,
-            stepId: c.stepId,
-            agentId: c.agentId,
-            confidence: c.confidence,
-            reason: c.reason,
-            placeholder: c.placeholder,
-          })),
-          steps: snapshot.context.steps,
-          startedAt: snapshot.context.startedAt,
-          endedAt: at,
-          durationMs: at - snapshot.context.startedAt,
-        });
-      }
-    },
+    next: watch,
     complete: () => end(toRunResult<O>(workflow.id, actor.getSnapshot().output as WorkflowOutput)),
     // A crash of the workflow actor itself is a bug in agentcharts or in user code it runs synchronously.
     error: (error) => {
@@ -230,11 +266,21 @@ export function startRun<I, O>(
       });
     },
   });
-  actor.start();
-  if (signal?.aborted) onAbort();
-  else signal?.addEventListener('abort', onAbort, { once: true });
+  const begin = () => {
+    actor.start();
+    if (restore?.snapshot) {
+      // XState does not restore pending timers: the workflow re-arms its own and its children's.
+      actor.send({ type: 'restore' });
+      watch(actor.getSnapshot());
+    }
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+  };
+  // With a store, the run starts once the store has it: a crash before that loses nothing started.
+  if (persistence) void persistence.created.then(begin);
+  else begin();
 
-  return Object.freeze({
+  const handle: Run<O> = Object.freeze({
     ...common,
     result,
     done,
@@ -246,6 +292,18 @@ export function startRun<I, O>(
     },
     actor,
   });
+  halts.set(handle, () => {
+    halted = true;
+    actor.send({ type: 'cancel', reason: 'the runtime stopped; the run is kept in the store to resume' });
+  });
+  return handle;
+}
+
+const halts = new WeakMap<object, () => void>();
+
+/** Stop a run without finishing it in the store (the runtime is stopping; resume() brings it back). */
+export function haltRun(run: Run<unknown>): void {
+  halts.get(run)?.();
 }
 
 async function* emptyIterator(): AsyncIterableIterator<RunEvent> {}

@@ -16,7 +16,21 @@ import type { Workflow } from './workflow/define.js';
  * them: `admit` (may the step's agent be called?) and `gate` (record its result, pass or block it).
  * Permits live here, keyed by an id the workflow keeps in its (JSON) context.
  */
-export function createBreakerRegistry(options: { clock: Clock | undefined; onError: ObserverErrorHandler }) {
+export interface BreakerRegistryOptions {
+  clock: Clock | undefined;
+  onError: ObserverErrorHandler;
+  /**
+   * Awaited before a step's agent is called, e.g. until the store has made the run's previous steps
+   * durable, so that a crash never re-runs a step the store recorded as done.
+   */
+  beforeCall?: (runId: string) => Promise<void>;
+  /** Called when a breaker changes state (to persist it). */
+  onBreakerChange?: (key: string, breaker: Breaker) => void;
+  /** Persisted breaker snapshots to resume from, by key. */
+  snapshots?: ReadonlyMap<string, unknown>;
+}
+
+export function createBreakerRegistry(options: BreakerRegistryOptions) {
   const breakers = new Map<string, Breaker>();
   const permits = new Map<string, { runId: string; permit: Permit }>();
   const observers = new Map<string, RunObserver>();
@@ -28,12 +42,24 @@ export function createBreakerRegistry(options: { clock: Clock | undefined; onErr
     let breaker = breakers.get(key);
     if (!breaker) {
       const { minQuality, ...rest } = workflow.breakers.get(key) ?? { minQuality: 'MEDIUM' as const };
+      const snapshot = options.snapshots?.get(key);
       breaker = createBreaker(key, {
         ...rest,
         minQuality,
         ...(options.clock ? { clock: options.clock } : {}),
+        ...(snapshot ? { snapshot: snapshot as never } : {}),
         onListenerError: (error) => options.onError(error, `breaker ${key}`),
       });
+      if (options.onBreakerChange) {
+        const changed = options.onBreakerChange;
+        const b = breaker;
+        let last = b.actor.getSnapshot();
+        b.actor.subscribe((snap) => {
+          if (snap === last) return;
+          last = snap;
+          changed(key, b);
+        });
+      }
       const run = () => (crossing === null ? undefined : observers.get(crossing));
       traceBreaker(breaker, {
         recorder: () => run()?.recorder,
@@ -58,8 +84,21 @@ export function createBreakerRegistry(options: { clock: Clock | undefined; onErr
   type Args = { context: WorkflowContext; self: { send(event: unknown): void } };
   const actions = (workflow: Workflow) => ({
     admit: ({ context, self }: Args, params: AdmitParams) => {
-      const send = (admission: Admission) =>
+      const answer = (admission: Admission) =>
         self.send({ type: 'step.admitted', stepId: params.stepId, admission });
+      const { beforeCall } = options;
+      // With a store, the answer waits until the run's earlier writes are durable: a crash then never
+      // re-runs a step the store recorded as done. One microtask first, so the commit of the step
+      // that just ended (issued when this macrostep completes) is among them.
+      const send = beforeCall
+        ? (admission: Admission) =>
+            queueMicrotask(() => {
+              beforeCall(context.runId).then(
+                () => answer(admission),
+                () => answer(admission),
+              );
+            })
+        : answer;
       if (params.breaker === null) return send({ allowed: true, permit: null });
       const breaker = breakerFor(workflow, params.breaker);
       const acquired = across(context.runId, () => breaker.tryAcquire());

@@ -6,14 +6,17 @@ import type { NotifyPolicyOptions } from '../machines/escalation-options.js';
 import type { WorkflowMachine } from '../machines/workflow.js';
 import type { Breaker, BreakerState } from './breaker.js';
 import { fail, fn, parseOptions } from './options.js';
+import type { Replay } from './replay.js';
+import { replayRun } from './replay.js';
 import type { EscalationHook } from './review/hook.js';
 import { createReviews, type Reviews } from './review/reviews.js';
 import { schemaValidator } from './review/validate.js';
 import type { Run } from './run.js';
-import { startRun } from './run.js';
+import { haltRun, startRun } from './run.js';
 import { createBreakerRegistry } from './runtime-breakers.js';
 import type { InspectOption, RuntimeInspector } from './runtime-inspector.js';
 import { startInspector } from './runtime-inspector.js';
+import type { Store } from './store/store.js';
 import type { OtelTracer as Tracer } from './trace/otel.js';
 import { otelExporter } from './trace/otel.js';
 import type { ObserverErrorHandler } from './trace/report.js';
@@ -39,6 +42,13 @@ export interface RuntimeOptions {
   tracing?: boolean;
   /** More XState inspection observers for every run. */
   observers?: Array<(event: InspectionEvent) => void>;
+  /**
+   * Where runs and breakers are persisted (memoryStore, fileStore from agentcharts/node,
+   * browserStore). Without one, runs live in memory only and cannot be resumed after a restart.
+   */
+  store?: Store;
+  /** The workflows `resume()` may find in the store, so it can run them again. */
+  workflows?: Workflow[];
   /** Called when an observer, exporter or listener throws; the run goes on. Default: console.error once per source. */
   onObserverError?: ObserverErrorHandler;
 }
@@ -63,6 +73,18 @@ export interface Runtime {
   breakers(): ReadonlyMap<string, Breaker>;
   /** A breaker's state by key, or undefined when no run has used it yet. */
   breaker(key: string): BreakerState | undefined;
+  /**
+   * Bring back every unfinished run in the store (and the breakers' states), where it was: timers
+   * re-armed from their absolute times; an agent call that was in flight runs again with the same
+   * idempotency key (at-least-once). Call it before starting new runs. Runs that cannot be loaded
+   * are returned as errors and never stop the others.
+   */
+  resume(): Promise<{ runs: Run[]; errors: Error[] }>;
+  /**
+   * Re-drive a stored run (finished or not) from its log, without calling agents: step through its
+   * states with the returned timeline. Needs the store and the run's workflow in `workflows`.
+   */
+  replay(runId: string): Promise<Replay>;
   /** Cancel every run, stop every breaker and the inspector; the process can exit afterwards. */
   stop(): Promise<void>;
 }
@@ -92,6 +114,17 @@ const optionsSchema = z.strictObject({
     .optional(),
   tracing: z.boolean({ error: 'must be true or false' }).default(true),
   observers: z.array(fn<(event: InspectionEvent) => void>()).optional(),
+  store: z
+    .custom<Store>(
+      (v) => isObject(v) && typeof v.commit === 'function' && typeof v.listUnfinished === 'function',
+      {
+        error: 'must be a store (memoryStore(), fileStore({ dir }), browserStore({ name }))',
+      },
+    )
+    .optional(),
+  workflows: z
+    .array(z.custom<Workflow>(isWorkflow, { error: 'must be workflows made by defineWorkflow' }))
+    .optional(),
   onObserverError: fn<ObserverErrorHandler>().optional(),
 });
 
@@ -105,7 +138,24 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     ...(o.clock ? { clock: o.clock } : {}),
     onListenerError: (error) => onError(error, 'a reviews listener'),
   });
-  const registry = createBreakerRegistry({ clock: o.clock, onError });
+  const store = o.store;
+  const now = () => o.clock?.now() ?? Date.now();
+  const breakerSnapshots = new Map<string, unknown>();
+  const registry = createBreakerRegistry({
+    clock: o.clock,
+    onError,
+    snapshots: breakerSnapshots,
+    ...(store
+      ? {
+          beforeCall: (runId: string) => store.flush(runId),
+          onBreakerChange: (key: string, breaker: Breaker) => {
+            store
+              .saveBreaker(key, breaker.persist(), now())
+              .catch((error) => onError(error, `the store (breaker ${key})`));
+          },
+        }
+      : {}),
+  });
   const inspector = o.inspect ? startInspector(o.inspect, onError) : null;
   const exporters = o.tracing ? (o.tracer ? [otelExporter(o.tracer)] : []) : null;
   const active = new Map<string, Run>();
@@ -132,9 +182,76 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     return machine;
   }
 
+  const deps = (workflow: Workflow) => ({
+    clock: o.clock,
+    machine: machineFor(workflow),
+    observers: {
+      stately: inspector?.inspect,
+      ...Object.fromEntries((o.observers ?? []).map((observer, i) => [`observers[${i}]`, observer])),
+    },
+    exporters,
+    onObserverError: onError,
+    onEnd: (id: string) => {
+      active.delete(id);
+      registry.release(id);
+    },
+    track: (ref: Parameters<Reviews['track']>[0]) => reviews.track(ref),
+    onObserver: (id: string, observer: Parameters<typeof registry.observe>[1]) =>
+      registry.observe(id, observer),
+    ...(store ? { store } : {}),
+  });
+
   return {
     reviews,
     inspector,
+    async resume() {
+      if (!store) return { runs: [], errors: [] };
+      const stored = await store.loadBreakers();
+      for (const [key, snapshot] of stored.breakers)
+        if (!breakerSnapshots.has(key)) breakerSnapshots.set(key, snapshot);
+      const { runs, errors } = await store.listUnfinished();
+      const resumed: Run[] = [];
+      const problems: Error[] = [...stored.errors, ...errors];
+      const byId = new Map((o.workflows ?? []).map((w) => [w.id, w]));
+      for (const run of runs) {
+        const workflow = byId.get(run.meta.workflowId);
+        if (!workflow) {
+          problems.push(
+            new Error(
+              `resume: run ${run.meta.runId} is of workflow "${run.meta.workflowId}", which createRuntime({ workflows }) does not list`,
+            ),
+          );
+          continue;
+        }
+        if (active.has(run.meta.runId)) continue;
+        try {
+          const handle = startRun(deps(workflow), workflow, run.meta.input, run.meta.runId, undefined, {
+            snapshot: run.snapshot?.value ?? null,
+            entries: run.entries,
+          });
+          if (handle.actor) active.set(handle.id, handle as Run);
+          resumed.push(handle);
+        } catch (error) {
+          problems.push(
+            new Error(
+              `resume: run ${run.meta.runId} could not be restored: ${error instanceof Error ? error.message : String(error)}`,
+            ),
+          );
+        }
+      }
+      return { runs: resumed, errors: problems };
+    },
+    async replay(runId) {
+      if (!store) throw new Error('runtime.replay: this runtime has no store (createRuntime({ store }))');
+      const stored = await store.load(runId);
+      const workflow = (o.workflows ?? []).find((w) => w.id === stored.meta.workflowId);
+      if (!workflow) {
+        throw new Error(
+          `runtime.replay: run ${runId} is of workflow "${stored.meta.workflowId}", which createRuntime({ workflows }) does not list`,
+        );
+      }
+      return replayRun(workflow, stored);
+    },
     start(workflow, input, startOptions = {}) {
       if (stopped) throw new Error('agentcharts: this runtime has been stopped');
       if (!isWorkflow(workflow)) {
@@ -145,28 +262,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
         fail('runtime.start', 'runId', runId, 'must be a non-empty string');
       }
       if (active.has(runId)) fail('runtime.start', 'runId', runId, 'is already running in this runtime');
-      const run = startRun(
-        {
-          clock: o.clock,
-          machine: machineFor(workflow),
-          observers: {
-            stately: inspector?.inspect,
-            ...Object.fromEntries((o.observers ?? []).map((observer, i) => [`observers[${i}]`, observer])),
-          },
-          exporters,
-          onObserverError: onError,
-          onEnd: (id) => {
-            active.delete(id);
-            registry.release(id);
-          },
-          track: (ref) => reviews.track(ref),
-          onObserver: (id, observer) => registry.observe(id, observer),
-        },
-        workflow,
-        input,
-        runId,
-        startOptions.signal,
-      );
+      const run = startRun(deps(workflow), workflow, input, runId, startOptions.signal);
       // An input that failed validation ends at once and is never active.
       if (run.actor) active.set(runId, run as Run);
       return run;
@@ -177,9 +273,14 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     async stop() {
       stopped = true;
       const ending = [...active.values()];
-      for (const run of ending) run.cancel('the runtime stopped');
+      // With a store, unfinished runs stay unfinished there, to be resumed; without one, they end.
+      for (const run of ending) {
+        if (store) haltRun(run);
+        else run.cancel('the runtime stopped');
+      }
       await Promise.all(ending.map((run) => run.done));
       registry.stop();
+      await store?.flush();
       await inspector?.stop();
     },
   };

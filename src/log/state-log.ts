@@ -66,6 +66,8 @@ export interface StateLogOptions {
   clock?: { now(): number };
   /** Called when a listener throws. Default: console.error. */
   onListenerError?: (error: unknown, entry: LogEntry) => void;
+  /** Entries to start from, e.g. a restored run's stored log; new entries continue their `seq`. */
+  entries?: readonly LogEntry[];
 }
 
 const optionsSchema = z.strictObject({
@@ -75,6 +77,7 @@ const optionsSchema = z.strictObject({
     })
     .optional(),
   onListenerError: fn<(error: unknown, entry: LogEntry) => void>().optional(),
+  entries: z.array(z.custom<LogEntry>((v) => typeof v === 'object' && v !== null)).optional(),
 });
 
 const defaultListenerError = (error: unknown, entry: LogEntry): void => {
@@ -88,6 +91,18 @@ export function createStateLog(options: StateLogOptions = {}): StateLog {
   const all: LogEntry[] = [];
   const byActor = new Map<string, LogEntry[]>();
   const listeners = new Set<LogListener>();
+  for (const entry of parsed.entries ?? []) {
+    const frozen = Object.isFrozen(entry) ? entry : (freezeForLog(entry) as LogEntry);
+    if (frozen.seq !== all.length + 1) {
+      throw new RangeError(
+        `createStateLog: entries must be numbered 1, 2, 3…; entry ${all.length + 1} has seq ${frozen.seq}`,
+      );
+    }
+    all.push(frozen);
+    const list = byActor.get(frozen.actorId);
+    if (list) list.push(frozen);
+    else byActor.set(frozen.actorId, [frozen]);
+  }
 
   const actorOf = (actorId: string | undefined): string | undefined => {
     if (actorId !== undefined) return actorId;

@@ -1,0 +1,85 @@
+import type { AnyActorRef } from 'xstate';
+import type { WorkflowContext } from '../machines/workflow-context.js';
+import type { LogEntry, StateLog } from './log/state-log.js';
+import type { RunTerminal } from './run-result.js';
+import type { Store } from './store/store.js';
+import type { ObserverErrorHandler } from './trace/report.js';
+
+/**
+ * A run's persistence: the store learns of the run before its actor starts, gets a commit at every
+ * checkpoint (a step starts or ends, the run waits for a human) with the log entries since the last
+ * one and the workflow's persisted snapshot (its children — agents, reviews — included), and the
+ * result when it ends. Writes of one run reach the store in order; a failing write is reported and
+ * the run goes on.
+ */
+export interface RunPersistence {
+  /** Resolves once the store has the run, so its actor may start (immediately for a resumed run). */
+  readonly created: Promise<void>;
+  /** Called with each workflow snapshot; commits when it is a checkpoint. */
+  observe(context: WorkflowContext, awaitingReview: boolean): void;
+  finish(result: RunTerminal): void;
+}
+
+export interface PersistRunOptions {
+  store: Store;
+  runId: string;
+  workflowId: string;
+  input: unknown;
+  startedAt: number;
+  log: StateLog;
+  actor: () => AnyActorRef;
+  now: () => number;
+  onError: ObserverErrorHandler;
+  /** Already in the store (a resumed run): no `create`. */
+  resumed: boolean;
+}
+
+export function persistRun(o: PersistRunOptions): RunPersistence {
+  const pending: LogEntry[] = [];
+  o.log.subscribe((entry) => {
+    pending.push(entry);
+  });
+  const report = (error: unknown) => o.onError(error, `the store (run ${o.runId})`);
+  const created = o.resumed
+    ? Promise.resolve()
+    : o.store.create({ runId: o.runId, workflowId: o.workflowId, input: o.input, startedAt: o.startedAt });
+  // The run starts once the store has it; if the store refused it, the failure is reported and the
+  // run goes on without persistence (it still has its in-memory log).
+  let disabled = false;
+  void created.catch((error) => {
+    disabled = true;
+    report(error);
+  });
+
+  let seenSteps = -1;
+  let seenVisits: unknown;
+  let seenWaiting = false;
+
+  return {
+    created: created.catch(() => undefined),
+    observe(context, awaitingReview) {
+      if (disabled) return;
+      const checkpoint =
+        context.steps.length !== seenSteps || context.visits !== seenVisits || awaitingReview !== seenWaiting;
+      if (!checkpoint) return;
+      seenSteps = context.steps.length;
+      seenVisits = context.visits;
+      seenWaiting = awaitingReview;
+      const entries = pending.splice(0);
+      o.store
+        .commit(o.runId, {
+          at: o.now(),
+          entries,
+          snapshot: o.actor().getPersistedSnapshot(),
+          status: awaitingReview ? 'awaitingReview' : 'running',
+        })
+        .catch(report);
+    },
+    finish(result) {
+      if (disabled) return;
+      o.store
+        .finish(o.runId, { status: result.status, result, at: result.endedAt, entries: pending.splice(0) })
+        .catch(report);
+    },
+  };
+}

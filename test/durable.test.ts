@@ -1,0 +1,257 @@
+import { describe, expect, it } from 'vitest';
+import { createActor } from 'xstate';
+import { agentActor, defineAgent } from '../src/agent.js';
+import { createRuntime } from '../src/runtime.js';
+import { memoryStore } from '../src/store/memory.js';
+import type { Store } from '../src/store/store.js';
+import type { MockStep } from '../src/testing/mock-agent.js';
+import { mockRun } from '../src/testing/mock-agent.js';
+import { defineWorkflow } from '../src/workflow/define.js';
+import { Draft, draft } from './helpers/agents.js';
+import { settle, type TestClock, testClock } from './helpers/clock.js';
+
+/** researcher → writer (reviewed below 0.7), with a 60 s workflow deadline. */
+function pipeline(writer: MockStep[], clock: TestClock) {
+  const researcherRun = mockRun([{ output: draft('notes', 0.9), delayMs: 10 }], { clock });
+  const writerRun = mockRun(writer, { clock });
+  const researcher = defineAgent({ id: 'researcher', output: Draft, run: researcherRun });
+  const writerAgent = defineAgent({
+    id: 'writer',
+    output: Draft,
+    run: writerRun,
+    limits: { maxIterations: 2, attemptTimeoutMs: 10_000 },
+    retry: { initialDelayMs: 1000, maxDelayMs: 1000 },
+  });
+  const workflow = defineWorkflow({
+    id: 'durable',
+    deadlineMs: 60_000,
+    steps: [researcher, { agent: writerAgent, review: { below: 0.7 } }],
+  });
+  return { workflow, researcherRun, writerRun };
+}
+
+async function restart(store: Store, clock: TestClock, workflow: ReturnType<typeof pipeline>['workflow']) {
+  const runtime = createRuntime({ clock, store, workflows: [workflow] });
+  const resumed = await runtime.resume();
+  await settle();
+  return { runtime, resumed };
+}
+
+describe('durable runs: stop, restart, resume', () => {
+  it('an in-flight agent call runs again with the same idempotency key; completed steps do not', async () => {
+    const clock = testClock();
+    const store = memoryStore();
+    const first = pipeline([{ hang: true }], clock);
+    const before = createRuntime({ clock, store, workflows: [first.workflow] });
+    const run = before.start(first.workflow, null, { runId: 'r1' });
+    await clock.advance(10); // researcher done; writer in flight
+    await settle();
+    expect(first.writerRun.calls.map((c) => c.idempotencyKey)).toEqual(['r1:writer.1:1']);
+    await before.stop(); // the run stays unfinished in the store
+    expect((await run.done).status).toBe('cancelled'); // in this process
+
+    const second = pipeline([{ output: draft('written', 0.9) }], clock);
+    const { runtime, resumed } = await restart(store, clock, second.workflow);
+    expect(resumed.errors).toEqual([]);
+    expect(resumed.runs.map((r) => r.id)).toEqual(['r1']);
+    const done = await resumed.runs[0]!.done;
+    expect(done).toMatchObject({ status: 'completed' });
+    expect(second.researcherRun.calls).toHaveLength(0); // its step had completed: not run again
+    expect(second.writerRun.calls.map((c) => c.idempotencyKey)).toEqual(['r1:writer.1:1']); // at-least-once
+    // The log goes on from where it was: one history across both processes.
+    const seqs = resumed.runs[0]!.log().map((e) => e.seq);
+    expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+    await runtime.stop();
+    expect((await store.listUnfinished()).runs).toHaveLength(0);
+  });
+
+  it('the workflow deadline is re-armed at the same absolute time', async () => {
+    const clock = testClock();
+    const store = memoryStore();
+    const first = pipeline([{ hang: true }], clock);
+    const before = createRuntime({ clock, store, workflows: [first.workflow] });
+    before.start(first.workflow, null, { runId: 'r2' });
+    await clock.advance(10);
+    await settle();
+    await before.stop();
+
+    const second = pipeline([{ hang: true }], clock);
+    const { runtime, resumed } = await restart(store, clock, second.workflow);
+    await clock.advance(60_000 - 10 - 1);
+    expect(runtime.runs()).toHaveLength(1);
+    await clock.advance(1); // t=60 000: the deadline, kept as an absolute time
+    expect(await resumed.runs[0]!.done).toMatchObject({
+      status: 'fallback',
+      cause: 'deadline',
+      durationMs: 60_000,
+    });
+    await runtime.stop();
+  });
+
+  it('a pending review survives a restart and can still be decided', async () => {
+    const clock = testClock();
+    const store = memoryStore();
+    const first = pipeline([{ output: draft('shaky', 0.6) }], clock);
+    const before = createRuntime({ clock, store, workflows: [first.workflow] });
+    const run = before.start(first.workflow, null, { runId: 'r3' });
+    await clock.advance(10);
+    expect((await run.result).status).toBe('awaitingReview');
+    await before.stop();
+    expect((await store.listUnfinished()).runs[0]!.meta.status).toBe('awaitingReview');
+
+    const second = pipeline([{ hang: true }], clock);
+    const { runtime, resumed } = await restart(store, clock, second.workflow);
+    expect(runtime.reviews.list()).toEqual([
+      expect.objectContaining({ id: 'r3/writer.1', runId: 'r3', confidence: 0.6 }),
+    ]);
+    expect((await resumed.runs[0]!.result).status).toBe('awaitingReview');
+    await runtime.reviews.approve('r3/writer.1', { by: 'after-restart' });
+    expect(await resumed.runs[0]!.done).toMatchObject({ status: 'completed', output: draft('shaky', 0.6) });
+    expect(second.writerRun.calls).toHaveLength(0);
+    await runtime.stop();
+  });
+
+  it('a breaker keeps its state across a restart', async () => {
+    const clock = testClock();
+    const store = memoryStore();
+    const weak = pipeline([{ output: draft('weak', 0.2) }], clock);
+    const noReview = defineWorkflow({
+      id: 'durable',
+      steps: [
+        defineAgent({ id: 'researcher', output: Draft, run: mockRun([{ output: draft('weak', 0.2) }]) }),
+      ],
+    });
+    void weak;
+    const before = createRuntime({ clock, store, workflows: [noReview] });
+    for (let i = 0; i < 3; i++) await before.start(noReview, null).done;
+    expect(before.breaker('researcher→output')).toMatchObject({ value: 'open', probeAt: 30_000 });
+    await before.stop();
+    await store.flush();
+    const { runtime } = await restart(store, clock, noReview);
+    const refused = await runtime.start(noReview, null).done;
+    expect(refused).toMatchObject({ status: 'fallback', cause: 'breakerOpen' });
+    expect(runtime.breaker('researcher→output')).toMatchObject({ value: 'open', probeAt: 30_000 });
+    await runtime.stop();
+  });
+
+  it('a run whose stored data is damaged is reported by name; the others still resume', async () => {
+    const clock = testClock();
+    const inner = memoryStore();
+    const first = pipeline([{ hang: true }], clock);
+    const before = createRuntime({ clock, store: inner, workflows: [first.workflow] });
+    before.start(first.workflow, null, { runId: 'good' });
+    before.start(first.workflow, null, { runId: 'other' });
+    await clock.advance(10);
+    await before.stop();
+    // A store whose load of one run fails as a corrupt file would.
+    const damaged: Store = {
+      ...inner,
+      listUnfinished: async () => {
+        const all = await inner.listUnfinished();
+        const { StoreError } = await import('../src/store/errors.js');
+        return {
+          runs: all.runs.filter((r) => r.meta.runId !== 'other'),
+          errors: [new StoreError('corrupt', 'other', 'store: run "other": line 3 is not valid JSON')],
+        };
+      },
+    };
+    const second = pipeline([{ output: draft('ok', 0.9) }], clock);
+    const { runtime, resumed } = await restart(damaged, clock, second.workflow);
+    expect(resumed.errors.map((e) => e.message)).toEqual(['store: run "other": line 3 is not valid JSON']);
+    expect(resumed.runs.map((r) => r.id)).toEqual(['good']);
+    expect((await resumed.runs[0]!.done).status).toBe('completed');
+    await runtime.stop();
+  });
+});
+
+describe('agent statechart: restore re-arms its timers', () => {
+  it('a persisted backoff ends at the same absolute time after a restore', async () => {
+    const clock = testClock();
+    const run = mockRun([{ throws: new Error('429') }, { output: draft('ok') }]);
+    const agent = defineAgent({
+      id: 'a',
+      output: Draft,
+      run,
+      retry: { initialDelayMs: 1000, maxDelayMs: 1000 },
+    });
+    const actor = createActor(agentActor(agent), { input: { input: null, runId: 'r' }, clock }).start();
+    await clock.advance(300); // attempt 1 threw at t=0: backing off until t=1000
+    const persisted = JSON.parse(JSON.stringify(actor.getPersistedSnapshot()));
+    actor.stop();
+    const restored = createActor(agentActor(agent), {
+      snapshot: persisted,
+      clock,
+      input: { input: null },
+    }).start();
+    restored.send({ type: 'restore' });
+    await clock.advance(699);
+    expect(run.calls).toHaveLength(1);
+    await clock.advance(1);
+    expect(run.calls.map((c) => c.idempotencyKey)).toEqual(['r:a:1', 'r:a:2']);
+    expect(restored.getSnapshot().output).toMatchObject({ status: 'succeeded' });
+  });
+
+  it('a persisted attempt in flight times out at the same absolute time after a restore', async () => {
+    const clock = testClock();
+    const agent = defineAgent({
+      id: 'a',
+      output: Draft,
+      run: mockRun([{ hang: true }]),
+      limits: { maxIterations: 1, attemptTimeoutMs: 1000 },
+    });
+    const actor = createActor(agentActor(agent), { input: { input: null, runId: 'r' }, clock }).start();
+    await clock.advance(400);
+    const persisted = JSON.parse(JSON.stringify(actor.getPersistedSnapshot()));
+    actor.stop();
+    const restored = createActor(agentActor(agent), {
+      snapshot: persisted,
+      clock,
+      input: { input: null },
+    }).start();
+    restored.send({ type: 'restore' });
+    await clock.advance(599);
+    expect(restored.getSnapshot().status).toBe('active');
+    await clock.advance(1);
+    expect(restored.getSnapshot().output).toMatchObject({ status: 'timedOut', durationMs: 1000 });
+  });
+});
+
+describe('replay and time travel', () => {
+  it('a finished run is re-driven from its log to the same end, without calling any agent', async () => {
+    const clock = testClock();
+    const store = memoryStore();
+    const first = pipeline(
+      [
+        { throws: new Error('flaky'), delayMs: 5 },
+        { output: draft('shaky', 0.6), delayMs: 5 },
+      ],
+      clock,
+    );
+    const runtime = createRuntime({ clock, store, workflows: [first.workflow] });
+    const run = runtime.start(first.workflow, null, { runId: 'r9' });
+    for (let i = 0; i < 20; i++) await clock.advance(100);
+    await runtime.reviews.edit('r9/writer.1', draft('fixed by a human', 0.95), { by: 'eve' });
+    const done = await run.done;
+    expect(done.status).toBe('completed');
+    const callsBefore = first.researcherRun.calls.length + first.writerRun.calls.length;
+
+    const replay = await runtime.replay('r9');
+    expect(replay.matchesLog).toBe(true);
+    expect(replay.final.value).toBe('completed');
+    expect(replay.final.context.steps.map((s) => [s.stepId, s.status, s.review?.by ?? null])).toEqual([
+      ['researcher', 'passed', null],
+      ['writer', 'passed', 'eve'],
+    ]);
+    expect(first.researcherRun.calls.length + first.writerRun.calls.length).toBe(callsBefore);
+    // Time travel: step through the workflow's states.
+    const cursor = replay.timeline.cursor();
+    const values: unknown[] = [];
+    for (let entry = cursor.entry; entry; entry = cursor.next())
+      values.push((entry.state as { value: unknown }).value);
+    expect(values[0]).toEqual({ running: { researcher: 'admitting' } });
+    expect(values).toContainEqual({ running: { writer: 'reviewing' } });
+    expect(values.at(-1)).toBe('completed');
+    expect(cursor.prev()).toBeDefined();
+    await runtime.stop();
+  });
+});
