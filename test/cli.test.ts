@@ -167,3 +167,36 @@ describe('agentcharts load', () => {
     expect(percentile([], 99)).toBe(0);
   });
 });
+
+describe('agentcharts demo', () => {
+  it('runs the research reports through every failure mode and writes traces and logs', async () => {
+    const { mkdtempSync, readdirSync, readFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'agentcharts-demo-'));
+    await import('../src/cli/demo.js'); // loaded for real first: module loading is not a timer
+    vi.useFakeTimers(); // the mock agents' latency and the scripted reviewer: simulated, not waited for
+    let settled = false;
+    const running = cli('demo', '--out', dir).finally(() => {
+      settled = true;
+    });
+    for (let t = 0; t < 60_000 && !settled; t += 50) await vi.advanceTimersByTimeAsync(50);
+    const { code, out } = await running;
+    vi.useRealTimers();
+    expect(code).toBe(0);
+    expect(out).toMatch(/researcher +✗ .*attempt 3 of 3 timed out after 400 ms/);
+    expect(out).toMatch(/fact-checker +✗ .*isDone was not satisfied within 3 iterations/);
+    expect(out).toMatch(/⚡ breaker style-checker→writer opened/);
+    expect(out).toMatch(/breakerOpen: step style-checker: breaker "style-checker→writer" is open/);
+    expect(out).toMatch(/✔ report-02\/writer\.1: approved by demo-reviewer/);
+    expect(out).toMatch(/12 runs in .*: 2 completed, 10 explicit fallbacks, 0 failed; latency p50/);
+    expect(out).toMatch(/style-checker→writer +open +3/);
+    const files = readdirSync(dir).sort();
+    expect(files).toHaveLength(24);
+    const trace = JSON.parse(readFileSync(join(dir, 'report-01.trace.json'), 'utf8'));
+    expect(trace).toMatchObject({ agentCalls: 4, errors: 0 });
+    const firstLine = JSON.parse(readFileSync(join(dir, 'report-01.log.jsonl'), 'utf8').split('\n')[0]!);
+    expect(firstLine).toMatchObject({ seq: 1 });
+    rmSync(dir, { recursive: true, force: true });
+  });
+});

@@ -2,7 +2,7 @@
  * The agentcharts demo: seeded mock agents (no network, no API key) that succeed, recover, time out,
  * loop, return garbage, run past a deadline and get cancelled. Every call ends in a typed result.
  *
- *   npm start
+ *   npx tsc -p tsconfig.build.json && node dist/examples/guarded-agents.js
  */
 import { z } from 'zod';
 import { type AgentResult, defineAgent, runAgent } from '../src/index.js';
