@@ -2,16 +2,10 @@
  * What enters the state log is frozen. Live values (an actor's context, an event) are not frozen in
  * place, since their owner may still hold them: the log keeps a frozen JSON-safe copy instead. A
  * frozen subtree is taken as it is, without a copy: everything agentcharts freezes is frozen
- * deeply, so the blackboard's state costs the log nothing but a reference. Live values are taken as
- * immutable, as XState's own contexts are: a value changed in place after it was logged keeps the
- * projection it was logged with.
+ * deeply, so the blackboard's state costs the log nothing but a reference.
  */
 
 const MAX_DEPTH = 64;
-
-// XState's assign never changes a context in place: an unchanged part of the next snapshot is the
-// same object. Remembering each object's projection makes logging a snapshot cost what changed.
-const projections = new WeakMap<object, unknown>();
 
 const isActorRef = (v: object): v is { id: string; sessionId: string } =>
   typeof (v as { sessionId?: unknown }).sessionId === 'string' &&
@@ -46,8 +40,6 @@ function project(value: unknown, path: Set<object> | null, depth: number): unkno
     if (object instanceof Error) return Object.freeze({ name: object.name, message: object.message });
     if (object instanceof Date) return Number.isNaN(object.getTime()) ? null : object.toISOString();
   }
-  const known = projections.get(object);
-  if (known !== undefined) return known;
   const seen = path ?? new Set<object>();
   if (seen.has(object)) return '[Circular]';
   seen.add(object);
@@ -76,7 +68,5 @@ function project(value: unknown, path: Set<object> | null, depth: number): unkno
     copy = record;
   }
   seen.delete(object);
-  const frozen = Object.freeze(copy);
-  projections.set(object, frozen);
-  return frozen;
+  return Object.freeze(copy);
 }
