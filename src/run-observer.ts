@@ -90,26 +90,7 @@ export function observeRun(options: RunObserverOptions): RunObserver {
   });
 
   function onRoot(context: WorkflowContext) {
-    if (context.visits !== seenVisits) {
-      for (const [stepId, visit] of Object.entries(context.visits)) {
-        if ((seenVisits[stepId] ?? 0) >= visit) continue;
-        const at = context.slots[stepId]?.startedAt ?? now();
-        const key = `${stepId}.${visit}`;
-        stepSpans.set(
-          key,
-          recorder.start({
-            name: `step ${stepId}`,
-            operation: 'step',
-            parentSpanId: runSpan,
-            stepId,
-            startedAt: at,
-            attributes: { visit },
-          }),
-        );
-        events.emit({ type: 'step.started', runId, stepId, at });
-      }
-      seenVisits = context.visits;
-    }
+    // Steps that ended first, then the ones that started: the order things happened in one macrostep.
     for (; seenSteps < context.steps.length; seenSteps++) {
       const record = context.steps[seenSteps]!;
       const spanId = stepSpans.get(`${record.stepId}.${record.visit}`);
@@ -151,6 +132,26 @@ export function observeRun(options: RunObserverOptions): RunObserver {
           agentId: record.agentId,
         });
       }
+    }
+    if (context.visits !== seenVisits) {
+      for (const [stepId, visit] of Object.entries(context.visits)) {
+        if ((seenVisits[stepId] ?? 0) >= visit) continue;
+        const at = context.slots[stepId]?.startedAt ?? now();
+        const key = `${stepId}.${visit}`;
+        stepSpans.set(
+          key,
+          recorder.start({
+            name: `step ${stepId}`,
+            operation: 'step',
+            parentSpanId: runSpan,
+            stepId,
+            startedAt: at,
+            attributes: { visit },
+          }),
+        );
+        events.emit({ type: 'step.started', runId, stepId, at });
+      }
+      seenVisits = context.visits;
     }
   }
 

@@ -8,7 +8,10 @@ import { type ObserverErrorHandler, reportOncePerSource, safeReport } from './re
 
 export interface EventStream<E = RunEvent> {
   emit(event: E): void;
-  /** Live events from now on. Returns the unsubscribe function. */
+  /**
+   * Every event: those already emitted first (when `replay` is on), then live ones. Returns the
+   * unsubscribe function.
+   */
   subscribe(listener: (event: E) => void): () => void;
   /**
    * Every event (from the first one emitted, when `replay` is on) until `close()`. Events wait in a
@@ -63,6 +66,14 @@ export function createEventStream<E = RunEvent>(options: EventStreamOptions = {}
     },
     subscribe(fn) {
       const listener = { fn, source: `run event subscriber #${++subscribed}` };
+      // A listener added just after a run started still sees its first events.
+      for (const event of replay ? history.slice() : []) {
+        try {
+          fn(event);
+        } catch (error) {
+          safeReport(onError, error, listener.source);
+        }
+      }
       listeners = [...listeners, listener];
       return () => {
         listeners = listeners.filter((l) => l !== listener);
