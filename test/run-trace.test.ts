@@ -111,7 +111,9 @@ describe('progress events: run.events() and subscribe', () => {
     // In the order things happened: the writer's attempt ends before its step does, and a step
     // ends before the next one starts.
     expect(types.indexOf('attempt.finished:writer')).toBeLessThan(types.indexOf('step.finished:writer'));
-    expect(types.indexOf('step.finished:researcher')).toBeLessThan(types.indexOf('step.started:fact-checker'));
+    expect(types.indexOf('step.finished:researcher')).toBeLessThan(
+      types.indexOf('step.started:fact-checker'),
+    );
     expect(types.indexOf('step.finished:style-checker')).toBeLessThan(types.indexOf('step.started:writer'));
     // subscribe() just after start() still sees the run's first events.
     expect(live[0]).toBe('run.started');
