@@ -83,40 +83,46 @@ export function createBreakerRegistry(options: BreakerRegistryOptions) {
 
   type Args = { context: WorkflowContext; self: { send(event: unknown): void } };
   const actions = (workflow: Workflow) => ({
+    // Both run their side effects a microtask later, outside XState's action: the breaker is an actor
+    // of its own, and the store commit of the step that just ended is issued by then.
     admit: ({ context, self }: Args, params: AdmitParams) => {
+      const { runId } = context;
       const answer = (admission: Admission) =>
         self.send({ type: 'step.admitted', stepId: params.stepId, admission });
-      const { beforeCall } = options;
-      // With a store, the answer waits until the run's earlier writes are durable: a crash then never
-      // re-runs a step the store recorded as done. One microtask first, so the commit of the step
-      // that just ended (issued when this macrostep completes) is among them.
-      const send = beforeCall
-        ? (admission: Admission) =>
-            queueMicrotask(() => {
-              beforeCall(context.runId).then(
-                () => answer(admission),
-                () => answer(admission),
-              );
-            })
-        : answer;
-      if (params.breaker === null) return send({ allowed: true, permit: null });
-      const breaker = breakerFor(workflow, params.breaker);
-      const acquired = across(context.runId, () => breaker.tryAcquire());
-      if (!acquired.allowed) return send({ allowed: false, refusal: acquired.fallback });
-      const id = `${context.runId}:${params.stepId}:${++seq}`;
-      permits.set(id, { runId: context.runId, permit: acquired.permit });
-      send({ allowed: true, permit: id });
+      queueMicrotask(() => {
+        let admission: Admission = { allowed: true, permit: null };
+        if (params.breaker !== null) {
+          const breaker = breakerFor(workflow, params.breaker);
+          const acquired = across(runId, () => breaker.tryAcquire());
+          if (!acquired.allowed) admission = { allowed: false, refusal: acquired.fallback };
+          else {
+            const id = `${runId}:${params.stepId}:${++seq}`;
+            permits.set(id, { runId, permit: acquired.permit });
+            admission = { allowed: true, permit: id };
+          }
+        }
+        // With a store, the answer waits until the run's earlier writes are durable: a crash then
+        // never re-runs a step the store recorded as done.
+        if (!options.beforeCall || !admission.allowed) return answer(admission);
+        options.beforeCall(runId).then(
+          () => answer(admission),
+          () => answer(admission),
+        );
+      });
     },
     gate: ({ context, self }: Args, params: GateParams) => {
+      const { runId } = context;
       const slot = context.slots[params.stepId]!;
       const result = slot.result as AgentResult;
-      const held = slot.permit === null ? undefined : permits.get(slot.permit);
-      let decision: EdgeDecision;
-      if (held) {
-        permits.delete(slot.permit!);
-        decision = across(context.runId, () => held.permit.record(result));
-      } else decision = applyGate(result, params);
-      self.send({ type: 'step.gated', stepId: params.stepId, decision });
+      queueMicrotask(() => {
+        const held = slot.permit === null ? undefined : permits.get(slot.permit);
+        let decision: EdgeDecision;
+        if (held) {
+          permits.delete(slot.permit!);
+          decision = across(runId, () => held.permit.record(result));
+        } else decision = applyGate(result, params);
+        self.send({ type: 'step.gated', stepId: params.stepId, decision });
+      });
     },
   });
 
