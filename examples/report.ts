@@ -42,5 +42,5 @@ export const workflow = defineWorkflow({
 export const load = {
   expected: 200,
   input: (i: number) => ({ topic: `topic ${i}` }),
-  slo: { p99Ms: 5_000, maxFailedRate: 0 },
+  slo: { p99Ms: 10_000, maxFailedRate: 0 },
 };

@@ -33,6 +33,8 @@ export interface BreakerRegistryOptions {
 export function createBreakerRegistry(options: BreakerRegistryOptions) {
   const breakers = new Map<string, Breaker>();
   const permits = new Map<string, { runId: string; permit: Permit }>();
+  // Permit ids by run, so ending a run touches its own permits, not everyone's.
+  const byRun = new Map<string, Set<string>>();
   const observers = new Map<string, RunObserver>();
   // The run whose call is crossing a breaker right now: its events (opened, rejected) are synchronous.
   let crossing: string | null = null;
@@ -98,6 +100,9 @@ export function createBreakerRegistry(options: BreakerRegistryOptions) {
           else {
             const id = `${runId}:${params.stepId}:${++seq}`;
             permits.set(id, { runId, permit: acquired.permit });
+            let ids = byRun.get(runId);
+            if (!ids) byRun.set(runId, (ids = new Set()));
+            ids.add(id);
             admission = { allowed: true, permit: id };
           }
         }
@@ -119,6 +124,7 @@ export function createBreakerRegistry(options: BreakerRegistryOptions) {
         let decision: EdgeDecision;
         if (held) {
           permits.delete(slot.permit!);
+          byRun.get(runId)?.delete(slot.permit!);
           decision = across(runId, () => held.permit.record(result));
         } else decision = applyGate(result, params);
         self.send({ type: 'step.gated', stepId: params.stepId, decision });
@@ -140,10 +146,12 @@ export function createBreakerRegistry(options: BreakerRegistryOptions) {
     },
     /** A run that ended mid-call (cancel, deadline) gives its permits back, so no probe stays held. */
     release(runId: string) {
-      for (const [id, held] of permits) {
-        if (held.runId !== runId) continue;
+      const ids = byRun.get(runId);
+      byRun.delete(runId);
+      for (const id of ids ?? []) {
+        const held = permits.get(id);
         permits.delete(id);
-        held.permit.release();
+        held?.permit.release();
       }
     },
     stop() {

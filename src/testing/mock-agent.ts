@@ -24,6 +24,8 @@ export interface MockRunOptions {
   seed?: number;
   /** Reject with an AbortError when the signal aborts, as real LLM clients do. Default true. */
   honourAbort?: boolean;
+  /** How many calls `calls` keeps (the latest), so a long load test does not grow without end. Default 1000. */
+  maxRecorded?: number;
 }
 
 export type MockRun = ((args: AgentRunArgs<unknown>) => Promise<unknown>) & { readonly calls: MockCall[] };
@@ -42,6 +44,8 @@ export function mockRun(
     clearTimeout: (id) => clearTimeout(id as number),
   };
   const calls: MockCall[] = [];
+  const maxRecorded = options.maxRecorded ?? 1000;
+  let count = 0;
   const run = (args: AgentRunArgs<unknown>): Promise<unknown> => {
     const call: MockCall = {
       attempt: args.attempt,
@@ -50,11 +54,13 @@ export function mockRun(
       previous: args.previous,
       signal: args.signal,
     };
+    count++;
     calls.push(call);
+    if (calls.length > maxRecorded) calls.splice(0, calls.length - maxRecorded);
     const step =
       typeof steps === 'function'
         ? steps(call, rng)
-        : (steps[Math.min(calls.length, steps.length) - 1] ?? { hang: true });
+        : (steps[Math.min(count, steps.length) - 1] ?? { hang: true });
     return new Promise((resolve, reject) => {
       let timer: unknown;
       if (options.honourAbort !== false) {
