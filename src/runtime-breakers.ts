@@ -100,8 +100,8 @@ export function createBreakerRegistry(options: BreakerRegistryOptions) {
           else {
             const id = `${runId}:${params.stepId}:${++seq}`;
             permits.set(id, { runId, permit: acquired.permit });
-            let ids = byRun.get(runId);
-            if (!ids) byRun.set(runId, (ids = new Set()));
+            const ids = byRun.get(runId) ?? new Set<string>();
+            byRun.set(runId, ids);
             ids.add(id);
             admission = { allowed: true, permit: id };
           }
