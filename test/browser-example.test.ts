@@ -166,6 +166,13 @@ describe('examples/browser in headless Chromium', () => {
     expect(errors).toEqual([]);
     expect(refused.every((url) => url.startsWith('https://stately.ai/'))).toBe(true);
 
+    // The run was stored in the page's IndexedDB (browserStore), and is still there after a reload.
+    expect(await page.textContent('#stored')).toBe('1');
+    await page.reload();
+    await page.waitForFunction(() => document.getElementById('stored')?.textContent === '1', undefined, {
+      timeout: 15_000,
+    });
+
     if (process.env.AGENTCHARTS_SCREENSHOT) {
       await page.screenshot({ path: process.env.AGENTCHARTS_SCREENSHOT, fullPage: true });
     }

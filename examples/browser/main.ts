@@ -4,7 +4,7 @@
  * Build: `npm run build:browser-example`, then serve dist/examples-browser (or `npx vite
  * examples/browser` while developing).
  */
-import { createRuntime, type RunEvent, type RunResult, type Runtime } from '../../src/index.js';
+import { browserStore, createRuntime, type RunEvent, type RunResult, type Runtime } from '../../src/index.js';
 import { report } from './workflow.js';
 
 const element = <T extends HTMLElement>(id: string): T => {
@@ -21,6 +21,14 @@ const steps = element('steps');
 const agentCalls = element('agent-calls');
 const events = element('events');
 const observerErrors = element('observer-errors');
+const stored = element('stored');
+
+// Runs persist in IndexedDB: they survive a reload (and an unfinished one would be resumed).
+const store = browserStore({ name: 'agentcharts-example' });
+const showStored = async () => {
+  stored.textContent = String((await store.runIds()).length);
+};
+void showStored();
 
 // Agent output is untrusted: it only ever reaches the page as text, never as HTML.
 function append(parent: HTMLElement, tag: string, ...cells: string[]): HTMLElement {
@@ -55,6 +63,8 @@ let runtime: Runtime | undefined;
 async function runWorkflow(): Promise<void> {
   runtime ??= createRuntime({
     inspect: 'browser',
+    store,
+    workflows: [report],
     onObserverError: (error, source) =>
       void append(
         observerErrors,
@@ -73,6 +83,8 @@ async function runWorkflow(): Promise<void> {
   })();
   const done = await run.done; // never rejects for agent failures
   await progress; // the iterator ends with the run
+  await store.flush();
+  await showStored();
   render(done, run.trace().agentCalls);
   button.disabled = false;
 }
