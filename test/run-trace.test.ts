@@ -187,3 +187,30 @@ describe('OpenTelemetry and failing observers', () => {
     expect(reported.some((r) => r.includes('exporter down'))).toBe(true);
   });
 });
+
+describe('token usage on attempt spans', () => {
+  it('usage reported with withAttemptMeta lands on the attempt span under the GenAI names', async () => {
+    const { withAttemptMeta } = await import('../machines/attempt-meta.js');
+    const { defineAgent } = await import('../src/agent.js');
+    const { defineWorkflow } = await import('../src/workflow/define.js');
+    const { mockRun } = await import('../src/testing/mock-agent.js');
+    const { Draft } = await import('./helpers/agents.js');
+    const clock = testClock();
+    const agent = defineAgent({
+      id: 'counted',
+      output: Draft,
+      run: mockRun([
+        { output: withAttemptMeta(draft('x', 0.9), { usage: { inputTokens: 12, outputTokens: 34 } }) },
+      ]),
+    });
+    runtime = createRuntime({ clock });
+    const handle = runtime.start(defineWorkflow({ id: 'usage', steps: [agent] }), null);
+    await clock.advance(10);
+    await handle.done;
+    const attempt = handle.trace().spans.find((s) => s.operation === 'attempt')!;
+    expect(attempt.attributes).toMatchObject({
+      'gen_ai.usage.input_tokens': 12,
+      'gen_ai.usage.output_tokens': 34,
+    });
+  });
+});

@@ -160,6 +160,10 @@ export function agentSpans(options: AgentSpansOptions): (event: InspectionEvent)
     const attributes: SpanAttributes = { outcome: record.outcome, idempotency_key: record.idempotencyKey };
     if (record.confidence !== undefined) attributes.confidence = record.confidence;
     if (record.bytes !== undefined) attributes.bytes = record.bytes;
+    // Token usage reported by the agent (withAttemptMeta), under the GenAI semantic-convention names.
+    const usage = record.usage;
+    if (usage?.inputTokens !== undefined) attributes['gen_ai.usage.input_tokens'] = usage.inputTokens;
+    if (usage?.outputTokens !== undefined) attributes['gen_ai.usage.output_tokens'] = usage.outputTokens;
     if (record.issues !== undefined) attributes.issues = record.issues.length;
     const end: SpanEnd = {
       status: SUCCESSFUL.has(record.outcome) ? 'success' : 'error',
