@@ -118,7 +118,7 @@ export function startRun<I, O>(
     onLog: (listener: (entry: LogEntry) => void) => log.subscribe(listener),
   };
 
-  const parsed = workflow.inputSchema.safeParse(rawInput);
+  const parsed = checkInput(workflow, rawInput);
   const plain = parsed.success ? cloneData(parsed.data) : null;
   if (!parsed.success || !plain?.ok) {
     const issues = parsed.success
@@ -307,6 +307,20 @@ export function haltRun(run: Run<unknown>): void {
 }
 
 async function* emptyIterator(): AsyncIterableIterator<RunEvent> {}
+
+type InputCheck =
+  | { success: true; data: unknown }
+  | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } };
+
+/** The input schema, checked synchronously; a schema that cannot be (async refinements) is a failed input. */
+function checkInput(workflow: Workflow, input: unknown): InputCheck {
+  try {
+    return workflow.inputSchema.safeParse(input) as InputCheck;
+  } catch (error) {
+    const message = `the input schema could not be checked synchronously (${error instanceof Error ? error.message : String(error)})`;
+    return { success: false, error: { issues: [{ path: [], message }] } };
+  }
+}
 
 function abortReason(signal: AbortSignal | undefined): string {
   const reason = signal?.reason;

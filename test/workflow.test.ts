@@ -277,6 +277,19 @@ describe('workflow: limits, cancel and bad input', () => {
     expect(runs.researcher.calls).toHaveLength(0);
   });
 
+  it('an input schema that can only be checked asynchronously fails the run with the reason, not the caller', async () => {
+    const agent = defineAgent({ id: 'a', output: Draft, run: mockRun([{ output: draft('x') }]) });
+    const workflow = defineWorkflow({
+      id: 'async-input',
+      input: z.object({ topic: z.string() }).refine(async () => true),
+      steps: [agent],
+    });
+    runtime = createRuntime({ clock: testClock() });
+    const result = await runtime.start(workflow, { topic: 't' }).result;
+    expect(result).toMatchObject({ status: 'failed' });
+    expect((result as { reason: string }).reason).toMatch(/could not be checked synchronously/);
+  });
+
   it('an invalid final output ends in a fallback carrying the validation issues', async () => {
     const clock = testClock();
     const agent = defineAgent({ id: 'a', output: Draft, run: mockRun([{ output: draft('x') }]) });
