@@ -1,0 +1,411 @@
+import { assign, enqueueActions } from 'xstate';
+import type { AgentResult } from './agent-result.js';
+import type { WriteOutcome } from './blackboard-outcome.js';
+import { now } from './clock.js';
+import type { BreakerOpen, EdgeDecision } from './edge-result.js';
+import type { EscalationOutcome } from './escalation-context.js';
+import type { WorkflowEvent } from './workflow-context.js';
+import { WORKFLOW_FALLBACK_CONTENT } from './workflow-context.js';
+import type { AgentStepPlan, PlanTransition, StepPlan, WorkflowPlan } from './workflow-plan.js';
+import { END } from './workflow-plan.js';
+import type { Config, Ctx } from './workflow-step-helpers.js';
+import {
+  admissionOf,
+  decisionOf,
+  doneOutput,
+  failStep,
+  fallbackFromStep,
+  isFor,
+  record,
+  reviewBranch,
+  setSlot,
+  slotKey,
+} from './workflow-step-helpers.js';
+
+/**
+ * The states of the workflow's steps, one compound state per step, generated from the plan:
+ * checking → admitting → [preparing →] calling → gating → [reviewing →] writing → done → routing,
+ * and for a parallel step: checking → branches (one region per agent step) → routing.
+ */
+
+/** The states of one agent call, ending in `done` (a final state). */
+function agentStates(step: AgentStepPlan): Config {
+  const id = slotKey(step);
+  return {
+    admitting: {
+      // The breaker is asked by an action (a side effect, not a pure transition); it answers by event.
+      entry: { type: 'admit', params: { stepId: id, breaker: step.breaker } },
+      on: {
+        'workflow.resume': { target: 'admitting', reenter: true },
+        'step.admitted': [
+          ...reviewBranch(
+            step,
+            (e) => (admissionOf(e) as { refusal: BreakerOpen }).refusal,
+            (e) => !admissionOf(e).allowed,
+          ),
+          {
+            guard: ({ event }: { event: WorkflowEvent }) => isFor(event, id) && admissionOf(event).allowed,
+            target: step.input ? 'preparing' : 'calling',
+            actions: setSlot(id, (_c, e) => ({
+              permit: (admissionOf(e) as { permit: string | null }).permit,
+            })),
+          },
+          {
+            guard: ({ event }: { event: WorkflowEvent }) => isFor(event, id),
+            target: '#workflow.fallback',
+            actions: fallbackFromStep(step, (ctx, e, at) => {
+              const refusal = (admissionOf(e) as { refusal: BreakerOpen }).refusal;
+              return {
+                outcome: {
+                  status: 'fallback',
+                  cause: 'breakerOpen',
+                  output: refusal.content,
+                  reason: `step ${id}: ${refusal.reason}`,
+                  stepId: id,
+                  agentId: step.agentId,
+                  detail: refusal,
+                },
+                record: record(ctx, step, at, {
+                  status: 'breakerOpen',
+                  confidence: 0,
+                  quality: 'LOW',
+                  attempts: 0,
+                  reason: refusal.reason,
+                }),
+              };
+            }),
+          },
+        ],
+      },
+    },
+    ...(step.input
+      ? {
+          preparing: {
+            invoke: {
+              id: `prepare:${id}`,
+              src: 'prepare',
+              input: ({ context }: { context: Ctx }) => ({
+                stepId: id,
+                input: context.input,
+                state: context.state,
+              }),
+              onDone: { target: 'calling', actions: setSlot(id, (_c, e) => ({ input: doneOutput(e) })) },
+              onError: { target: '#workflow.failed', actions: failStep(id, 'its input function threw') },
+            },
+          },
+        }
+      : {}),
+    calling: {
+      invoke: {
+        id: `agent:${id}`,
+        src: `agent:${step.agentId}`,
+        input: ({ context }: { context: Ctx }) => {
+          const slot = context.slots[id]!;
+          return {
+            input: step.input ? slot.input : { input: context.input, state: context.state },
+            runId: context.runId,
+            stepId: `${id}.${slot.visit}`,
+          };
+        },
+        onDone: {
+          target: 'gating',
+          actions: setSlot(id, (_c, e) => ({ result: doneOutput<AgentResult>(e) })),
+        },
+        onError: { target: '#workflow.failed', actions: failStep(id, 'its agent actor crashed') },
+      },
+    },
+    gating: {
+      entry: { type: 'gate', params: { stepId: id, breaker: step.breaker, minQuality: step.minQuality } },
+      on: {
+        'workflow.resume': { target: 'gating', reenter: true },
+        'step.gated': [
+          ...reviewBranch(step, (e) => {
+            const d = decisionOf(e);
+            return d.passed ? d.result : d.fallback;
+          }),
+          {
+            guard: ({ event }: { event: WorkflowEvent }) => isFor(event, id) && decisionOf(event).passed,
+            target: 'writing',
+            actions: setSlot(id, (ctx, e) => ({
+              output: (decisionOf(e) as { result: { content: unknown } }).result.content,
+              writeId: `${ctx.runId}:${id}.${ctx.slots[id]!.visit}`,
+            })),
+          },
+          {
+            guard: ({ event }: { event: WorkflowEvent }) => isFor(event, id),
+            target: '#workflow.fallback',
+            actions: fallbackFromStep(step, (ctx, e, at) => {
+              const decision = decisionOf(e) as Extract<EdgeDecision, { passed: false }>;
+              const result = ctx.slots[id]!.result!;
+              const agentFell = result.fallback;
+              const fb = decision.fallback;
+              return {
+                outcome: {
+                  status: 'fallback',
+                  cause: agentFell ? 'agent' : 'gate',
+                  output: fb.content,
+                  reason: `step ${id}: ${agentFell ? `agent ${result.agentId} ${result.status}: ${result.reason}` : fb.reason}`,
+                  stepId: id,
+                  agentId: step.agentId,
+                  detail: agentFell ? result : fb,
+                },
+                record: record(ctx, step, at, {
+                  status: agentFell ? 'agentFallback' : 'gated',
+                  agentStatus: result.status,
+                  confidence: result.fallback ? 0 : result.confidence,
+                  quality: 'LOW',
+                  attempts: result.attempts.length,
+                  reason: agentFell ? result.reason : fb.reason,
+                }),
+              };
+            }),
+          },
+        ],
+      },
+    },
+    ...(step.review
+      ? {
+          // A human decides; the run waits here (no further agent calls on this path).
+          reviewing: {
+            invoke: {
+              id: `review:${id}`,
+              src: `review:${step.agentId}`,
+              input: ({ context }: { context: Ctx }) => {
+                const slot = context.slots[id]!;
+                const { reviewId, ...request } = slot.review!;
+                return {
+                  reviewId,
+                  runId: context.runId,
+                  stepId: id,
+                  agentId: step.agentId,
+                  ...request,
+                  timeoutMs: step.review!.timeoutMs,
+                  onTimeout: step.review!.onTimeout,
+                };
+              },
+              onDone: [
+                {
+                  guard: ({ event }: { event: unknown }) =>
+                    doneOutput<EscalationOutcome>(event).resolution === 'output',
+                  target: 'writing',
+                  actions: setSlot(id, (ctx, e) => {
+                    const o = doneOutput<EscalationOutcome & { resolution: 'output' }>(e);
+                    return {
+                      output: o.output,
+                      reviewed: {
+                        reviewId: o.reviewId,
+                        decision: o.decision,
+                        by: o.by,
+                        decidedAt: o.decidedAt,
+                      },
+                      writeId: `${ctx.runId}:${id}.${ctx.slots[id]!.visit}`,
+                    };
+                  }),
+                },
+                {
+                  target: '#workflow.fallback',
+                  actions: fallbackFromStep(step, (ctx, e, at) => {
+                    const o = doneOutput<EscalationOutcome & { content: string }>(e);
+                    const expired = o.decision === 'expired';
+                    const reason = expired
+                      ? `step ${id}: the review expired with no human decision (${o.resolution})`
+                      : `step ${id}: rejected in human review by ${o.by}: ${o.reason}`;
+                    const slot = ctx.slots[id]!;
+                    return {
+                      outcome: {
+                        status: 'fallback',
+                        cause: expired ? 'reviewExpired' : 'reviewRejected',
+                        output: o.content,
+                        reason,
+                        stepId: id,
+                        agentId: step.agentId,
+                        ...(slot.result ? { detail: slot.result } : {}),
+                      },
+                      record: record(ctx, step, at, {
+                        status: 'reviewRejected',
+                        ...(slot.result ? { agentStatus: slot.result.status } : {}),
+                        confidence: slot.review?.confidence ?? 0,
+                        quality: 'LOW',
+                        attempts: slot.result?.attempts.length ?? 0,
+                        reason,
+                        review: {
+                          reviewId: o.reviewId,
+                          decision: o.decision,
+                          by: o.by,
+                          decidedAt: o.decidedAt,
+                        },
+                      }),
+                    };
+                  }),
+                },
+              ],
+              onError: { target: '#workflow.failed', actions: failStep(id, 'its review could not open') },
+            },
+          },
+        }
+      : {}),
+    writing: {
+      entry: enqueueActions(({ context, enqueue, self }) => {
+        const slot = context.slots[id]!;
+        enqueue.sendTo('blackboard', {
+          type: 'write',
+          writeId: slot.writeId,
+          key: step.writes,
+          value: slot.output,
+          agentId: step.agentId,
+          ...(step.reduced ? {} : { expectedVersion: context.version }),
+          replyTo: self,
+        });
+      }),
+      on: {
+        'blackboard.outcome': [
+          {
+            guard: ({ context, event }: { context: Ctx; event: WorkflowEvent }) =>
+              event.type === 'blackboard.outcome' &&
+              event.outcome.writeId === context.slots[id]?.writeId &&
+              event.outcome.ok,
+            target: 'done',
+            actions: assign(
+              ({
+                context,
+                event,
+                system,
+              }: {
+                context: Ctx;
+                event: WorkflowEvent;
+                system: { _clock: unknown };
+              }) => {
+                const outcome = (event as { outcome: WriteOutcome & { ok: true; version: number } }).outcome;
+                const slot = context.slots[id]!;
+                const result = slot.result;
+                const state = (event as { state?: Readonly<Record<string, unknown>> }).state;
+                return {
+                  version: Math.max(context.version, outcome.version),
+                  ...(state ? { state } : {}),
+                  steps: [
+                    ...context.steps,
+                    record(context, step, now(system), {
+                      status: 'passed',
+                      ...(result ? { agentStatus: result.status } : {}),
+                      confidence: result?.confidence ?? 0,
+                      quality: result?.quality ?? 'LOW',
+                      attempts: result?.attempts.length ?? 0,
+                      version: outcome.version,
+                      ...(slot.reviewed ? { review: slot.reviewed } : {}),
+                    }),
+                  ],
+                };
+              },
+            ),
+          },
+          {
+            guard: ({ context, event }: { context: Ctx; event: WorkflowEvent }) =>
+              event.type === 'blackboard.outcome' && event.outcome.writeId === context.slots[id]?.writeId,
+            target: '#workflow.fallback',
+            actions: fallbackFromStep(step, (ctx, e, at) => {
+              const outcome = (e as { outcome: WriteOutcome & { ok: false; message: string } }).outcome;
+              const result = ctx.slots[id]!.result as Extract<AgentResult, { fallback: false }>;
+              return {
+                outcome: {
+                  status: 'fallback',
+                  cause: 'stateRejected',
+                  output: WORKFLOW_FALLBACK_CONTENT.stateRejected,
+                  reason: `step ${id}: the shared state refused the write to "${step.writes}": ${outcome.message}`,
+                  stepId: id,
+                  agentId: step.agentId,
+                  detail: outcome,
+                },
+                record: record(ctx, step, at, {
+                  status: 'stateRejected',
+                  agentStatus: result.status,
+                  confidence: result.confidence,
+                  quality: result.quality,
+                  attempts: result.attempts.length,
+                  reason: outcome.message,
+                }),
+              };
+            }),
+          },
+        ],
+      },
+    },
+    done: { type: 'final' },
+  };
+}
+
+const targetOf = (t: PlanTransition) =>
+  t.target === END ? '#workflow.running.finishing' : `#workflow.running.${t.target}`;
+
+/** Routing after a step: unconditional → one eventless transition; conditional → the route service. */
+function routingState(step: StepPlan): Config {
+  const conditional = step.next.some((t) => t.when);
+  if (!conditional) return { always: { target: targetOf(step.next[0]!) } };
+  return {
+    invoke: {
+      id: `route:${step.id}`,
+      src: 'route',
+      input: ({ context }: { context: Ctx }) => ({
+        stepId: step.id,
+        input: context.input,
+        state: context.state,
+      }),
+      onDone: step.next.map((t, index) => ({
+        guard: ({ event }: { event: unknown }) => doneOutput<number>(event) === index,
+        target: targetOf(t),
+      })),
+      onError: { target: '#workflow.failed', actions: failStep(step.id, 'its routing function threw') },
+    },
+  };
+}
+
+const checking = (plan: WorkflowPlan, next: string) => ({
+  always: [
+    {
+      guard: 'stepBudgetExhausted',
+      target: '#workflow.fallback',
+      actions: {
+        type: 'endWith',
+        params: {
+          outcome: {
+            status: 'fallback',
+            cause: 'maxSteps',
+            output: WORKFLOW_FALLBACK_CONTENT.maxSteps,
+            reason: `the workflow's limit of ${plan.maxSteps} step executions was reached`,
+          },
+        },
+      },
+    },
+    { target: next },
+  ],
+});
+
+/** Every step's compound state, by step id. */
+export function buildStepStates(plan: WorkflowPlan): Config {
+  const stepStates: Config = {};
+  for (const step of plan.steps) {
+    if (step.kind === 'agent') {
+      stepStates[step.id] = {
+        entry: { type: 'enterStep', params: { stepIds: [step.id] } },
+        initial: 'checking',
+        states: { checking: checking(plan, 'admitting'), ...agentStates(step), routing: routingState(step) },
+      };
+      // `done` of an agent step leads to routing.
+      stepStates[step.id].states.done = { always: 'routing' };
+    } else {
+      const regions: Config = {};
+      for (const branch of step.branches) {
+        regions[branch.id] = { initial: 'admitting', states: agentStates(branch) };
+      }
+      stepStates[step.id] = {
+        entry: { type: 'enterStep', params: { stepIds: step.branches.map((b) => b.id) } },
+        initial: 'checking',
+        states: {
+          checking: checking(plan, 'branches'),
+          branches: { type: 'parallel', states: regions, onDone: 'routing' },
+          routing: routingState(step),
+        },
+      };
+    }
+  }
+  return stepStates;
+}
