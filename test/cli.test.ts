@@ -43,6 +43,29 @@ describe('agentcharts check', () => {
     ]);
   });
 
+  it('names the edge without a breaker, the missing deadline and the missing output schema', async () => {
+    const { defineAgent } = await import('../src/agent.js');
+    const { defineWorkflow } = await import('../src/workflow/define.js');
+    const { mockRun } = await import('../src/testing/mock-agent.js');
+    const { Draft } = await import('./helpers/agents.js');
+    const agent = (id: string) =>
+      defineAgent({ id, output: Draft, run: mockRun([{ output: { content: 'x', confidence: 1 } }]) });
+    const loose = defineWorkflow({
+      id: 'loose',
+      steps: [
+        { agent: agent('researcher'), breaker: false },
+        { agent: agent('writer'), minQuality: 'LOW', review: true },
+      ],
+    });
+    const items = checkMachine({ name: 'loose', machine: loose.machine, load: { expected: 10 } });
+    const failing = Object.fromEntries(items.filter((i) => !i.pass).map((i) => [i.item, i.findings]));
+    expect(failing).toEqual({
+      2: ['edge researcher→writer: no circuit breaker', 'step writer: quality gate lets LOW output through'],
+      4: ['workflow: no deadlineMs'],
+      7: ['final output: no schema'],
+    });
+  });
+
   it('names what is missing in a hand-written statechart', () => {
     const machine = setup({ actors: { callModel: fromPromise(async () => 'text') } }).createMachine({
       id: 'handmade',
