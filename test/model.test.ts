@@ -346,16 +346,26 @@ describe('fromModel: an agent from an AI SDK model, every guardrail intact', () 
 
   it('concurrent runs with identical outputs each get their own judge score, whatever the finishing order', async () => {
     const Answer = z.object({ answer: z.string() });
+    let lows = 0;
+    let releaseHighs!: () => void;
+    const lowsScored = new Promise<void>((resolve) => {
+      releaseHighs = resolve;
+    });
     const model = scriptedModel([reply({ answer: 'same' })]);
     const agent = fromModel({
       id: 'twin',
       model,
       output: Answer,
       confidence: {
-        // The high scores arrive last: each attempt's score travels with its own output.
+        // The high scores arrive last (they wait until both low ones are given): each attempt's
+        // score travels with its own output.
         judge: async (_out, ctx) => {
-          await new Promise((resolve) => setTimeout(resolve, ctx.input === 'high' ? 20 : 0));
-          return ctx.input === 'high' ? 0.9 : 0.2;
+          if (ctx.input === 'high') {
+            await lowsScored;
+            return 0.9;
+          }
+          if (++lows === 2) releaseHighs();
+          return 0.2;
         },
       },
       limits,

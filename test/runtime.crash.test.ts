@@ -18,7 +18,9 @@ const RUNS = 200;
 const KILL_AFTER_CALLS = 540; // of about 600
 
 const dirs: string[] = [];
+const children: ReturnType<typeof spawn>[] = [];
 afterAll(() => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
@@ -130,12 +132,8 @@ describe('runtime: a process killed with SIGKILL mid-way, then resumed', () => {
       if (kind === 'DONE') done.set(id!, status!);
       if (kind === 'ERROR') resumeErrors.push(line);
     });
-    const exit = await Promise.race([
-      second.exited,
-      new Promise<{ code: 'hung' }>((resolve) => setTimeout(() => resolve({ code: 'hung' }), 60_000)),
-    ]);
-    if ((exit as { code: unknown }).code === 'hung') second.proc.kill('SIGKILL');
-    expect(exit).toMatchObject({ code: 0 });
+    // A resume that hangs fails on the test's own timeout; afterAll kills what is left.
+    expect(await second.exited).toMatchObject({ code: 0 });
     expect(resumeErrors).toEqual([]);
 
     // No run lost: every unfinished run was resumed and ended; the finished ones stayed finished.
