@@ -37,6 +37,12 @@ export interface ValidationIssue {
   message: string;
 }
 
+/** Schema issues (zod's) as plain records: a dotted path, `(root)` for the value itself. */
+export const toValidationIssues = (
+  issues: readonly { path: readonly PropertyKey[]; message: string }[],
+): ValidationIssue[] =>
+  issues.map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message }));
+
 /** Token counts of one attempt, as plain JSON; a count that was not reported is absent. */
 export interface TokenUsage {
   inputTokens?: number;

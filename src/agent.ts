@@ -8,8 +8,9 @@ import type {
   Verdict,
 } from '../machines/agent.js';
 import { createAgentMachine } from '../machines/agent.js';
-import type { ValidationIssue } from '../machines/agent-result.js';
+import { toValidationIssues } from '../machines/agent-result.js';
 import type { AttemptMeta } from '../machines/attempt-meta.js';
+import { deepFreeze } from '../machines/frozen.js';
 import type { QualityThresholds } from '../machines/quality.js';
 import type { RetryPolicy } from '../machines/retry.js';
 import { formatValue } from './errors.js';
@@ -215,10 +216,7 @@ async function validate(
 ): Promise<Verdict> {
   const parsed = await schema.safeParseAsync(output);
   if (!parsed.success) {
-    const issues: ValidationIssue[] = parsed.error.issues.map((i) => ({
-      path: i.path.map(String).join('.') || '(root)',
-      message: i.message,
-    }));
+    const issues = toValidationIssues(parsed.error.issues);
     const first = issues[0]!;
     const more = issues.length > 1 ? ` (+${issues.length - 1} more)` : '';
     return { valid: false, reason: `schema: ${first.path}: ${first.message}${more}`, issues };
@@ -275,12 +273,4 @@ function attempt<T>(f: () => T): { ok: true; value: T } | { ok: false; message: 
   } catch (error) {
     return { ok: false, message: error instanceof Error ? error.message : formatValue(error) };
   }
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
 }

@@ -19,7 +19,7 @@ import { type Clock, now } from '../machines/clock.js';
 import type { BreakerOpen, EdgeDecision, GateDecision } from '../machines/edge-result.js';
 import { applyGate } from '../machines/gate.js';
 import { describeError } from '../machines/untrusted.js';
-import { fail, parseOptions } from './options.js';
+import { clock, fail, parseOptions } from './options.js';
 
 /** A persisted breaker snapshot: plain JSON (state, counts, absolute cooldown end). */
 export type PersistedBreaker = Snapshot<unknown>;
@@ -39,15 +39,9 @@ export interface CreateBreakerOptions extends BreakerOptions {
 
 const isFunction = (v: unknown): boolean => typeof v === 'function';
 const isObject = (v: unknown): boolean => typeof v === 'object' && v !== null;
-const isClock = (v: unknown): boolean =>
-  isObject(v) &&
-  ['now', 'setTimeout', 'clearTimeout'].every((m) => isFunction((v as Record<string, unknown>)[m]));
-
 const handleShape = {
   ...breakerOptionsShape,
-  clock: z
-    .custom<Clock>(isClock, { error: 'must be a clock with now(), setTimeout() and clearTimeout()' })
-    .optional(),
+  clock: clock().optional(),
   snapshot: z
     .custom<PersistedBreaker>(isObject, { error: 'must be a snapshot from breaker.persist()' })
     .optional(),

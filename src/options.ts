@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Clock } from '../machines/clock.js';
 import { OptionsError } from './errors.js';
 
 /**
@@ -58,4 +59,16 @@ export const zodSchema = () =>
       v !== null &&
       typeof (v as { safeParseAsync?: unknown }).safeParseAsync === 'function',
     { error: 'must be a zod schema' },
+  );
+
+/** A clock for an actor system: XState's (setTimeout, clearTimeout) plus now(); SimulatedClock is one. */
+export const clock = () =>
+  z.custom<Clock>(
+    (v) =>
+      typeof v === 'object' &&
+      v !== null &&
+      ['now', 'setTimeout', 'clearTimeout'].every(
+        (m) => typeof (v as Record<string, unknown>)[m] === 'function',
+      ),
+    { error: 'must be a clock with now(), setTimeout() and clearTimeout()' },
   );

@@ -49,8 +49,9 @@ export function runAgent<I, O>(
   });
 }
 
-function abortReason(signal: AbortSignal | undefined): string {
+/** Why a caller's signal aborted, as a cancel reason. */
+export function abortReason(signal: AbortSignal | undefined): string {
   const reason = signal?.reason;
   if (reason instanceof Error) return reason.message;
-  return typeof reason === 'string' ? reason : 'aborted by caller';
+  return typeof reason === 'string' ? reason : 'aborted by the caller';
 }

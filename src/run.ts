@@ -1,5 +1,6 @@
 import type { Actor, AnyActorRef, InspectionEvent } from 'xstate';
 import { createActor } from 'xstate';
+import { toValidationIssues } from '../machines/agent-result.js';
 import type { Clock } from '../machines/clock.js';
 import { cloneData, deepFreeze } from '../machines/frozen.js';
 import type { WorkflowMachine } from '../machines/workflow.js';
@@ -9,6 +10,7 @@ import { logInspector } from './log/inspect.js';
 import type { LogEntry, StateLog } from './log/state-log.js';
 import { createStateLog } from './log/state-log.js';
 import { isEscalationSnapshot } from './review/records.js';
+import { abortReason } from './run-agent.js';
 import type { RunObserver } from './run-observer.js';
 import { observeRun } from './run-observer.js';
 import type { RunResult, RunTerminal } from './run-result.js';
@@ -123,10 +125,7 @@ export function startRun<I, O>(
   if (!parsed.success || !plain?.ok) {
     const issues = parsed.success
       ? [{ path: '(root)', message: `input is not JSON data: ${(plain as { message?: string }).message}` }]
-      : parsed.error.issues.map((i) => ({
-          path: i.path.map(String).join('.') || '(root)',
-          message: i.message,
-        }));
+      : toValidationIssues(parsed.error.issues);
     const failed = inputFailed(
       runId,
       workflow.id,
@@ -320,10 +319,4 @@ function checkInput(workflow: Workflow, input: unknown): InputCheck {
     const message = `the input schema could not be checked synchronously (${error instanceof Error ? error.message : String(error)})`;
     return { success: false, error: { issues: [{ path: [], message }] } };
   }
-}
-
-function abortReason(signal: AbortSignal | undefined): string {
-  const reason = signal?.reason;
-  if (reason instanceof Error) return reason.message;
-  return typeof reason === 'string' ? reason : 'aborted by the caller';
 }

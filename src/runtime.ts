@@ -5,7 +5,7 @@ import type { Clock } from '../machines/clock.js';
 import type { NotifyPolicyOptions } from '../machines/escalation-options.js';
 import type { WorkflowMachine } from '../machines/workflow.js';
 import type { Breaker, BreakerState } from './breaker.js';
-import { fail, fn, parseOptions } from './options.js';
+import { clock, fail, fn, parseOptions } from './options.js';
 import type { Replay } from './replay.js';
 import { replayRun } from './replay.js';
 import type { EscalationHook } from './review/hook.js';
@@ -90,13 +90,8 @@ export interface Runtime {
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
-const isClock = (v: unknown) =>
-  isObject(v) && ['now', 'setTimeout', 'clearTimeout'].every((m) => typeof v[m] === 'function');
-
 const optionsSchema = z.strictObject({
-  clock: z
-    .custom<Clock>(isClock, { error: 'must be a clock with now(), setTimeout() and clearTimeout()' })
-    .optional(),
+  clock: clock().optional(),
   onEscalation: fn<EscalationHook>().optional(),
   escalationRetry: z.record(z.string(), z.unknown()).optional(),
   inspect: z

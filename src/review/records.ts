@@ -6,6 +6,7 @@ import type {
   ReviewStatus,
 } from '../../machines/escalation-context.js';
 import { escalationStatus } from '../../machines/escalation-context.js';
+import { deepFreeze } from '../../machines/frozen.js';
 
 // What the review API hands out: plain, frozen copies of an escalation actor's state.
 
@@ -57,16 +58,8 @@ export function isEscalationSnapshot(snapshot: unknown): snapshot is EscalationS
   );
 }
 
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
-}
-
 /** A frozen deep copy: nothing handed out is shared with a live actor. */
-export const frozenCopy = <T>(value: T): T => deepFreeze(structuredClone(value));
+export const frozenCopy = <T>(value: T): T => deepFreeze(structuredClone(value)) as T;
 
 /** The record for an open review; reuses the parts of `previous` that cannot have changed. */
 export function pendingRecord(snap: EscalationSnap, previous?: PendingReview): PendingReview {

@@ -26,7 +26,7 @@ import {
   NotifyPolicySchema,
 } from '../../machines/escalation-options.js';
 import { formatValue } from '../errors.js';
-import { fn, integer, parseOptions } from '../options.js';
+import { clock, fn, integer, parseOptions } from '../options.js';
 import { alreadyDecided, type ReviewError, refused, unknownReview } from './errors.js';
 import { type EscalationHook, jsonLineHook, type LineWriter } from './hook.js';
 import {
@@ -104,18 +104,11 @@ export interface Reviews {
   readonly notifyPolicy: Readonly<NotifyPolicy>;
 }
 
-const isObject = (v: unknown): boolean => typeof v === 'object' && v !== null;
-const isClock = (v: unknown): boolean =>
-  isObject(v) &&
-  ['now', 'setTimeout', 'clearTimeout'].every((m) => typeof (v as Record<string, unknown>)[m] === 'function');
-
 const OptionsSchema = z.strictObject({
   onEscalation: fn<EscalationHook>().optional(),
   write: fn<LineWriter>().optional(),
   notify: NotifyPolicySchema.default(NotifyPolicySchema.parse({})),
-  clock: z
-    .custom<Clock>(isClock, { error: 'must be a clock with now(), setTimeout() and clearTimeout()' })
-    .optional(),
+  clock: clock().optional(),
   remember: integer(0, 1_000_000).default(1_000),
   onListenerError: fn<(error: unknown, event: ReviewsEvent) => void>().optional(),
 });

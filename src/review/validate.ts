@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { ValidationIssue } from '../../machines/agent-result.js';
+import { toValidationIssues } from '../../machines/agent-result.js';
 import type { EditValidator, EditVerdict } from '../../machines/escalation.js';
 
 const MAX_ISSUES = 20;
@@ -19,10 +19,7 @@ export function schemaValidator(schema: z.ZodType): EditValidator {
       return { valid: false, reason, issues: [{ path: '(root)', message: reason }] };
     }
     if (parsed.success) return { valid: true, output: parsed.data };
-    const issues: ValidationIssue[] = parsed.error.issues.slice(0, MAX_ISSUES).map((i) => ({
-      path: i.path.map(String).join('.') || '(root)',
-      message: i.message,
-    }));
+    const issues = toValidationIssues(parsed.error.issues.slice(0, MAX_ISSUES));
     const first = issues[0]!;
     const more = parsed.error.issues.length > 1 ? ` (+${parsed.error.issues.length - 1} more)` : '';
     return { valid: false, reason: `schema: ${first.path}: ${first.message}${more}`, issues };

@@ -1,7 +1,9 @@
 import { fromPromise } from 'xstate';
 import { z } from 'zod';
+import { toValidationIssues } from '../../machines/agent-result.js';
 import type { BreakerOptions } from '../../machines/breaker-options.js';
 import { createEscalationMachine } from '../../machines/escalation.js';
+import { deepFreeze } from '../../machines/frozen.js';
 import type { Quality } from '../../machines/quality.js';
 import type {
   Finalized,
@@ -91,13 +93,13 @@ export function defineWorkflow<
   const o = parseOptions(optionsSchema, options, where);
   const board = blackboardLogic(where, o.state, o.reducers ?? {});
   const { plans, code } = normaliseSteps<unknown, Record<string, unknown>>(where, o.steps, board.reducedKeys);
-  const plan: WorkflowPlan = deepFreeze({
+  const plan = deepFreeze<WorkflowPlan>({
     id: o.id,
     steps: plans,
     deadlineMs: o.deadlineMs ?? null,
     maxSteps: o.maxSteps,
     hasOutputSchema: o.output !== undefined,
-  });
+  }) as WorkflowPlan;
 
   const agentActors = Object.fromEntries(
     [...code.agents].map(([agentId, agent]) => [`agent:${agentId}`, agentActor(agent)]),
@@ -139,10 +141,7 @@ export function defineWorkflow<
       if (!outputSchema) return { valid: true, output: raw };
       const parsed = await outputSchema.safeParseAsync(raw);
       if (parsed.success) return { valid: true, output: parsed.data };
-      const issues = parsed.error.issues.map((i) => ({
-        path: i.path.map(String).join('.') || '(root)',
-        message: i.message,
-      }));
+      const issues = toValidationIssues(parsed.error.issues);
       return { valid: false, reason: `${issues[0]!.path}: ${issues[0]!.message}`, issues };
     }),
   };
@@ -180,11 +179,3 @@ export function withAgents<I, O>(
 }
 
 const agentStepsOf = (steps: WorkflowPlan['steps']) => agentStepsOfPlan({ steps } as WorkflowPlan);
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
-}
