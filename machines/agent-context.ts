@@ -67,11 +67,14 @@ export interface AgentMachineInput {
   runId?: string;
   /** The workflow step this call serves; defaults to the agent id. */
   stepId?: string;
+  /** Which execution of the step (a step in a loop runs more than once); part of the key. */
+  visit?: number;
 }
 
 export interface AgentContext {
   agentId: string;
   stepId: string;
+  visit: number | null;
   runId: string;
   input: unknown;
   limits: AgentLimits;
@@ -124,8 +127,8 @@ export function closeAttempt(
   return { attempts: [...context.attempts, record], inFlight: false, pending: null };
 }
 
-export const keyOf = (c: Pick<AgentContext, 'runId' | 'stepId'>, attempt: number) =>
-  `${c.runId}:${c.stepId}:${attempt}`;
+export const keyOf = (c: Pick<AgentContext, 'runId' | 'stepId' | 'visit'>, attempt: number) =>
+  `${c.runId}:${c.stepId}${c.visit === null ? '' : `.${c.visit}`}:${attempt}`;
 
 export const lastAttempt = (c: AgentContext): AttemptRecord | undefined => c.attempts[c.attempts.length - 1];
 

@@ -243,6 +243,7 @@ export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
       return {
         agentId: spec.id,
         stepId: input.stepId ?? spec.id,
+        visit: input.visit ?? null,
         // A session id repeats across actor systems; idempotency keys must not.
         runId: input.runId ?? globalThis.crypto.randomUUID(),
         input: input.input,

@@ -104,7 +104,8 @@ function agentStates(step: AgentStepPlan): Config {
           return {
             input: step.input ? slot.input : { input: context.input, state: context.state },
             runId: context.runId,
-            stepId: `${id}.${slot.visit}`,
+            stepId: id,
+            visit: slot.visit,
           };
         },
         onDone: {

@@ -83,9 +83,7 @@ export function observeRun(options: RunObserverOptions): RunObserver {
   const agents = agentSpans({
     recorder,
     events,
-    parentOf: ({ context }) => stepSpans.get(context.stepId) ?? runSpan,
-    // The workflow names an agent call `step.visit` (for idempotency keys); spans and events say `step`.
-    stepIdOf: (context) => context.stepId.replace(/\.\d+$/, ''),
+    parentOf: ({ context }) => stepSpans.get(`${context.stepId}.${context.visit ?? 1}`) ?? runSpan,
     onError,
   });
 
@@ -246,32 +244,26 @@ export function observeRun(options: RunObserverOptions): RunObserver {
   }
 
   const inspect = (event: InspectionEvent) => {
-    try {
-      const ref = event.actorRef as AnyActorRef;
-      const isRoot = !(ref as { _parent?: unknown })._parent;
-      // XState tells the parent an agent is done before it reports the agent's last snapshot; end
-      // the agent's spans first, so events come in the order things happened.
-      if (
-        event.type === '@xstate.event' &&
-        isRoot &&
-        event.sourceRef &&
-        event.event.type.startsWith('xstate.done.actor.agent:')
-      ) {
-        const source = event.sourceRef as AnyActorRef;
-        agents({
-          ...event,
-          type: '@xstate.snapshot',
-          actorRef: source,
-          snapshot: source.getSnapshot(),
-        } as InspectionEvent);
-      }
-    } catch (error) {
-      safeReport(onError, error, 'the run tracer');
+    const ref = event.actorRef as AnyActorRef;
+    const isRoot = !(ref as { _parent?: unknown })._parent;
+    // XState tells the parent an agent is done before it reports the agent's last snapshot; end the
+    // agent's spans first (agent-spans ignores the late snapshot), so events keep the order of things.
+    if (
+      event.type === '@xstate.event' &&
+      isRoot &&
+      event.sourceRef &&
+      event.event.type.startsWith('xstate.done.actor.agent:')
+    ) {
+      const source = event.sourceRef as AnyActorRef;
+      agents({
+        ...event,
+        type: '@xstate.snapshot',
+        actorRef: source,
+        snapshot: source.getSnapshot(),
+      } as InspectionEvent);
     }
     agents(event);
     try {
-      const ref = event.actorRef as AnyActorRef;
-      const isRoot = !(ref as { _parent?: unknown })._parent;
       if (event.type === '@xstate.snapshot') {
         if (isRoot) onRoot((event.snapshot as unknown as { context: WorkflowContext }).context);
         else onEscalation(ref, event.snapshot);

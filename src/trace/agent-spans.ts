@@ -46,8 +46,6 @@ export interface AgentSpansOptions {
   events?: EventSink<RunEvent> | ((agent: AgentActorInfo) => EventSink<RunEvent> | undefined);
   /** Failures of this adapter or of the event sink. Default: console.error once per source. */
   onError?: ObserverErrorHandler;
-  /** The step id spans and events name; default the agent's `stepId` (a workflow passes `step.visit`). */
-  stepIdOf?: (context: AgentContext) => string;
 }
 
 interface Tracked {
@@ -80,7 +78,6 @@ export function isAgentContext(context: unknown): context is AgentContext {
 
 export function agentSpans(options: AgentSpansOptions): (event: InspectionEvent) => void {
   const onError = options.onError ?? reportOncePerSource();
-  const stepOf = options.stepIdOf ?? ((c: AgentContext) => c.stepId);
   // null: seen, not an agent (or nobody records it). A WeakMap, so finished actors are collected.
   const tracked = new WeakMap<AnyActorRef, Tracked | null>();
   const ended = new WeakSet<AnyActorRef>();
@@ -111,14 +108,14 @@ export function agentSpans(options: AgentSpansOptions): (event: InspectionEvent)
       operation: 'agent',
       parentSpanId: parent === undefined ? recorder.rootSpanId() : parent,
       agentId: context.agentId,
-      stepId: stepOf(context),
+      stepId: context.stepId,
       startedAt: context.startedAt,
       attributes,
     });
     const t: Tracked = { recorder, events, agentSpanId, open: new Map(), opened: 0, closed: 0 };
     if (t.events) {
       const { runId, agentId } = context;
-      const stepId = stepOf(context);
+      const stepId = context.stepId;
       emit(t.events, { type: 'agent.started', runId, stepId, agentId, at: context.startedAt });
     }
     return t;
@@ -130,7 +127,7 @@ export function agentSpans(options: AgentSpansOptions): (event: InspectionEvent)
       operation: 'attempt',
       parentSpanId: t.agentSpanId,
       agentId: context.agentId,
-      stepId: stepOf(context),
+      stepId: context.stepId,
       startedAt,
       attributes: { attempt, idempotency_key: keyOf(context, attempt) },
     });
@@ -138,7 +135,7 @@ export function agentSpans(options: AgentSpansOptions): (event: InspectionEvent)
     t.opened = Math.max(t.opened, attempt);
     if (t.events) {
       const { runId, agentId } = context;
-      const stepId = stepOf(context);
+      const stepId = context.stepId;
       const idempotencyKey = keyOf(context, attempt);
       emit(t.events, {
         type: 'attempt.started',
@@ -175,7 +172,7 @@ export function agentSpans(options: AgentSpansOptions): (event: InspectionEvent)
     t.recorder.end(spanId, end);
     if (t.events) {
       const { runId, agentId } = context;
-      const stepId = stepOf(context);
+      const stepId = context.stepId;
       const { attempt, outcome, durationMs } = record;
       const event: RunEventOf<'attempt.finished'> = {
         type: 'attempt.finished',
@@ -217,7 +214,7 @@ export function agentSpans(options: AgentSpansOptions): (event: InspectionEvent)
     abandon(t, result.endedAt, end);
     if (!t.events) return;
     const { runId, agentId } = context;
-    const stepId = stepOf(context);
+    const stepId = context.stepId;
     emit(t.events, {
       type: 'agent.finished',
       runId,
