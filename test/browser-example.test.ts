@@ -1,19 +1,18 @@
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from './helpers/browser.js';
 
 /**
- * examples/browser, built with Vite and run in headless Chromium (Debian's, driven by
+ * examples/browser, built with Vite and run in headless Chromium (from @sparticuz/chromium, driven by
  * playwright-core). Set AGENTCHARTS_SCREENSHOT=/tmp/page.png to keep a screenshot of the result.
  */
-const CHROMIUM = '/usr/bin/chromium';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -45,12 +44,6 @@ async function serve(dir: string): Promise<Server> {
 }
 
 beforeAll(async () => {
-  // CI installs it (.ci/run); a missing browser is a failure, never a silent skip.
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `${CHROMIUM} not found: install Debian's chromium (apt-get install -y --no-install-recommends chromium)`,
-    );
-  }
   // A fresh build in a temporary directory: tests never read a stale or half-written dist/.
   outDir = await mkdtemp(join(tmpdir(), 'agentcharts-browser-example-'));
   await build({
@@ -61,20 +54,7 @@ beforeAll(async () => {
   });
   server = await serve(outDir);
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    // Without the background-networking flags Chromium keeps dialling Google on a closed network.
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 }, 60_000);
 
 afterEach(async () => {
