@@ -71,7 +71,7 @@ export interface EscalationContext {
   decided: DecisionRecord | null;
 }
 
-interface DecisionFields {
+export interface DecisionFields {
   /** Who decides: a user name or id. Required. */
   by: string;
   /** When the human decided (e.g. a dashboard's timestamp); default: when the machine takes it. */
@@ -142,7 +142,7 @@ export type EscalationEmitted =
     }
   | { type: 'expired'; reviewId: string; at: number; decidedAt: number; onTimeout: TimeoutPolicy };
 
-interface OutcomeBase {
+export interface OutcomeBase {
   reviewId: string;
   runId: string;
   stepId: string;

@@ -13,6 +13,7 @@ import type { AttemptMeta } from '../machines/attempt-meta.js';
 import { deepFreeze } from '../machines/frozen.js';
 import type { QualityThresholds } from '../machines/quality.js';
 import type { RetryPolicy } from '../machines/retry.js';
+import { AGENT_BRAND, brand, brandOf } from './brand.js';
 import { formatValue } from './errors.js';
 import { fail, fn, id, integer, MAX_TIMER_MS, number, parseOptions, zodSchema } from './options.js';
 
@@ -153,31 +154,44 @@ export function defineAgent<I = unknown, S extends z.ZodType = z.ZodType>(
     quality: o.quality,
     maxOutputBytes: o.maxOutputBytes,
   });
-  const agent: Agent<I, z.output<S>> = Object.freeze({
-    kind: 'agent' as const,
-    id: o.id,
-    output: o.output as z.ZodType<z.output<S>>,
-    spec,
-    iterates: o.isDone !== undefined,
-  });
   const impl: AgentImplementation = {
     run: o.run as AgentImplementation['run'],
     validate: (output, meta) =>
       validate(o.output, output, meta ?? {}, o.confidence ?? defaultConfidence, o.isDone),
   };
-  machines.set(agent, createAgentMachine(spec, impl));
-  definitions.set(agent, options as AgentOptions<unknown, z.ZodType>);
-  return agent;
+  const internals: AgentInternals = {
+    machine: createAgentMachine(spec, impl),
+    options: options as AgentOptions<unknown, z.ZodType>,
+  };
+  const agent: Agent<I, z.output<S>> = {
+    kind: 'agent' as const,
+    id: o.id,
+    output: o.output as z.ZodType<z.output<S>>,
+    spec,
+    iterates: o.isDone !== undefined,
+  };
+  return Object.freeze(brand(agent, AGENT_BRAND, internals));
 }
 
-const machines = new WeakMap<object, AgentMachine>();
-const definitions = new WeakMap<object, AgentOptions<unknown, z.ZodType>>();
+/** What the brand carries: any copy of agentcharts can run an agent another copy defined. */
+interface AgentInternals {
+  readonly machine: AgentMachine;
+  readonly options: AgentOptions<unknown, z.ZodType>;
+}
+
+const internalsOf = (value: unknown): AgentInternals | undefined => {
+  const internals = brandOf(value, AGENT_BRAND) as AgentInternals | undefined;
+  return typeof internals === 'object' && internals !== null && 'machine' in internals
+    ? internals
+    : undefined;
+};
 
 /** The options an agent was defined with (internal: e.g. the load test wraps `run` with faults). */
 export function agentOptionsOf(agent: AnyAgent): AgentOptions<unknown, z.ZodType> {
-  const options = definitions.get(agent);
-  if (!options) throw new TypeError(`expected an agent made by defineAgent, received ${formatValue(agent)}`);
-  return options;
+  const internals = internalsOf(agent);
+  if (!internals)
+    throw new TypeError(`expected an agent made by defineAgent, received ${formatValue(agent)}`);
+  return internals.options;
 }
 
 /**
@@ -185,14 +199,13 @@ export function agentOptionsOf(agent: AnyAgent): AgentOptions<unknown, z.ZodType
  * Input: `{ input, runId?, stepId? }`; output: an AgentResult (every way out is typed).
  */
 export function agentActor<I, O>(agent: Agent<I, O>): AgentMachine {
-  const machine = machines.get(agent);
+  const machine = internalsOf(agent)?.machine;
   if (!machine)
     throw new TypeError(`agentActor: expected an agent made by defineAgent, received ${formatValue(agent)}`);
   return machine;
 }
 
-export const isAgent = (value: unknown): value is Agent =>
-  typeof value === 'object' && value !== null && machines.has(value);
+export const isAgent = (value: unknown): value is Agent => internalsOf(value) !== undefined;
 
 function defaultConfidence(output: unknown): number {
   return (output as { confidence?: unknown })?.confidence as number;

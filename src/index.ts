@@ -1,4 +1,6 @@
 // agentcharts: the public API. Named exports only; anything not here is internal.
+// It runs in Node and in browsers and needs only zod and xstate: browser-only parts are in
+// 'agentcharts/browser', Node-only ones in 'agentcharts/node', OpenTelemetry in 'agentcharts/otel'.
 
 export type { AgentLimits, AgentMachineInput, PreviousAttempt } from '../machines/agent.js';
 export type {
@@ -103,8 +105,6 @@ export type {
 } from './breaker.js';
 export { createBreaker } from './breaker.js';
 export { isOptionsError, OptionsError } from './errors.js';
-export type { BrowserInspector, BrowserInspectorOptions } from './inspect/browser.js';
-export { startBrowserInspector } from './inspect/browser.js';
 export type { InspectObserver } from './inspect/combine.js';
 export { combineInspectors } from './inspect/combine.js';
 export type { Change, DiffPath } from './log/diff.js';
@@ -147,11 +147,9 @@ export type {
   RunResult,
   RunStatus,
 } from './run-result.js';
-export type { Runtime, RuntimeOptions, StartOptions } from './runtime.js';
+export type { OtelTracerLike, Runtime, RuntimeOptions, StartOptions } from './runtime.js';
 export { createRuntime } from './runtime.js';
 export type { InspectOption, RuntimeInspector } from './runtime-inspector.js';
-export type { BrowserStoreOptions, KeyValue } from './store/browser.js';
-export { browserStore, idbKeyValue, storageKeyValue } from './store/browser.js';
 export type { StoreErrorCode } from './store/errors.js';
 export { isStoreError, StoreError } from './store/errors.js';
 export { memoryStore } from './store/memory.js';
@@ -174,8 +172,6 @@ export { traceBreaker } from './trace/breaker-spans.js';
 export type { EventStream, EventStreamOptions } from './trace/event-stream.js';
 export { createEventStream } from './trace/event-stream.js';
 export type { FallbackSource, ReviewDecision, RunEvent, RunEventOf, RunEventType } from './trace/events.js';
-export type { OtelExporterOptions } from './trace/otel.js';
-export { otelExporter } from './trace/otel.js';
 export type { ObserverErrorHandler } from './trace/report.js';
 export type { Span, SpanAttributes, SpanOperation, SpanStatus, Trace } from './trace/span.js';
 export type { TraceExporter, TraceRecorder, TraceRecorderOptions } from './trace/tracer.js';

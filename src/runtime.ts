@@ -17,12 +17,19 @@ import { createBreakerRegistry } from './runtime-breakers.js';
 import type { InspectOption, RuntimeInspector } from './runtime-inspector.js';
 import { startInspector } from './runtime-inspector.js';
 import type { Store } from './store/store.js';
-import type { OtelTracer as Tracer } from './trace/otel.js';
 import { otelExporter } from './trace/otel.js';
 import type { ObserverErrorHandler } from './trace/report.js';
 import { reportOncePerSource } from './trace/report.js';
 import type { Workflow } from './workflow/define.js';
 import { isWorkflow } from './workflow/define.js';
+
+/**
+ * An OpenTelemetry `Tracer`, typed by shape so the runtime's types compile without the optional
+ * OpenTelemetry API package; `otelExporter` (in 'agentcharts/otel') takes the API's own type.
+ */
+export interface OtelTracerLike {
+  startSpan(name: string, options?: object, context?: object): object;
+}
 
 export interface RuntimeOptions {
   /** Drives every timer and timestamp (agents, breakers, deadlines); SimulatedClock in tests. */
@@ -36,8 +43,8 @@ export interface RuntimeOptions {
   escalationRetry?: NotifyPolicyOptions;
   /** The Stately inspector: `'ws'` (a relay on 127.0.0.1, Node), `'browser'` (in a page), or options. */
   inspect?: InspectOption;
-  /** An OpenTelemetry tracer: every span of every run is exported to it too. */
-  tracer?: Tracer;
+  /** An OpenTelemetry tracer (`trace.getTracer(name)`): every span of every run is exported to it too. */
+  tracer?: OtelTracerLike;
   /** Spans and progress events for every run (`run.trace()`, `run.events()`). Default true. */
   tracing?: boolean;
   /** More XState inspection observers for every run. */
@@ -103,7 +110,7 @@ const optionsSchema = z.strictObject({
     )
     .optional(),
   tracer: z
-    .custom<Tracer>((v) => isObject(v) && typeof v.startSpan === 'function', {
+    .custom<OtelTracerLike>((v) => isObject(v) && typeof v.startSpan === 'function', {
       error: 'must be an OpenTelemetry Tracer (trace.getTracer(name))',
     })
     .optional(),
@@ -152,7 +159,11 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       : {}),
   });
   const inspector = o.inspect ? startInspector(o.inspect, onError) : null;
-  const exporters = o.tracing ? (o.tracer ? [otelExporter(o.tracer)] : []) : null;
+  const exporters = o.tracing
+    ? o.tracer
+      ? [otelExporter(o.tracer as Parameters<typeof otelExporter>[0])]
+      : []
+    : null;
   const active = new Map<string, Run>();
   const machines = new WeakMap<Workflow, WorkflowMachine>();
   let stopped = false;

@@ -4,7 +4,8 @@
  * Build: `npm run build:browser-example`, then serve dist/examples-browser (or `npx vite
  * examples/browser` while developing).
  */
-import { browserStore, createRuntime, type RunEvent, type RunResult, type Runtime } from '../../src/index.js';
+import { browserStore } from '../../src/browser.js';
+import { createRuntime, type RunEvent, type RunResult, type Runtime } from '../../src/index.js';
 import { report } from './workflow.js';
 
 const element = <T extends HTMLElement>(id: string): T => {

@@ -1,4 +1,6 @@
-import { createBrowserInspector } from '@statelyai/inspect';
+// A namespace import: where the optional peer is not installed, a bundler still builds the page
+// (the runtime loads this file only for `inspect: 'browser'`).
+import * as stately from '@statelyai/inspect';
 import type { InspectionEvent } from 'xstate';
 import { type ObserverErrorHandler, reportOncePerSource, safeReport } from '../trace/report.js';
 import { DEFAULT_DEPTH_LIMIT, toStatelyMessage } from './stately-events.js';
@@ -15,11 +17,16 @@ import { DEFAULT_DEPTH_LIMIT, toStatelyMessage } from './stately-events.js';
 export interface BrowserInspectorOptions {
   /** The inspector UI. Default: the package's, https://stately.ai/inspect. */
   url?: string;
-  /** Show it in this iframe instead of a new window. */
-  iframe?: HTMLIFrameElement | null;
+  /** Show it in this iframe (an `HTMLIFrameElement`) instead of a new window. */
+  iframe?: InspectorFrame | null;
   /** Objects nested deeper than this in a message are truncated. Default 10. */
   depthLimit?: number;
   onError?: ObserverErrorHandler;
+}
+
+/** An `HTMLIFrameElement`, typed structurally so the options compile without the DOM library. */
+export interface InspectorFrame {
+  readonly contentWindow: unknown;
 }
 
 export interface BrowserInspector {
@@ -42,9 +49,9 @@ export function startBrowserInspector(options: BrowserInspectorOptions = {}): Br
     );
     return { inspect: () => {}, active: false, stop: () => {} };
   }
-  const inspector = createBrowserInspector({
+  const inspector = stately.createBrowserInspector({
     ...(options.url ? { url: options.url } : {}),
-    ...(options.iframe !== undefined ? { iframe: options.iframe } : {}),
+    ...(options.iframe !== undefined ? { iframe: options.iframe as HTMLIFrameElement | null } : {}),
     serializationDepthLimit: depthLimit,
   });
   let stopped = false;

@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
 import { fn, integer, parseOptions } from '../options.js';
+import { loadWs } from './ws-module.node.js';
 
 /**
  * Node only. A WebSocket relay for the Stately inspector, bound to loopback by default: every
@@ -82,6 +82,7 @@ export async function startInspectorRelay(options: InspectorRelayOptions = {}): 
 }
 
 export async function listen(o: ParsedRelayOptions): Promise<InspectorRelay> {
+  const { WebSocket, WebSocketServer } = await loadWs();
   const onError = o.onError ?? ((error: unknown) => console.error('agentcharts: inspector relay:', error));
   const recent: string[] = [];
   let port = o.port;

@@ -1,9 +1,10 @@
-import { WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import type { InspectionEvent } from 'xstate';
 import { z } from 'zod';
 import { fn, integer, parseOptions } from '../options.js';
 import { type ObserverErrorHandler, reportOncePerSource, safeReport } from '../trace/report.js';
 import { DEFAULT_DEPTH_LIMIT, toStatelyMessage } from './stately-events.js';
+import { loadWs } from './ws-module.node.js';
 
 /**
  * Node only (it uses `ws`). An inspection observer that sends the Stately inspector's messages to
@@ -53,11 +54,16 @@ const ConnectionOptionsSchema = z.strictObject({
   onError: fn<ObserverErrorHandler>().optional(),
 });
 
+// ws's readyState values (WebSocket.OPEN, .CLOSED), so nothing here needs the module loaded.
+const OPEN = 1;
+const CLOSED = 3;
+
 export function connectInspector(options: InspectorConnectionOptions): InspectorConnection {
   const o = parseOptions(ConnectionOptionsSchema, options, 'connectInspector');
   const onError = o.onError ?? reportOncePerSource();
   const pending: string[] = [];
   let socket: WebSocket | undefined;
+  let Socket: typeof WebSocket | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
   let url: string | undefined;
@@ -67,8 +73,8 @@ export function connectInspector(options: InspectorConnectionOptions): Inspector
   });
 
   function open(): void {
-    if (stopped || url === undefined) return;
-    const ws = new WebSocket(url);
+    if (stopped || url === undefined || Socket === undefined) return;
+    const ws = new Socket(url);
     socket = ws;
     ws.on('open', () => {
       markReady(true);
@@ -87,9 +93,10 @@ export function connectInspector(options: InspectorConnectionOptions): Inspector
     });
   }
 
-  Promise.resolve(o.url).then(
-    (resolved) => {
+  Promise.all([o.url, loadWs()]).then(
+    ([resolved, ws]) => {
       url = resolved;
+      Socket = ws.WebSocket;
       open();
     },
     (error: unknown) => {
@@ -99,7 +106,7 @@ export function connectInspector(options: InspectorConnectionOptions): Inspector
   );
 
   function send(message: string): void {
-    if (socket?.readyState === WebSocket.OPEN) {
+    if (socket?.readyState === OPEN) {
       socket.send(message);
       return;
     }
@@ -119,7 +126,7 @@ export function connectInspector(options: InspectorConnectionOptions): Inspector
       }
     },
     ready,
-    connected: () => socket?.readyState === WebSocket.OPEN,
+    connected: () => socket?.readyState === OPEN,
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -127,10 +134,10 @@ export function connectInspector(options: InspectorConnectionOptions): Inspector
       clearTimeout(timer);
       pending.length = 0;
       const ws = socket;
-      if (!ws || ws.readyState === WebSocket.CLOSED) return;
+      if (!ws || ws.readyState === CLOSED) return;
       await new Promise<void>((resolve) => {
         ws.once('close', () => resolve());
-        if (ws.readyState === WebSocket.OPEN) {
+        if (ws.readyState === OPEN) {
           ws.close(1000, 'inspector stopped');
           // A peer that never answers the closing handshake must not hold us: cut it.
           setTimeout(() => ws.terminate(), 1000).unref?.();

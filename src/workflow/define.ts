@@ -17,6 +17,7 @@ import type { WorkflowPlan } from '../../machines/workflow-plan.js';
 import type { AnyAgent } from '../agent.js';
 import { agentActor } from '../agent.js';
 import type { Reducer } from '../blackboard.js';
+import { brand, brandOf, WORKFLOW_BRAND } from '../brand.js';
 import { fn, id, integer, MAX_TIMER_MS, parseOptions, zodSchema } from '../options.js';
 import { schemaValidator } from '../review/validate.js';
 import { blackboardLogic } from './state.js';
@@ -62,13 +63,18 @@ export interface Workflow<I = unknown, O = unknown> {
 
 const DEFAULT_MAX_STEPS = 50;
 
+/** A zod object schema from any copy of zod 4 (`instanceof` would refuse another copy's). */
+const isZodObject = (v: unknown): v is z.ZodObject =>
+  typeof v === 'object' &&
+  v !== null &&
+  (v as { _zod?: { def?: { type?: unknown } } })._zod?.def?.type === 'object' &&
+  typeof (v as { safeParseAsync?: unknown }).safeParseAsync === 'function';
+
 const optionsSchema = z.strictObject({
   id: id(),
   input: zodSchema().optional(),
   output: zodSchema().optional(),
-  state: z
-    .custom<z.ZodObject>((v) => v instanceof z.ZodObject, { error: 'must be a zod object schema (z.object)' })
-    .optional(),
+  state: z.custom<z.ZodObject>(isZodObject, { error: 'must be a zod object schema (z.object)' }).optional(),
   reducers: z.record(z.string(), z.unknown()).optional(),
   steps: z.array(z.unknown()),
   result: fn<(ctx: StepContext) => unknown>().optional(),
@@ -76,9 +82,8 @@ const optionsSchema = z.strictObject({
   maxSteps: integer(1, 100_000).default(DEFAULT_MAX_STEPS),
 });
 
-const workflows = new WeakSet<object>();
-export const isWorkflow = (value: unknown): value is Workflow =>
-  typeof value === 'object' && value !== null && workflows.has(value);
+/** A workflow made by `defineWorkflow` in any copy of agentcharts (see brand.ts). */
+export const isWorkflow = (value: unknown): value is Workflow => brandOf(value, WORKFLOW_BRAND) === true;
 
 /**
  * Define a workflow and compile it to a statechart with one named state per step. Everything that
@@ -146,7 +151,7 @@ export function defineWorkflow<
     }),
   };
 
-  const workflow: Workflow<z.output<IS>, z.output<OS>> = Object.freeze({
+  const workflow: Workflow<z.output<IS>, z.output<OS>> = {
     kind: 'workflow' as const,
     id: o.id,
     plan,
@@ -157,9 +162,8 @@ export function defineWorkflow<
     breakers: code.breakers,
     agents: code.agents,
     reviewedAgents: reviewed,
-  });
-  workflows.add(workflow);
-  return workflow;
+  };
+  return Object.freeze(brand(workflow, WORKFLOW_BRAND, true));
 }
 
 /** The same workflow with some agents replaced (same ids, e.g. wrapped with latency and faults). */
@@ -169,13 +173,12 @@ export function withAgents<I, O>(
 ): Workflow<I, O> {
   const agents = new Map([...workflow.agents].map(([id, agent]) => [id, replace(agent)]));
   const actors = Object.fromEntries([...agents].map(([id, agent]) => [`agent:${id}`, agentActor(agent)]));
-  const derived: Workflow<I, O> = Object.freeze({
+  const derived: Workflow<I, O> = {
     ...workflow,
     machine: provideWorkflow(workflow.machine, actors),
     agents,
-  });
-  workflows.add(derived);
-  return derived;
+  };
+  return Object.freeze(brand(derived, WORKFLOW_BRAND, true));
 }
 
 const agentStepsOf = (steps: WorkflowPlan['steps']) => agentStepsOfPlan({ steps } as WorkflowPlan);
