@@ -1,7 +1,7 @@
+import { runAgent } from 'agentcharts';
+import { fromModel } from 'agentcharts/model';
 import { MockLanguageModelV3 } from 'ai/test';
 import { z } from 'zod';
-import { runAgent } from '../src/index.js';
-import { fromModel } from '../src/model/index.js';
 
 const Draft = z.object({ content: z.string(), confidence: z.number().min(0).max(1) });
 // The AI SDK's mock stands in for e.g. openai('gpt-4o-mini'). Its first reply is not JSON.

@@ -1,5 +1,5 @@
+import { defineAgent, withQualityGate } from 'agentcharts';
 import { z } from 'zod';
-import { defineAgent, withQualityGate } from '../src/index.js';
 
 const Draft = z.object({ content: z.string(), confidence: z.number().min(0).max(1) });
 let calls = 0;

@@ -1,5 +1,5 @@
+import { type AgentRunArgs, defineAgent, runAgent } from 'agentcharts';
 import { z } from 'zod';
-import { type AgentRunArgs, defineAgent, runAgent } from '../src/index.js';
 
 const Draft = z.object({ content: z.string(), confidence: z.number().min(0).max(1) });
 

@@ -1,6 +1,6 @@
+import { createRuntime, defineAgent, defineWorkflow } from 'agentcharts';
+import { mockRun } from 'agentcharts/testing';
 import { z } from 'zod';
-import { createRuntime, defineAgent, defineWorkflow } from '../src/index.js';
-import { mockRun } from '../src/testing/index.js';
 
 const Draft = z.object({ content: z.string(), confidence: z.number().min(0).max(1) });
 const limits = { maxIterations: 2, attemptTimeoutMs: 5_000 };

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -277,6 +277,85 @@ describe('two copies of agentcharts and of zod', () => {
     await runtime.stop();
     expect(result).toMatchObject({ status: 'completed', output: { content: 'notes' } });
   });
+});
+
+describe('every TypeScript snippet in the README, pasted into a project', () => {
+  let dir: string;
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const snippets = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  // What the README says each program prints, by a line of the snippet.
+  const prints: Array<[RegExp, string]> = [
+    [/isDone: \(out\)/, 'HIGH (0.9): solid-state batteries: a much longer, more detailed answer (attempt 2)'],
+    [/id: 'report',\n {2}input:/, 'completed Solid-state batteries: safer, denser, not yet cheap.'],
+    [/withQualityGate\(researcher/, 'breakerOpen: [Circuit open — agent not called]'],
+    [/MockLanguageModelV3\(/, 'succeeded invalid → valid (104 tokens)'],
+    [/reviews\.edit\(/, "completed { content: 'A better draft.', confidence: 0.9 }"],
+    [/runtime\.resume\(\)/, 'resumed 0 runs, 0 unreadable'],
+  ];
+
+  beforeAll(async () => {
+    dir = join(work, 'snippets');
+    mkdirSync(join(dir, 'src'), { recursive: true });
+    writeFileSync(
+      join(dir, 'package.json'),
+      JSON.stringify({ name: 'snippets', private: true, type: 'module' }),
+    );
+    for (const [i, code] of snippets.entries()) writeFileSync(join(dir, 'src', `snippet-${i + 1}.ts`), code);
+    writeFileSync(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'nodenext',
+          target: 'es2022',
+          lib: ['es2023'],
+          types: ['node'],
+          strict: true,
+          // The AI SDK's own declarations need the DOM library and @types/json-schema; agentcharts'
+          // are checked with skipLibCheck false by the app fixture above.
+          skipLibCheck: true,
+          rootDir: 'src',
+          outDir: 'out',
+        },
+        include: ['src'],
+      }),
+    );
+    await ok(
+      'npm',
+      [
+        'install',
+        '--prefer-offline',
+        '--no-audit',
+        '--no-fund',
+        '--loglevel=error',
+        tarball,
+        `zod@${versionOf('zod')}`,
+        `xstate@${versionOf('xstate')}`,
+        `@types/node@${versionOf('@types/node')}`,
+        `ai@${versionOf('ai')}`,
+      ],
+      dir,
+    );
+  }, 120_000);
+
+  it('finds the snippets, and knows what each prints', () => {
+    expect(snippets.length).toBe(prints.length);
+    for (const code of snippets)
+      expect(
+        prints.filter(([line]) => line.test(code)),
+        code,
+      ).toHaveLength(1);
+    for (const code of snippets) expect(code).not.toMatch(/from '\.\.?\//);
+  });
+
+  it('type-check as a strict nodenext project and run, printing what the README says', async () => {
+    expect(await run(tsc, ['-p', '.'], dir)).toMatchObject({ code: 0, stdout: '' });
+    for (const [i, code] of snippets.entries()) {
+      const result = await run(process.execPath, [join('out', `snippet-${i + 1}.js`)], dir);
+      expect(result, code).toMatchObject({ code: 0 });
+      const expected = prints.find(([line]) => line.test(code))![1];
+      expect(result.stdout, code).toContain(expected);
+    }
+  }, 120_000);
 });
 
 const TYPES: Record<string, string> = {
