@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noThenProperty: these tests are about hostile thenables
 import { describe, expect, it } from 'vitest';
 import { MAX_THENABLE_LINKS } from '../machines/thenable.js';
 import { defineAgent } from '../src/agent.js';
@@ -81,7 +82,15 @@ describe('agent: what run returns is settled without letting it spin the event l
         () => ({ then: (r: Resolve) => r({ then: (r2: Resolve) => r2(draft('a')) }) }),
       ],
       ['a thenable of a promise', () => ({ then: (r: Resolve) => r(Promise.resolve(draft('a'))) })],
-      ['a thenable that calls back twice', () => ({ then: (r: Resolve) => (r(draft('a')), r(draft('b'))) })],
+      [
+        'a thenable that calls back twice',
+        () => ({
+          then(r: Resolve) {
+            r(draft('a'));
+            r(draft('b'));
+          },
+        }),
+      ],
       [
         'a thenable that throws after resolving',
         () => ({
