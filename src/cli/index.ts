@@ -5,29 +5,24 @@ import { parseArgs } from 'node:util';
 import type { AnyStateMachine } from 'xstate';
 import { isWorkflow } from '../workflow/define.js';
 import { duration, isUsageError, number, range, UsageError } from './args.js';
+import { overCapacity } from './capacity.js';
 import { checkMachine } from './check.js';
 import { bar, bytes, ms, pct, table } from './format.js';
+import { COMMAND_HELP, HELP } from './help.js';
 import type { LoadReport, Slo } from './load.js';
 import { runLoad } from './load.js';
 import { loadModule, pick } from './module.js';
+import { packageVersion } from './version.js';
 
-const HELP = `agentcharts — the production layer between your agents
-
-usage:
-  agentcharts demo  [--inspect] [--out ./runs] [--seed 7]
-  agentcharts load  <module> [--expected 200] [--factor 5] [--duration 30s] [--runs N]
-                    [--latency 20-200] [--throw-rate 0.02] [--hang-rate 0.01] [--invalid-rate 0.02]
-                    [--seed 1] [--slo-p99 ms] [--slo-p95 ms] [--slo-fallback-rate 0.2]
-                    [--slo-failed-rate 0] [--export name] [--json]
-  agentcharts check <module> [--export name] [--json]
-
-<module> is a JavaScript module exporting a workflow (defineWorkflow); it may also export
-\`load = { expected, input(i), slo }\`. check also reads hand-written statecharts.`;
+/** Longest --duration and --drain: a day (timers cannot hold much more than 24 days anyway). */
+const MAX_LOAD_MS = 86_400_000;
 
 type Out = { log: (text: string) => void; err: (text: string) => void; progress?: (text: string) => void };
 
-/** Run the CLI; returns the exit code (0 ok, 1 a check or SLO failed, 2 bad usage). */
+/** Run the CLI; returns the exit code (0 ok, 1 a check or SLO failed, 2 bad usage, 70 internal error). */
 export async function main(argv: string[], out: Out = defaultOut()): Promise<number> {
+  // Known before parsing, so that a parse error is reported the way the caller asked for.
+  const json = argv.includes('--json');
   try {
     const [command, ...rest] = argv;
     switch (command) {
@@ -39,21 +34,49 @@ export async function main(argv: string[], out: Out = defaultOut()): Promise<num
         const { demo } = await import('./demo.js');
         return await demo(rest, out);
       }
+      case '--version':
+      case '-v':
+      case 'version':
+        out.log(json ? JSON.stringify({ version: packageVersion() }) : packageVersion());
+        return 0;
+      case 'help':
+        out.log(isCommand(rest[0]) ? COMMAND_HELP[rest[0]] : HELP);
+        return 0;
       case undefined:
       case '--help':
       case '-h':
-      case 'help':
         out.log(HELP);
         return command === undefined ? 2 : 0;
       default:
         throw new UsageError(`unknown command "${command}" (expected demo, load or check)`);
     }
   } catch (error) {
-    if (isUsageError(error) || isParseArgsError(error)) {
-      out.err(`agentcharts: ${(error as Error).message}\nrun \`agentcharts --help\` for usage`);
-      return 2;
+    const usage = isUsageError(error) || isParseArgsError(error);
+    const message = messageOf(error);
+    if (json) {
+      out.log(JSON.stringify({ error: { kind: usage ? 'usage' : 'internal', message } }, null, 2));
+    } else if (usage) {
+      out.err(`agentcharts: ${message}\nrun \`agentcharts ${helpFor(argv[0])}--help\` for usage`);
+    } else {
+      // A bug in agentcharts (or the module threw at load time in a way we did not expect): the stack helps.
+      out.err(
+        `agentcharts: unexpected error: ${error instanceof Error && error.stack ? error.stack : message}`,
+      );
     }
-    throw error;
+    return usage ? 2 : 70;
+  }
+}
+
+const isCommand = (name: string | undefined): name is keyof typeof COMMAND_HELP =>
+  name !== undefined && Object.hasOwn(COMMAND_HELP, name);
+
+const helpFor = (command: string | undefined) => (isCommand(command) ? `${command} ` : '');
+
+function messageOf(error: unknown): string {
+  try {
+    return error instanceof Error ? error.message : String(error);
+  } catch {
+    return 'an unprintable value was thrown';
   }
 }
 
@@ -65,8 +88,12 @@ async function check(argv: string[], out: Out): Promise<number> {
     args: argv,
     allowPositionals: true,
     strict: true,
-    options: { export: { type: 'string' }, json: { type: 'boolean' } },
+    options: { export: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   });
+  if (values.help) {
+    out.log(COMMAND_HELP.check);
+    return 0;
+  }
   if (positionals.length > 1) throw new UsageError(`check takes one module, received ${positionals.length}`);
   const module = await loadModule(positionals[0]);
   const [name, target] = pick(module, values.export, true);
@@ -101,6 +128,7 @@ async function load(argv: string[], out: Out): Promise<number> {
       expected: { type: 'string' },
       factor: { type: 'string', default: '5' },
       duration: { type: 'string', default: '30s' },
+      drain: { type: 'string', default: '30s' },
       runs: { type: 'string' },
       latency: { type: 'string', default: '20-200' },
       'throw-rate': { type: 'string', default: '0.02' },
@@ -114,12 +142,18 @@ async function load(argv: string[], out: Out): Promise<number> {
       'slo-failed-rate': { type: 'string' },
       export: { type: 'string' },
       json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
+  if (values.help) {
+    out.log(COMMAND_HELP.load);
+    return 0;
+  }
   if (positionals.length > 1) throw new UsageError(`load takes one module, received ${positionals.length}`);
   const module = await loadModule(positionals[0]);
   const [, workflow] = pick(module, values.export, false);
-  if (!isWorkflow(workflow)) throw new UsageError('load needs a workflow made by defineWorkflow');
+  if (!isWorkflow(workflow))
+    throw new UsageError('load needs a workflow made by defineWorkflow, not a hand-written statechart');
   const declared = (module.exports.load ?? {}) as {
     expected?: number;
     input?: (i: number) => unknown;
@@ -156,12 +190,20 @@ async function load(argv: string[], out: Out): Promise<number> {
     slo.maxFailedRate = number('slo-failed-rate', values['slo-failed-rate'], 0, 1);
 
   const input = declared.input ?? (() => ({}));
+  const expected = number('expected', expectedRaw, 1, 1_000_000, true);
+  const factor = number('factor', values.factor, 0.01, 1000);
+  const concurrency = Math.max(1, Math.round(expected * factor));
+  const tooMany = overCapacity(concurrency);
+  if (tooMany) throw new UsageError(`--expected ${expected} × --factor ${factor}: ${tooMany}`);
+  const durationMs = duration('duration', values.duration, 1, MAX_LOAD_MS);
+  const drainMs = duration('drain', values.drain, 0, MAX_LOAD_MS);
   const report = await runLoad({
     workflow,
     input,
-    expected: number('expected', expectedRaw, 1, 1_000_000, true),
-    factor: number('factor', values.factor, 0.01, 1000),
-    durationMs: duration('duration', values.duration),
+    expected,
+    factor,
+    durationMs,
+    drainMs,
     ...(values.runs === undefined ? {} : { maxRuns: number('runs', values.runs, 1, 100_000_000, true) }),
     faults,
     slo,
@@ -191,6 +233,7 @@ export function formatLoad(r: LoadReport): string {
           `${ms(r.latencyMs.p50)} / ${ms(r.latencyMs.p95)} / ${ms(r.latencyMs.p99)}`,
         ],
         ...Object.entries(r.outcomes).map(([k, v]) => [k, `${v} (${pct(v, r.runs)})`]),
+        ['unfinished at the drain limit', String(r.unfinished)],
         ['agent calls / retried attempts', `${r.attempts.calls} / ${r.attempts.retried}`],
         ['lost shared-state updates', String(r.lostUpdates)],
         ['unhandled rejections', String(r.unhandledRejections)],
@@ -208,6 +251,14 @@ export function formatLoad(r: LoadReport): string {
         ['fallback cause@step', 'runs'],
       ),
     );
+  if (r.reasons.length)
+    lines.push(
+      '',
+      table(
+        r.reasons.map((x) => [String(x.runs), x.status, x.reason]),
+        ['runs', 'outcome', 'most frequent reasons a run did not complete'],
+      ),
+    );
   const breakers = Object.entries(r.breakers);
   if (breakers.length) lines.push('', table(breakers, ['breaker', 'state at the end']));
   lines.push(
@@ -217,7 +268,12 @@ export function formatLoad(r: LoadReport): string {
       ['', 'SLO', 'actual', 'limit'],
     ),
     '',
-    r.pass ? 'all SLOs met' : 'SLO failed',
+    r.pass
+      ? 'all SLOs met'
+      : `SLO failed: ${r.slo
+          .filter((x) => !x.pass)
+          .map((x) => x.name)
+          .join(', ')}`,
   );
   return lines.join('\n');
 }
