@@ -234,6 +234,7 @@ describe('agentcharts load: every run is accounted for, and nothing passes by de
     for (let t = 0; t < 10_000 && !settled; t += 50) await clock.advance(50);
     const r = await done;
     expect(r.runs).toBe(12);
+    expect([r.concurrency, r.peakInFlight]).toEqual([4, 4]);
     // Four (the first four in flight) pause for a human; their LOW drafts then open the writer's
     // breaker, so the other eight fall back.
     expect(r.outcomes).toMatchObject({ awaitingReview: 4, fallback: 8 });
@@ -300,9 +301,10 @@ describe('agentcharts load: every run is accounted for, and nothing passes by de
       clock: testClock(),
     });
     expect(r.runs).toBe(0);
-    expect(r.slo.find((x) => x.name === 'runs finished (at least)')).toMatchObject({
+    expect(r.slo.find((x) => x.name === 'runs finished')).toMatchObject({
       actual: 0,
       pass: false,
+      atLeast: true,
     });
     expect(r.pass).toBe(false);
   });
@@ -335,6 +337,8 @@ describe('agentcharts load: every run is accounted for, and nothing passes by de
     expect(text).toContain('most frequent reasons a run did not complete');
     expect(text).toContain(r.reasons[0]!.reason);
     expect(text).toMatch(/SLO failed: failed rate$/);
+    expect(text).toMatch(/✓ +runs finished +10 +≥ 1/);
+    expect(text).toMatch(/✗ +failed rate +1 +≤ 0/);
     expect(text).not.toContain('all SLOs met');
   });
 

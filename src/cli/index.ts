@@ -222,7 +222,7 @@ async function load(argv: string[], out: Out): Promise<number> {
 
 export function formatLoad(r: LoadReport): string {
   const lines = [
-    `load test: ${r.workflowId} at ${r.concurrency} concurrent runs, ${ms(r.elapsedMs)}`,
+    `load test: ${r.workflowId} at ${r.concurrency} concurrent runs${r.peakInFlight < r.concurrency ? ` (${r.peakInFlight} reached before the test ended)` : ''}, ${ms(r.elapsedMs)}`,
     '',
     table(
       [
@@ -264,7 +264,12 @@ export function formatLoad(r: LoadReport): string {
   lines.push(
     '',
     table(
-      r.slo.map((s) => [s.pass ? '✓' : '✗', s.name, String(Number(s.actual.toFixed(4))), `≤ ${s.limit}`]),
+      r.slo.map((s) => [
+        s.pass ? '✓' : '✗',
+        s.name,
+        String(Number(s.actual.toFixed(4))),
+        `${s.atLeast ? '≥' : '≤'} ${s.limit}`,
+      ]),
       ['', 'SLO', 'actual', 'limit'],
     ),
     '',

@@ -54,7 +54,9 @@ export interface LoadProgress {
 
 export interface LoadReport {
   workflowId: string;
+  /** The runs in flight asked for (expected × factor), and the most that were (the test may end first). */
   concurrency: number;
+  peakInFlight: number;
   runs: number;
   elapsedMs: number;
   throughput: number;
@@ -75,7 +77,8 @@ export interface LoadReport {
   unhandledRejections: number;
   heapGrowthBytes: number;
   breakers: Record<string, string>;
-  slo: Array<{ name: string; limit: number; actual: number; pass: boolean }>;
+  /** Each SLO: `actual` must be at most (or, for `atLeast`, at least) `limit`. */
+  slo: Array<{ name: string; limit: number; actual: number; pass: boolean; atLeast?: true }>;
   pass: boolean;
 }
 
@@ -137,6 +140,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   let launched = 0;
   let finished = 0;
   let unfinished = 0;
+  let peakInFlight = 0;
   let lastProgress = started;
   const maxRuns = options.maxRuns ?? Number.POSITIVE_INFINITY;
   const drainMs = options.drainMs ?? DEFAULT_DRAIN_MS;
@@ -193,6 +197,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     while (!cutOff && more()) {
       const i = launched++;
       const run = runtime.start(workflow, options.input(i) as never, { runId: `load-${i}` });
+      peakInFlight = Math.max(peakInFlight, launched - finished);
       const result = await Promise.race([run.result, drained]);
       if (result === 'cutOff') {
         // Still running long after the test ended: cancelled, counted, not waited for.
@@ -234,7 +239,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const rate = (n: number) => (runs === 0 ? 0 : n / runs);
   const slo: LoadReport['slo'] = [
     // A test that ran nothing has shown nothing: it cannot pass.
-    { name: 'runs finished (at least)', limit: 1, actual: runs, pass: runs >= 1 },
+    { name: 'runs finished', limit: 1, actual: runs, pass: runs >= 1, atLeast: true },
     { name: 'runs unfinished at the drain limit', limit: 0, actual: unfinished, pass: unfinished === 0 },
     { name: 'lost shared-state updates', limit: 0, actual: lost, pass: lost === 0 },
     { name: 'unhandled rejections', limit: 0, actual: unhandled, pass: unhandled === 0 },
@@ -255,11 +260,13 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       limit: s.minThroughput,
       actual: throughput,
       pass: throughput >= s.minThroughput,
+      atLeast: true,
     });
   }
   return {
     workflowId: options.workflow.id,
     concurrency,
+    peakInFlight,
     runs,
     elapsedMs,
     throughput,
