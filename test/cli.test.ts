@@ -211,6 +211,17 @@ describe('agentcharts: help, version, and errors as JSON', () => {
   });
 });
 
+describe('agentcharts: an internal error', () => {
+  it('exits 70 with the stack; with --json, as JSON', async () => {
+    const plain = await cli('check', 'test/fixtures/cli/fake-machine.ts');
+    expect(plain.code).toBe(70);
+    expect(plain.err).toMatch(/^agentcharts: unexpected error: TypeError: .*\n\s+at /);
+    const json = await cli('check', 'test/fixtures/cli/fake-machine.ts', '--json');
+    expect([json.code, json.err]).toEqual([70, '']);
+    expect(JSON.parse(json.out)).toEqual({ error: { kind: 'internal', message: expect.any(String) } });
+  });
+});
+
 describe('agentcharts load: every run is accounted for, and nothing passes by default', () => {
   const quiet = { latencyMs: [5, 5] as [number, number], throwRate: 0, hangRate: 0, invalidRate: 0, seed: 1 };
 
@@ -340,6 +351,67 @@ describe('agentcharts load: every run is accounted for, and nothing passes by de
     expect(text).toMatch(/✓ +runs finished +10 +≥ 1/);
     expect(text).toMatch(/✗ +failed rate +1 +≤ 0/);
     expect(text).not.toContain('all SLOs met');
+  });
+
+  it("the module's input function throwing: those runs failed, with the reason", async () => {
+    const clock = testClock();
+    let settled = false;
+    const done = runLoad({
+      workflow: report,
+      input: (i) => {
+        if (i % 2 === 1) throw new Error(`no topic for ${i}`);
+        return { topic: `t${i}` };
+      },
+      expected: 1,
+      factor: 1,
+      durationMs: 60_000,
+      maxRuns: 4,
+      faults: quiet,
+      slo: {},
+      clock,
+    }).finally(() => {
+      settled = true;
+    });
+    for (let t = 0; t < 10_000 && !settled; t += 50) await clock.advance(50);
+    const r = await done;
+    expect(r.outcomes).toMatchObject({ completed: 2, failed: 2 });
+    expect(r.reasons.map((x) => x.reason).sort()).toEqual([
+      'load.input(1) threw: no topic for 1',
+      'load.input(3) threw: no topic for 3',
+    ]);
+    expect(r.pass).toBe(false);
+  });
+
+  it("the module's load export is checked, naming the field and the value", async () => {
+    const { readLoadExport } = await import('../src/cli/load-export.js');
+    expect(() => readLoadExport({ expected: 'many' })).toThrow(
+      /the module's load.expected must be a positive integer .*, received "many"/,
+    );
+    expect(() => readLoadExport({ input: 5 })).toThrow(
+      /load.input must be a function \(i\) => input, received 5/,
+    );
+    expect(() => readLoadExport({ slo: { maxFailedRate: 2 } })).toThrow(
+      /load.slo.maxFailedRate must be a number from 0 to 1, received 2/,
+    );
+    expect(() => readLoadExport({ slo: { p99: 100 } })).toThrow(
+      /load.slo.p99 must be one of .*\(unknown key\)/,
+    );
+    expect(readLoadExport({ expected: 3, slo: { p99Ms: 100 } })).toEqual({
+      expected: 3,
+      slo: { p99Ms: 100 },
+    });
+    expect(() =>
+      readLoadExport({
+        get slo() {
+          throw new Error('unreadable');
+        },
+      }),
+    ).toThrow(/^the module's load export cannot be read: unreadable$/);
+    const { code, err } = await cli('load', 'test/fixtures/cli/bad-load.ts');
+    expect(code).toBe(2);
+    expect(err).toMatch(
+      /^agentcharts: the module's load.slo.p99Ms must be a finite number ≥ 0, received "2s"/,
+    );
   });
 
   it('the capacity bound comes from the heap: half of what is free, at 64 KiB per run in flight', async () => {

@@ -1,7 +1,9 @@
 import type { Clock } from '../../machines/clock.js';
 import { MAX_TIMER_MS } from '../../machines/clock.js';
+import { describeError } from '../../machines/untrusted.js';
 import type { Run } from '../run.js';
 import type { RunResult, RunStatus } from '../run-result.js';
+import { inputFailed } from '../run-result.js';
 import { createRuntime } from '../runtime.js';
 import type { Workflow } from '../workflow/define.js';
 import { withAgents } from '../workflow/define.js';
@@ -169,7 +171,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     );
   });
 
-  const record = (result: RunResult, run: Run) => {
+  const record = (result: RunResult, run: Run | undefined) => {
     finished++;
     latencies.push(result.durationMs);
     outcomes[result.status]++;
@@ -189,14 +191,22 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
           : result.reason;
       countReason(reasons, result.status, reason);
     }
-    if (result.status === 'completed') lost += lostUpdatesOf(result, run.state().version);
+    if (result.status === 'completed' && run) lost += lostUpdatesOf(result, run.state().version);
   };
 
   // Closed loop: each worker starts its next run when the previous one ends (or pauses for a human).
   const worker = async () => {
     while (!cutOff && more()) {
       const i = launched++;
-      const run = runtime.start(workflow, options.input(i) as never, { runId: `load-${i}` });
+      let run: Run;
+      try {
+        run = runtime.start(workflow, options.input(i) as never, { runId: `load-${i}` });
+      } catch (error) {
+        // The module's input function (user code) threw: that run failed, with the reason.
+        const reason = `load.input(${i}) threw: ${describeError(error).message}`;
+        record(inputFailed(`load-${i}`, options.workflow.id, now(), reason, []), undefined);
+        continue;
+      }
       peakInFlight = Math.max(peakInFlight, launched - finished);
       const result = await Promise.race([run.result, drained]);
       if (result === 'cutOff') {
