@@ -154,3 +154,58 @@ describe('agent: what run returns is settled without letting it spin the event l
     }
   });
 });
+
+describe("fromModel's hooks: a self-resolving thenable from prompt() or a judge ends the attempt", () => {
+  it('a judge that returns one: confidence unavailable, invalidOutput', async () => {
+    const { fromModel } = await import('../src/model/index.js');
+    const { reply, scriptedModel } = await import('./helpers/model.js');
+    const self = selfResolving();
+    const agent = fromModel({
+      id: 'judged',
+      model: scriptedModel([reply(draft('x'))]),
+      output: Draft,
+      confidence: { judge: () => self.t as never },
+      limits: { maxIterations: 1 },
+    });
+    const result = await runAgent(agent, 'q', { clock: testClock() });
+    expect(result.status).toBe('invalidOutput');
+    expect(result.reason).toMatch(
+      /confidence unavailable: the judge returned a thenable that resolves to itself/,
+    );
+    expect(self.calls).toBe(1);
+  });
+
+  it('a prompt function that returns one: the attempt failed with the reason', async () => {
+    const { fromModel } = await import('../src/model/index.js');
+    const { reply, scriptedModel } = await import('./helpers/model.js');
+    const self = selfResolving();
+    const agent = fromModel({
+      id: 'prompted',
+      model: scriptedModel([reply(draft('x'))]),
+      output: Draft,
+      prompt: () => self.t as never,
+      limits: { maxIterations: 1 },
+    });
+    const result = await runAgent(agent, 'q', { clock: testClock() });
+    expect(result.status).toBe('failed');
+    expect(result.reason).toMatch(/prompt\(\) returned a thenable that resolves to itself/);
+    expect(self.calls).toBe(1);
+  });
+});
+
+describe('isDone is synchronous', () => {
+  it('an async isDone (it returns a promise) is invalid output with the reason, not maxIterations', async () => {
+    const agent = defineAgent({
+      id: 't',
+      output: Draft,
+      run: () => draft('x'),
+      isDone: (async () => true) as never,
+      limits: { maxIterations: 1 },
+    });
+    const result = await runAgent(agent, null, { clock: testClock() });
+    expect(result.status).toBe('invalidOutput');
+    expect(result.reason).toMatch(
+      /isDone\(\) returned a promise: it must return true or false synchronously/,
+    );
+  });
+});
