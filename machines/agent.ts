@@ -23,6 +23,7 @@ import { splitAttemptMeta } from './attempt-meta.js';
 import { now } from './clock.js';
 import { classifyQuality } from './quality.js';
 import { backoffDelay } from './retry.js';
+import { adoptUntrusted } from './thenable.js';
 import type { PlainData } from './untrusted.js';
 import { describeError, toPlainData } from './untrusted.js';
 
@@ -99,7 +100,10 @@ export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
     actors: {
       // One actor per attempt: the call, then validation, both inside the attempt's time bound.
       run: fromPromise<Checked, Omit<AgentCall, 'signal'>>(async ({ input, signal }) => {
-        const { output, meta } = splitAttemptMeta(await impl.run({ ...input, signal }));
+        // Never `await` what the agent returned: a self-resolving thenable would starve the timers.
+        const adopted = await adoptUntrusted(impl.run({ ...input, signal }));
+        if (!adopted.ok) return adopted;
+        const { output, meta } = splitAttemptMeta(adopted.value);
         const plain = toPlainData(output, spec.maxOutputBytes);
         return plain.ok
           ? { ...plain, verdict: await validateSafely(impl, plain.value, meta), meta }

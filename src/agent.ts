@@ -241,6 +241,9 @@ async function validate(
   if (isDone) {
     const verdict = attempt(() => isDone(data));
     if (!verdict.ok) return invalid(`isDone() threw: ${verdict.message}`);
+    // An async isDone would never be true here: say so rather than iterate to maxIterations.
+    if (isThenable(verdict.value))
+      return invalid('isDone() returned a promise: it must return true or false synchronously');
     done = verdict.value === true;
   }
   return { valid: true, output: data, confidence: confidence.value, done };
@@ -285,5 +288,15 @@ function attempt<T>(f: () => T): { ok: true; value: T } | { ok: false; message: 
     return { ok: true, value: f() };
   } catch (error) {
     return { ok: false, message: error instanceof Error ? error.message : formatValue(error) };
+  }
+}
+
+/** Has a callable `then` (read once, safely): a promise or a look-alike. */
+function isThenable(value: unknown): boolean {
+  if ((typeof value !== 'object' || value === null) && typeof value !== 'function') return false;
+  try {
+    return typeof (value as { then?: unknown }).then === 'function';
+  } catch {
+    return false;
   }
 }

@@ -8,12 +8,18 @@ export class UsageError extends Error {
 export const isUsageError = (e: unknown): e is UsageError =>
   typeof e === 'object' && e !== null && (e as { isUsageError?: unknown }).isUsageError === true;
 
-/** `30s`, `500ms`, `2m`, or a bare number of seconds. */
-export function duration(flag: string, value: string): number {
+/** `30s`, `500ms`, `2m`, or a bare number of seconds; in ms, from `minMs` to `maxMs`. */
+export function duration(flag: string, value: string, minMs = 0, maxMs = Number.POSITIVE_INFINITY): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim());
   if (!m) throw new UsageError(`--${flag} must be a duration like 30s, 500ms or 2m, received "${value}"`);
   const n = Number(m[1]);
-  return Math.round(m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000);
+  const ms = Math.round(m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000);
+  if (ms < minMs || ms > maxMs) {
+    throw new UsageError(
+      `--${flag} must be from ${minMs} ms to ${Number.isFinite(maxMs) ? `${maxMs / 3_600_000} h` : 'any length'}, received "${value}"`,
+    );
+  }
+  return ms;
 }
 
 export function number(flag: string, value: string, min: number, max: number, integer = false): number {

@@ -7,6 +7,7 @@ import { createRuntime } from '../runtime.js';
 import { number, UsageError } from './args.js';
 import { Draft, demoWorkflow, TOPICS } from './demo-workflow.js';
 import { ms, table } from './format.js';
+import { COMMAND_HELP } from './help.js';
 import { percentile } from './load.js';
 
 type Out = { log: (text: string) => void; err: (text: string) => void };
@@ -34,8 +35,13 @@ export async function demo(argv: string[], out: Out): Promise<number> {
       seed: { type: 'string', default: '7' },
       concurrency: { type: 'string', default: '4' },
       model: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
+  if (values.help) {
+    out.log(COMMAND_HELP.demo);
+    return 0;
+  }
   if (positionals.length > 0) throw new UsageError(`demo takes no arguments, received "${positionals[0]}"`);
   const seed = number('seed', values.seed, 0, 2 ** 31, true);
   const concurrency = number('concurrency', values.concurrency, 1, 64, true);
@@ -159,18 +165,40 @@ export async function demo(argv: string[], out: Out): Promise<number> {
   return 0;
 }
 
+function whyNotLoaded(error: unknown): string {
+  const first = (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+  const code = (error as { code?: unknown } | null)?.code;
+  if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && /['"]ai['"]/.test(first))
+    return 'the ai package is not installed (npm install ai and a provider package, e.g. @ai-sdk/openai)';
+  return `agentcharts/model could not be loaded (${first})`;
+}
+
 function short(text: string, max = 70): string {
   const one = text.replace(/\s+/g, ' ');
   return one.length > max ? `${one.slice(0, max - 1)}…` : one;
 }
 
-/** `--model provider:model`: real model agents when the provider package and key are there. */
-async function modelAgents(
+/** Loads agentcharts/model, which imports `ai`, an optional peer dependency. */
+const loadModelEntry = () => import('../model/index.js');
+
+/**
+ * `--model provider:model`: real model agents when `ai`, the provider package and its key are
+ * there; otherwise the mock agents, with one line saying why.
+ */
+export async function modelAgents(
   spec: string | undefined,
-  out: Out,
+  out: Pick<Out, 'log'>,
+  load: () => Promise<typeof import('../model/index.js')> = loadModelEntry,
 ): Promise<{ researcher?: AnyAgent; writer?: AnyAgent }> {
   if (spec === undefined) return {};
-  const { fromModel, modelFromEnv } = await import('../model/index.js');
+  let entry: typeof import('../model/index.js');
+  try {
+    entry = await load();
+  } catch (error) {
+    out.log(`--model ${spec}: ${whyNotLoaded(error)}; using the mock agents\n`);
+    return {};
+  }
+  const { fromModel, modelFromEnv } = entry;
   const choice = await modelFromEnv(spec);
   if (choice.model === null) {
     out.log(`--model ${spec}: ${choice.reason}; using the mock agents\n`);

@@ -25,6 +25,7 @@ export function bar(fraction: number, width = 24): string {
 
 export function bytes(n: number): string {
   const abs = Math.abs(n);
+  if (abs >= 1024 * 1024 * 1024) return `${(n / 1024 / 1024 / 1024).toFixed(1)} GiB`;
   if (abs >= 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
   if (abs >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
   return `${n} B`;

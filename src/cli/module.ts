@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { AnyStateMachine } from 'xstate';
+import { isAgent } from '../agent.js';
 import type { Workflow } from '../workflow/define.js';
 import { isWorkflow } from '../workflow/define.js';
 import { UsageError } from './args.js';
@@ -25,6 +26,33 @@ export async function loadModule(spec: string | undefined): Promise<LoadedModule
   }
 }
 
+/** Names shown when a module has no workflow; more are counted, not listed. */
+const MAX_LISTED = 20;
+
+/** `it exports: load (object), agent (agent: put it in a workflow's steps), …` */
+export function describeExports(exports: Record<string, unknown>): string {
+  const names = Object.keys(exports);
+  if (names.length === 0) return 'it exports nothing';
+  const listed = names.slice(0, MAX_LISTED).map((name) => `${name} (${kindOf(exports, name)})`);
+  const more = names.length > MAX_LISTED ? `, and ${names.length - MAX_LISTED} more` : '';
+  return `it exports: ${listed.join(', ')}${more}`;
+}
+
+function kindOf(exports: Record<string, unknown>, name: string): string {
+  let value: unknown;
+  try {
+    value = exports[name];
+  } catch {
+    return 'not initialised'; // a binding read before its module finished evaluating
+  }
+  if (isAgent(value)) return "agent: put it in a workflow's steps";
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (typeof value === 'function')
+    return /^class[\s{]/.test(Function.prototype.toString.call(value)) ? 'class' : 'function';
+  return typeof value;
+}
+
 const isMachine = (v: unknown): v is AnyStateMachine =>
   typeof v === 'object' && v !== null && 'root' in v && 'config' in v && 'implementations' in v;
 
@@ -44,7 +72,7 @@ export function pick(module: LoadedModule, name: string | undefined, machines: b
   }
   if (found.length === 0) {
     throw new UsageError(
-      `module ${module.path} exports no workflow${machines ? ' or statechart' : ''} (export one made by defineWorkflow)`,
+      `module ${module.path} exports no workflow${machines ? ' or statechart' : ''} (export one made by defineWorkflow); ${describeExports(module.exports)}`,
     );
   }
   if (found.length > 1) {

@@ -1,4 +1,5 @@
 import type { LanguageModel, ProviderMetadata } from 'ai';
+import { adoptUntrusted } from '../../machines/thenable.js';
 import { fail } from '../options.js';
 import type { ModelReply } from './call.js';
 import type { JudgeFunction, Score } from './judge.js';
@@ -133,8 +134,11 @@ function judgeFunctionPlan(judge: JudgeFunction<unknown, unknown>): ConfidencePl
   return {
     kind: 'scored',
     name: 'judge',
-    score: async ({ output, input, attempt, signal, prompt }) =>
-      judgeScore(await judge(output, { input, attempt, signal, prompt })),
+    score: async ({ output, input, attempt, signal, prompt }) => {
+      // Adopted, never awaited: a thenable that resolves to itself would starve every timer.
+      const scored = await adoptUntrusted(judge(output, { input, attempt, signal, prompt }));
+      return scored.ok ? judgeScore(scored.value) : { unavailable: `the judge ${scored.reason}` };
+    },
   };
 }
 

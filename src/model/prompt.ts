@@ -1,4 +1,5 @@
 import type { PreviousAttempt } from '../../machines/agent-context.js';
+import { adoptUntrusted } from '../../machines/thenable.js';
 import { formatValue } from '../errors.js';
 
 /** What a prompt function gets: the agent's input, the attempt (1-based) and the previous attempt. */
@@ -24,7 +25,10 @@ export async function renderPrompt<I>(
 ): Promise<string> {
   let text: string;
   if (typeof prompt === 'function') {
-    const built: unknown = await prompt(args);
+    // Adopted, never awaited: a thenable that resolves to itself would starve every timer.
+    const adopted = await adoptUntrusted(prompt(args));
+    if (!adopted.ok) throw new TypeError(`prompt() ${adopted.reason}`);
+    const built = adopted.value;
     if (typeof built !== 'string' || built.trim() === '') {
       throw new TypeError(`prompt() must return a non-empty string, received ${formatValue(built)}`);
     }
