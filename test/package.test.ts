@@ -214,10 +214,12 @@ describe('the packed package in a Vite browser build', () => {
 describe('the agentcharts bin, installed', () => {
   const bin = () => join(app, 'node_modules/.bin/agentcharts');
 
-  it('prints its help', async () => {
+  it('prints its help and its version', async () => {
     const result = await run(bin(), ['--help'], app);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/agentcharts check <module>/);
+    const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version as string;
+    expect(await run(bin(), ['--version'], app)).toMatchObject({ code: 0, stdout: `${version}\n` });
   });
 
   it('checks the user’s own compiled module', async () => {
@@ -232,6 +234,7 @@ describe('the agentcharts bin, installed', () => {
     const result = await run(bin(), ['check', 'not-a-workflow.mjs'], app);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/exports no workflow/);
+    expect(result.stderr).toMatch(/answer \(number\), helper \(function\)/);
   });
 });
 
