@@ -227,6 +227,14 @@ describe('the WebSocket inspector (inspect: "ws")', () => {
     [{ host: '' }, 'host', /host must be a non-empty host name/],
     [{ allowOrigins: ['*'] }, 'allowOrigins.0', /must be an origin/],
     [{ inspector: true }, 'inspector', /is not a known option/],
+    [{ viewToken: 'short' }, 'viewToken', /viewToken must be 16 to 256 letters, digits, _ or -/],
+    [
+      { viewToken: 'a'.repeat(20), publishToken: 'a'.repeat(20) },
+      'publishToken',
+      /must differ from viewToken/,
+    ],
+    [{ replayBytes: 64 * 1024 * 1024 }, 'replayBytes', /must be at most maxBufferedBytes \(33554432\)/],
+    [{ maxBufferedBytes: 10 }, 'maxBufferedBytes', /must be an integer from 65536/],
   ])('rejects bad options %j naming the field', (options, field, message) => {
     let error: unknown;
     try {
