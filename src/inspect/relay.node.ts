@@ -154,8 +154,8 @@ export async function listen(o: ParsedRelayOptions): Promise<InspectorRelay> {
   const viewKey = Buffer.from(viewToken);
   const publishKey = Buffer.from(publishToken);
   const recent = replayBuffer(o.replay, o.replayBytes);
-  let droppedViewers = 0;
-  let port = o.port;
+  const droppedViewers = 0;
+  const port = o.port;
   const displayHost = o.host.includes(':') ? `[${o.host}]` : o.host;
 
   const http = createServer((req, res) => {
@@ -175,9 +175,7 @@ export async function listen(o: ParsedRelayOptions): Promise<InspectorRelay> {
     origin === `http://127.0.0.1:${port}` ||
     o.allowOrigins.includes(origin);
   const viewers = new WebSocketServer({ noServer: true, maxPayload: VIEWER_MAX_PAYLOAD });
-  // The publisher holds the token and sends JSON it serialised itself: checking each (possibly
-  // megabytes long) frame's UTF-8 again in JavaScript would be the relay's largest cost.
-  const publishers = new WebSocketServer({
+  const publishers = new WebSocketServer({ noServer: true, maxPayload: o.maxPayload });
     noServer: true,
     maxPayload: o.maxPayload,
     skipUTF8Validation: true,
@@ -195,7 +193,10 @@ export async function listen(o: ParsedRelayOptions): Promise<InspectorRelay> {
       socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    server.handleUpgrade(req, socket, head, (ws) => server.emit('connection', ws, req));
+    server.handleUpgrade(req, socket, head, (ws) => {
+      socket.off('error', onError); // the WebSocket reports its socket's errors from here on
+      server.emit('connection', ws, req);
+    });
   });
 
   function toViewer(viewer: WebSocket, message: Buffer): void {
