@@ -154,8 +154,8 @@ export async function listen(o: ParsedRelayOptions): Promise<InspectorRelay> {
   const viewKey = Buffer.from(viewToken);
   const publishKey = Buffer.from(publishToken);
   const recent = replayBuffer(o.replay, o.replayBytes);
-  const droppedViewers = 0;
-  const port = o.port;
+  let droppedViewers = 0;
+  let port = o.port;
   const displayHost = o.host.includes(':') ? `[${o.host}]` : o.host;
 
   const http = createServer((req, res) => {
@@ -176,10 +176,6 @@ export async function listen(o: ParsedRelayOptions): Promise<InspectorRelay> {
     o.allowOrigins.includes(origin);
   const viewers = new WebSocketServer({ noServer: true, maxPayload: VIEWER_MAX_PAYLOAD });
   const publishers = new WebSocketServer({ noServer: true, maxPayload: o.maxPayload });
-    noServer: true,
-    maxPayload: o.maxPayload,
-    skipUTF8Validation: true,
-  });
 
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', onError);
