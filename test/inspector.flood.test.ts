@@ -155,6 +155,25 @@ beforeAll(async () => {
 }, 60_000);
 
 describe('the inspector connection (the runtime side)', () => {
+  it('keeps at most 16 MiB of messages while not connected (the newest), not 1000 messages of any size', async () => {
+    const r = await relay({});
+    const viewer = await client(r.url);
+    const received: string[] = [];
+    viewer.on('message', (data) => received.push(String(data)));
+    let connect: (url: string) => void = () => {};
+    const connection = connectInspector({ url: new Promise<string>((resolve) => (connect = resolve)) });
+    cleanup.push(() => connection.stop());
+    // 40 messages of 1 MiB before the relay is known: 40 MiB if all were kept.
+    for (let i = 1; i <= 40; i++) connection.inspect(pingEvent(`${i}:${'x'.repeat(MiB)}`));
+    connect(r.publishUrl);
+    expect(await connection.ready).toBe(true);
+    await new Promise<void>((resolve) =>
+      viewer.on('message', (data) => String(data).includes('"payload":"40:') && resolve()),
+    );
+    const kept = received.map((m) => Number(/"payload":"(\d+):/.exec(m)![1]));
+    expect(kept).toEqual(Array.from({ length: 15 }, (_, i) => 26 + i));
+  });
+
   it('drops and reports a message over maxMessageBytes instead of having the relay cut it off', async () => {
     const r = await relay({});
     const viewer = await client(r.url);
@@ -168,14 +187,7 @@ describe('the inspector connection (the runtime side)', () => {
     });
     cleanup.push(() => connection.stop());
     expect(await connection.ready).toBe(true);
-    const event = (payload: string) =>
-      ({
-        type: '@xstate.event',
-        rootId: 'x:1',
-        actorRef: { sessionId: 'x:1', id: 'x' },
-        sourceRef: undefined,
-        event: { type: 'ping', payload },
-      }) as never;
+    const event = pingEvent;
     connection.inspect(event('x'.repeat(10_000)));
     connection.inspect(event('small'));
     await new Promise<void>((resolve) => viewer.once('message', () => resolve()));
@@ -188,3 +200,13 @@ describe('the inspector connection (the runtime side)', () => {
     expect(connection.connected()).toBe(true);
   });
 });
+
+function pingEvent(payload: string) {
+  return {
+    type: '@xstate.event',
+    rootId: 'x:1',
+    actorRef: { sessionId: 'x:1', id: 'x' },
+    sourceRef: undefined,
+    event: { type: 'ping', payload },
+  } as never;
+}
