@@ -11,3 +11,4 @@ export type {
 export { startWebSocketInspector } from './inspect/ws-inspector.node.js';
 export type { FileStoreOptions } from './store/file.node.js';
 export { fileStore } from './store/file.node.js';
+export type { OwnedStore } from './store/owned.js';

@@ -187,6 +187,53 @@ describe('fileStore: one owner per folder', () => {
   });
 });
 
+describe('fileStore: release() (runtime.stop()) and taking the folder again', () => {
+  it('starts again from the folder: what another owner wrote meanwhile is continued, not overwritten', async () => {
+    const dir = tempDir();
+    const a = open(dir);
+    await a.create(newRun('run-1'));
+    await a.commit('run-1', { at: 1001, entries: [entry(1)] });
+    await a.release();
+    expect(existsSync(lockFile(dir))).toBe(false);
+    // Another owner takes the folder and goes on with the run.
+    const b = open(dir);
+    await b.commit('run-1', { at: 1002, entries: [entry(2)] });
+    await b.commit('run-1', { at: 1003, entries: [entry(3)] });
+    await b.close();
+    // The first store takes the folder again and continues after b's records.
+    await a.commit('run-1', { at: 1004, entries: [entry(4)] });
+    expect(lockOf(dir).pid).toBe(process.pid);
+    const run = await open(dir).load('run-1');
+    expect(run.entries.map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('a write called during release() is flushed before the folder is given up', async () => {
+    const dir = tempDir();
+    const store = open(dir);
+    await store.create(newRun('run-1'));
+    const released = store.release();
+    const next = store.commit('run-1', { at: 1001, entries: [entry(1)] });
+    await Promise.all([released, next]);
+    expect(existsSync(lockFile(dir))).toBe(false);
+    // Another owner sees it; then the first store takes the folder again for its next call.
+    const other = open(dir);
+    expect((await other.load('run-1')).entries).toHaveLength(1);
+    await other.close();
+    expect((await store.load('run-1')).entries).toHaveLength(1);
+    expect(lockOf(dir).pid).toBe(process.pid);
+  });
+
+  it('close() is final: a closed store does not come back by itself', async () => {
+    const dir = tempDir();
+    const store = open(dir);
+    await store.create(newRun('run-1'));
+    await store.release();
+    await store.close();
+    expect((await storeError(store.load('run-1'))).code).toBe('closed');
+    expect(existsSync(lockFile(dir))).toBe(false);
+  });
+});
+
 describe('fileStore: private files, no links followed', () => {
   const mode = (path: string) => statSync(path).mode & 0o777;
 

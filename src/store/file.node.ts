@@ -6,9 +6,9 @@ import { fn, parseOptions } from '../options.js';
 import type { Backend } from './backend.js';
 import { RunExists } from './backend.js';
 import { folderLock } from './lock.node.js';
+import { type OwnedStore, ownedStore } from './owned.js';
 import { makePrivateDir, openPrivate as open, readPrivate as readFile } from './private-fs.node.js';
 import { recordStore } from './record-store.js';
-import type { Store } from './store.js';
 
 /**
  * A store on the local disk (Node only):
@@ -44,17 +44,10 @@ const SUFFIX = '.jsonl';
 const CHUNK = 64 * 1024;
 const NEWLINE = 0x0a;
 
-export function fileStore(options: FileStoreOptions): Store {
+export function fileStore(options: FileStoreOptions): OwnedStore {
   const o = parseOptions(optionsSchema, options, 'fileStore');
   const lock = folderLock(resolve(o.dir));
-  const store = recordStore(fileBackend(o, lock.acquire, lock.release));
-  return Object.freeze({
-    ...store,
-    async release() {
-      await store.flush();
-      await lock.release();
-    },
-  });
+  return ownedStore(() => recordStore(fileBackend(o, lock.acquire, lock.release)), lock.release);
 }
 
 const isCode = (error: unknown, code: string): boolean => (error as { code?: unknown })?.code === code;

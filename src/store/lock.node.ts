@@ -48,9 +48,11 @@ interface Held {
 
 // Shared by every copy of this module in the process (a bundle and a test build may both load it).
 const REGISTRY = Symbol.for('agentcharts.store.locks');
-const scope = globalThis as { [REGISTRY]?: Map<string, Held> };
-scope[REGISTRY] ??= new Map();
-const held: Map<string, Held> = scope[REGISTRY];
+const scope = globalThis as {
+  [REGISTRY]?: { held: Map<string, Held>; releasing: Map<string, Promise<void>> };
+};
+scope[REGISTRY] ??= { held: new Map(), releasing: new Map() };
+const { held, releasing } = scope[REGISTRY];
 /** The content of each lock file this process wrote, for the exit handler. */
 const written = new Map<string, string>();
 let exitHook: (() => void) | undefined;
@@ -61,13 +63,31 @@ export function folderLock(dir: string): FolderLock {
   const path = join(dir, LOCK_FILE);
   let mine = false;
   let taking: Promise<void> | undefined;
+  const release = (): Promise<void> => {
+    if (taking) return taking.then(release, release);
+    if (!mine) return Promise.resolve();
+    mine = false; // at once: a call made while the file goes takes the folder again, after it went
+    const entry = held.get(path);
+    if (!entry || --entry.holders > 0) return Promise.resolve();
+    held.delete(path);
+    const gone: Promise<void> = entry.ready
+      .then((content) => removeIfMine(path, content))
+      .finally(() => {
+        if (releasing.get(path) === gone) releasing.delete(path);
+      });
+    releasing.set(path, gone);
+    return gone;
+  };
   return {
+    release,
     acquire() {
       if (mine) return Promise.resolve();
       taking ??= (async () => {
         let entry = held.get(path);
         if (!entry) {
-          entry = { holders: 0, ready: claim(dir, path) };
+          const previous = releasing.get(path) ?? Promise.resolve();
+          const take = () => claim(dir, path);
+          entry = { holders: 0, ready: previous.then(take, take) };
           held.set(path, entry);
           const failed = entry;
           entry.ready.catch(() => {
@@ -86,16 +106,6 @@ export function folderLock(dir: string): FolderLock {
         taking = undefined;
       });
       return taking;
-    },
-    async release() {
-      await taking?.catch(() => {});
-      if (!mine) return;
-      mine = false;
-      const entry = held.get(path);
-      if (!entry || --entry.holders > 0) return;
-      held.delete(path);
-      const content = await entry.ready;
-      await removeIfMine(path, content);
     },
   };
 }
