@@ -1,7 +1,7 @@
 // agentcharts/node: the Node-only parts (file store, the inspector relay). Everything else is in
 // 'agentcharts' and runs in a browser too.
 
-export type { InspectorRelay, InspectorRelayOptions } from './inspect/relay.node.js';
+export type { InspectorRelay, InspectorRelayOptions, RelayStats } from './inspect/relay.node.js';
 export { startInspectorRelay } from './inspect/relay.node.js';
 export type {
   InspectorReady,
@@ -11,3 +11,4 @@ export type {
 export { startWebSocketInspector } from './inspect/ws-inspector.node.js';
 export type { FileStoreOptions } from './store/file.node.js';
 export { fileStore } from './store/file.node.js';
+export type { OwnedStore } from './store/owned.js';

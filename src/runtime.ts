@@ -287,6 +287,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       await Promise.all(ending.map((run) => run.done));
       registry.stop();
       await store?.flush();
+      // Let another process open the store (the file store's folder lock) once this one is done.
+      await store?.release?.();
       await inspector?.stop();
     },
   };

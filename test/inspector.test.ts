@@ -107,7 +107,8 @@ describe('the WebSocket inspector (inspect: "ws")', () => {
     const inspector = started();
     const ready = await inspector.ready;
     if (!ready.listening) throw ready.error;
-    expect(ready.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
+    // The viewers' URLs carry a random token; the runtime publishes on another one.
+    expect(ready.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]{32}$/);
     expect(ready.pageUrl).toBe(ready.url.replace('ws:', 'http:'));
     const ui = await uiClient(ready.url);
 
@@ -226,6 +227,14 @@ describe('the WebSocket inspector (inspect: "ws")', () => {
     [{ host: '' }, 'host', /host must be a non-empty host name/],
     [{ allowOrigins: ['*'] }, 'allowOrigins.0', /must be an origin/],
     [{ inspector: true }, 'inspector', /is not a known option/],
+    [{ viewToken: 'short' }, 'viewToken', /viewToken must be 16 to 256 letters, digits, _ or -/],
+    [
+      { viewToken: 'a'.repeat(20), publishToken: 'a'.repeat(20) },
+      'publishToken',
+      /must differ from viewToken/,
+    ],
+    [{ replayBytes: 64 * 1024 * 1024 }, 'replayBytes', /must be at most maxBufferedBytes \(33554432\)/],
+    [{ maxBufferedBytes: 10 }, 'maxBufferedBytes', /must be an integer from 65536/],
   ])('rejects bad options %j naming the field', (options, field, message) => {
     let error: unknown;
     try {
@@ -250,27 +259,55 @@ async function runAgentAndWait(
 }
 
 describe('the relay', () => {
-  it('binds 127.0.0.1 and broadcasts each message to every other client, not back to its sender', async () => {
+  it('binds 127.0.0.1 and broadcasts what the publisher sends to every viewer', async () => {
     const r = await relay();
     expect(r.host).toBe('127.0.0.1');
+    const publisher = await uiClient(r.publishUrl);
     const a = await uiClient(r.url);
     const b = await uiClient(r.url);
-    const c = await uiClient(r.url);
-    a.ws.send(JSON.stringify({ type: 'hello', from: 'a' }));
-    await b.until((m) => m.length === 1);
-    await c.until((m) => m.length === 1);
-    b.ws.send(JSON.stringify({ type: 'hello', from: 'b' }));
+    publisher.ws.send(JSON.stringify({ type: 'hello', n: 1 }));
     await a.until((m) => m.length === 1);
-    await c.until((m) => m.length === 2);
-    expect(a.messages).toEqual([{ type: 'hello', from: 'b' }]);
-    expect(b.messages).toEqual([{ type: 'hello', from: 'a' }]);
+    await b.until((m) => m.length === 1);
+    expect(a.messages).toEqual([{ type: 'hello', n: 1 }]);
+    expect(b.messages).toEqual([{ type: 'hello', n: 1 }]);
+    expect(publisher.messages).toEqual([]);
     expect(r.clients()).toBe(3);
+    expect(r.stats()).toMatchObject({ viewers: 2, publishers: 1, replayMessages: 1 });
+  });
+
+  it('refuses a connection without a valid token; what a viewer sends is neither relayed nor kept', async () => {
+    const errors: unknown[] = [];
+    const r = await relay({ onError: (error) => errors.push(error) });
+    const base = r.url.replace(/\?.*$/, '');
+    await expect(uiClient(base)).rejects.toThrow(/401/);
+    await expect(uiClient(`${base}?token=guess`)).rejects.toThrow(/401/);
+    await expect(uiClient(`${base}?token=${'x'.repeat(32)}`)).rejects.toThrow(/401/);
+    const publisher = await uiClient(r.publishUrl);
+    const viewer = await uiClient(r.url);
+    const other = await uiClient(r.url);
+    viewer.ws.send(JSON.stringify({ type: '@xstate.snapshot', forged: true }));
+    // Messages are handled in order: once the publisher's next one arrives, the forged one was seen.
+    publisher.ws.send(JSON.stringify({ type: 'real' }));
+    await other.until((m) => m.length === 1);
+    await viewer.until((m) => m.length === 1);
+    expect(other.messages).toEqual([{ type: 'real' }]);
+    expect(viewer.messages).toEqual([{ type: 'real' }]);
+    const late = await uiClient(r.url);
+    await late.until((m) => m.length === 1);
+    expect(late.messages).toEqual([{ type: 'real' }]);
+    expect(r.stats().replayMessages).toBe(1);
+    // A viewer that sends a big frame is cut off before the relay buffers it.
+    viewer.ws.send('x'.repeat(1024 * 1024));
+    await viewer.closed;
+    expect(viewer.ws.readyState).toBe(WebSocket.CLOSED);
+    expect(String(errors[0])).toMatch(/Max payload size exceeded/);
+    expect(r.stats().replayMessages).toBe(1);
   });
 
   it('lets browsers in only from its own page (or allowOrigins); Node clients have no Origin', async () => {
     const r = await relay({ allowOrigins: ['http://localhost:5173'] });
     await expect(uiClient(r.url, { origin: 'https://evil.example' })).rejects.toThrow(/401/);
-    await expect(uiClient(r.url, { origin: r.pageUrl })).resolves.toBeDefined();
+    await expect(uiClient(r.url, { origin: new URL(r.pageUrl).origin })).resolves.toBeDefined();
     await expect(uiClient(r.url, { origin: 'http://localhost:5173' })).resolves.toBeDefined();
   });
 
@@ -281,21 +318,25 @@ describe('the relay', () => {
     expect(page.headers.get('content-type')).toMatch(/text\/html/);
     const html = await page.text();
     expect(html).toContain('https://stately.ai/inspect?x=\\u003cy>'); // no markup injection
-    expect(html).toContain("new WebSocket('ws://' + location.host)");
-    expect((await fetch(`${r.pageUrl}/other`)).status).toBe(404);
+    // It connects with the viewer token of the URL it was opened with.
+    expect(html).toContain("new WebSocket('ws://' + location.host + '/' + location.search)");
+    expect(new URL(r.pageUrl).search).toBe(new URL(r.url).search);
+    expect((await fetch(new URL('/other', r.pageUrl))).status).toBe(404);
   });
 
   it('the inspector connection reconnects to a relay that comes back on the same port', async () => {
-    const first = await startInspectorRelay();
+    // A relay that comes back keeps its tokens (given as options), or the publisher could not return.
+    const tokens = { viewToken: 'v'.repeat(32), publishToken: 'p'.repeat(32) };
+    const first = await startInspectorRelay(tokens);
     const connection: InspectorConnection = connectInspector({
-      url: first.url,
+      url: first.publishUrl,
       reconnectDelayMs: 10,
       onError: () => {},
     });
     cleanup.push(() => connection.stop());
     expect(await connection.ready).toBe(true);
     await first.close();
-    const second = await relay({ port: first.port });
+    const second = await relay({ port: first.port, ...tokens });
     const ui = await uiClient(second.url);
     await vi.waitUntil(() => connection.connected(), { timeout: 5000, interval: 5 });
     connection.inspect(fakeEvent());
@@ -471,7 +512,7 @@ describe('a process with inspection on', () => {
     // A handle left open would keep the child alive: the test's own timeout then fails it.
     expect(await exited).toBe(0);
     expect(lines).toEqual([
-      expect.stringMatching(/^READY ws:\/\/127\.0\.0\.1:\d+$/),
+      expect.stringMatching(/^READY ws:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+$/),
       'RESULT succeeded',
       'STOPPED',
     ]);

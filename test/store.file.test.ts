@@ -378,7 +378,7 @@ describe('fileStore: breakers', () => {
     expect(Object.fromEntries(loaded.breakers)).toEqual({ a: { i: 99 }, b: { i: 98 } });
     expect(readLines(file)).toHaveLength(2);
     expect(statSync(file).size).toBeLessThan(size / 10);
-    expect(readdirSync(dir).sort()).toEqual(['breakers.jsonl', 'runs']);
+    expect(readdirSync(dir).sort()).toEqual(['breakers.jsonl', 'owner.lock', 'runs']);
     // Writes after the compaction go on the new file.
     await store.saveBreaker('a', { i: 100 }, 100);
     expect((await open(dir).loadBreakers()).breakers.get('a')).toEqual({ i: 100 });

@@ -16,6 +16,11 @@ import { loadWs } from './ws-module.node.js';
  * messages wait in a bounded buffer until the socket opens; a lost connection is retried on a timer
  * that does not keep Node alive; `stop()` clears that timer and closes the socket, after which
  * nothing of ours holds the process.
+ *
+ * Memory stays bounded whatever the runs hold: a message over `maxMessageBytes` is dropped (and
+ * reported) rather than sent to a relay that would refuse it; while not connected, at most
+ * `maxPending` messages and 16 MiB wait; while connected, messages are dropped when 32 MiB are already
+ * queued for a relay that does not keep up.
  */
 
 export interface InspectorConnectionOptions {
@@ -23,6 +28,8 @@ export interface InspectorConnectionOptions {
   url: string | PromiseLike<string>;
   /** Messages kept while not connected; the oldest are dropped beyond it. Default 1000. */
   maxPending?: number;
+  /** Larger messages are dropped and reported (the relay's `maxPayload`). Default 4 MiB. */
+  maxMessageBytes?: number;
   /** Wait before reconnecting after the connection is lost; 0 never reconnects. Default 1000 ms. */
   reconnectDelayMs?: number;
   /** Objects nested deeper than this in a message are truncated. Default 10. */
@@ -41,6 +48,8 @@ export interface InspectorConnection {
   stop(): Promise<void>;
 }
 
+const MiB = 1024 * 1024;
+
 const ConnectionOptionsSchema = z.strictObject({
   url: z.custom<string | PromiseLike<string>>(
     (v) =>
@@ -49,11 +58,15 @@ const ConnectionOptionsSchema = z.strictObject({
     { error: 'must be a ws:// or wss:// URL (or a promise of one)' },
   ),
   maxPending: integer(0, 1_000_000).default(1000),
+  maxMessageBytes: integer(1024, 1024 ** 3).default(4 * MiB),
   reconnectDelayMs: integer(0, 3_600_000).default(1000),
   depthLimit: integer(1, 100).default(DEFAULT_DEPTH_LIMIT),
   onError: fn<ObserverErrorHandler>().optional(),
 });
 
+/** Bytes kept while not connected, and queued on the socket while connected, before dropping. */
+const MAX_PENDING_BYTES = 16 * MiB;
+const MAX_QUEUED_BYTES = 32 * MiB;
 // ws's readyState values (WebSocket.OPEN, .CLOSED), so nothing here needs the module loaded.
 const OPEN = 1;
 const CLOSED = 3;
@@ -62,6 +75,7 @@ export function connectInspector(options: InspectorConnectionOptions): Inspector
   const o = parseOptions(ConnectionOptionsSchema, options, 'connectInspector');
   const onError = o.onError ?? reportOncePerSource();
   const pending: string[] = [];
+  let pendingBytes = 0;
   let socket: WebSocket | undefined;
   let Socket: typeof WebSocket | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -78,6 +92,7 @@ export function connectInspector(options: InspectorConnectionOptions): Inspector
     socket = ws;
     ws.on('open', () => {
       markReady(true);
+      pendingBytes = 0;
       for (const message of pending.splice(0)) ws.send(message);
     });
     ws.on('message', () => {}); // relays echo nothing we need
@@ -106,13 +121,34 @@ export function connectInspector(options: InspectorConnectionOptions): Inspector
   );
 
   function send(message: string): void {
+    const bytes = Buffer.byteLength(message);
+    if (bytes > o.maxMessageBytes) {
+      safeReport(
+        onError,
+        new Error(
+          `an inspector message of ${bytes} bytes is over maxMessageBytes (${o.maxMessageBytes}): not sent`,
+        ),
+        'the inspector connection (message size)',
+      );
+      return;
+    }
     if (socket?.readyState === OPEN) {
+      if (socket.bufferedAmount + bytes > MAX_QUEUED_BYTES) {
+        safeReport(
+          onError,
+          new Error(`the inspector relay is ${socket.bufferedAmount} bytes behind: messages are dropped`),
+          'the inspector connection (backlog)',
+        );
+        return;
+      }
       socket.send(message);
       return;
     }
-    if (o.maxPending === 0) return;
+    if (o.maxPending === 0 || bytes > MAX_PENDING_BYTES) return;
     pending.push(message);
-    if (pending.length > o.maxPending) pending.shift();
+    pendingBytes += bytes;
+    while (pending.length > o.maxPending || pendingBytes > MAX_PENDING_BYTES)
+      pendingBytes -= Buffer.byteLength(pending.shift()!);
   }
 
   return {
@@ -133,6 +169,7 @@ export function connectInspector(options: InspectorConnectionOptions): Inspector
       markReady(false);
       clearTimeout(timer);
       pending.length = 0;
+      pendingBytes = 0;
       const ws = socket;
       if (!ws || ws.readyState === CLOSED) return;
       await new Promise<void>((resolve) => {

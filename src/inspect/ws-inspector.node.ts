@@ -13,6 +13,8 @@ import { connectInspector } from './ws-client.node.js';
  *   …
  *   await inspector.stop(); // closes everything: the process can exit
  *
+ * `url` and `pageUrl` carry the viewers' token: anyone with them can watch, nobody else can connect.
+ *
  * Synchronous, so a runtime can be created synchronously: messages wait until the relay listens.
  * A relay that cannot listen (port in use) is reported, not thrown: inspection never breaks a run.
  */
@@ -43,7 +45,12 @@ export function startWebSocketInspector(options: WebSocketInspectorOptions = {})
     ...parsed,
     onError: (error) => safeReport(report, error, 'the inspector relay'),
   });
-  const connection = connectInspector({ url: relayStarted.then((relay) => relay.url), onError: report });
+  // The runtime is the relay's only publisher; viewers get `url` / `pageUrl` (another token).
+  const connection = connectInspector({
+    url: relayStarted.then((relay) => relay.publishUrl),
+    maxMessageBytes: parsed.maxPayload,
+    onError: report,
+  });
   const ready: Promise<InspectorReady> = relayStarted.then(
     async (relay) => {
       await connection.ready;

@@ -14,7 +14,11 @@ export type StoreErrorCode =
   /** The call was refused: an unsafe run id, a run that exists already, a write to a finished run, non-JSON data, a log entry out of order. */
   | 'invalid'
   /** The store was closed. */
-  | 'closed';
+  | 'closed'
+  /** Another process owns the store folder (file store: `owner.lock`); one owner at a time. */
+  | 'locked'
+  /** An entry of the store folder is a symbolic link (or not a regular file or folder): never followed. */
+  | 'unsafe';
 
 export interface StoreErrorDetails {
   /** Where the bad record is, e.g. `/var/runs/runs/a1.jsonl line 7` or `IndexedDB "app" record 7`. */

@@ -1,12 +1,14 @@
 import type { FileHandle } from 'node:fs/promises';
-import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { open as openFolder, readdir, rename, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { fn, parseOptions } from '../options.js';
 import type { Backend } from './backend.js';
 import { RunExists } from './backend.js';
+import { folderLock } from './lock.node.js';
+import { type OwnedStore, ownedStore } from './owned.js';
+import { makePrivateDir, openPrivate as open, readPrivate as readFile } from './private-fs.node.js';
 import { recordStore } from './record-store.js';
-import type { Store } from './store.js';
 
 /**
  * A store on the local disk (Node only):
@@ -17,6 +19,10 @@ import type { Store } from './store.js';
  * Runs sit in their own folder so no run id can collide with the breakers file. Each commit is one
  * write of whole lines followed by an fsync (fdatasync), so a crash can only cut off the last line;
  * reading ignores such a torn last line, and the next append to the run first cuts it away.
+ *
+ * One process owns the folder at a time (`owner.lock`, lock.node.ts): taken on the store's first
+ * call, given up by `close()` and `release()` (`runtime.stop()`). Files are created 0600, folders 0700,
+ * and a symbolic link where a run file or folder should be is refused (private-fs.node.ts).
  */
 export interface FileStoreOptions {
   /** The folder; created when missing. */
@@ -38,14 +44,19 @@ const SUFFIX = '.jsonl';
 const CHUNK = 64 * 1024;
 const NEWLINE = 0x0a;
 
-export function fileStore(options: FileStoreOptions): Store {
-  return recordStore(fileBackend(options));
+export function fileStore(options: FileStoreOptions): OwnedStore {
+  const o = parseOptions(optionsSchema, options, 'fileStore');
+  const lock = folderLock(resolve(o.dir));
+  return ownedStore(() => recordStore(fileBackend(o, lock.acquire, lock.release)), lock.release);
 }
 
 const isCode = (error: unknown, code: string): boolean => (error as { code?: unknown })?.code === code;
 
-function fileBackend(options: FileStoreOptions): Backend {
-  const o = parseOptions(optionsSchema, options, 'fileStore');
+function fileBackend(
+  o: z.output<typeof optionsSchema>,
+  own: () => Promise<void>,
+  release: () => Promise<void>,
+): Backend {
   const dir = resolve(o.dir);
   const runsDir = join(dir, RUNS);
   const breakersFile = join(dir, 'breakers.jsonl');
@@ -53,8 +64,10 @@ function fileBackend(options: FileStoreOptions): Backend {
   // Runs whose file end was checked (and a torn line cut away) by this process.
   const checked = new Set<string>();
   let ready: Promise<void> | undefined;
-  const setup = () => {
-    ready ??= mkdir(runsDir, { recursive: true }).then(() => syncDir(dir));
+  // Every call first makes sure this process owns the folder (cheap once it does).
+  const setup = async () => {
+    await own();
+    ready ??= makePrivateDir(runsDir).then(() => syncDir(dir));
     // A failed mkdir (permissions) is retried on the next call rather than remembered.
     return ready.catch((error) => {
       ready = undefined;
@@ -73,7 +86,7 @@ function fileBackend(options: FileStoreOptions): Backend {
     if (!o.fsync) return;
     let handle: FileHandle | undefined;
     try {
-      handle = await open(folder, 'r');
+      handle = await openFolder(folder, 'r');
       o.onSync?.(folder);
       await handle.sync();
     } catch (error) {
@@ -84,8 +97,8 @@ function fileBackend(options: FileStoreOptions): Backend {
     }
   }
 
-  async function appendLines(file: string, lines: readonly string[], flag: 'a' | 'wx' | 'w') {
-    const handle = await open(file, flag);
+  async function appendLines(file: string, lines: readonly string[], flag: 'a' | 'wx' | 'w', runId?: string) {
+    const handle = await open(file, flag, runId);
     try {
       await handle.appendFile(`${lines.join('\n')}\n`, 'utf8');
       await sync(handle, file);
@@ -95,10 +108,10 @@ function fileBackend(options: FileStoreOptions): Backend {
   }
 
   /** Cut a torn last line (a write cut off by a crash) so the next line does not join it. */
-  async function cutTornTail(file: string) {
+  async function cutTornTail(file: string, runId?: string) {
     let handle: FileHandle;
     try {
-      handle = await open(file, 'r+');
+      handle = await open(file, 'r+', runId);
     } catch (error) {
       if (isCode(error, 'ENOENT')) return;
       throw error;
@@ -119,9 +132,10 @@ function fileBackend(options: FileStoreOptions): Backend {
     kind: 'file',
     locate: (runId, line) => `${fileOf(runId)} line ${line}`,
     async read(runId) {
+      await setup();
       let text: string;
       try {
-        text = await readFile(fileOf(runId), 'utf8');
+        text = await readFile(fileOf(runId), runId);
       } catch (error) {
         if (isCode(error, 'ENOENT')) return undefined;
         throw error;
@@ -129,9 +143,10 @@ function fileBackend(options: FileStoreOptions): Backend {
       return splitLines(text);
     },
     async last(runId) {
+      await setup();
       let handle: FileHandle;
       try {
-        handle = await open(fileOf(runId), 'r');
+        handle = await open(fileOf(runId), 'r', runId);
       } catch (error) {
         if (isCode(error, 'ENOENT')) return undefined;
         throw error;
@@ -147,21 +162,21 @@ function fileBackend(options: FileStoreOptions): Backend {
       const file = fileOf(runId);
       if (create) {
         try {
-          await appendLines(file, lines, 'wx');
+          await appendLines(file, lines, 'wx', runId);
         } catch (error) {
           if (!isCode(error, 'EEXIST')) throw error;
           // A file with no complete line is a create cut off by a crash: the run never existed.
-          if ((await lastLine(await open(file, 'r'), Number.POSITIVE_INFINITY, true)) !== undefined) {
+          if ((await lastLine(await open(file, 'r', runId), Number.POSITIVE_INFINITY, true)) !== undefined) {
             throw new RunExists(runId);
           }
-          await cutTornTail(file);
-          await appendLines(file, lines, 'a');
+          await cutTornTail(file, runId);
+          await appendLines(file, lines, 'a', runId);
         }
         await syncDir(runsDir);
       } else {
-        if (!checked.has(runId)) await cutTornTail(file);
+        if (!checked.has(runId)) await cutTornTail(file, runId);
         try {
-          await appendLines(file, lines, 'a');
+          await appendLines(file, lines, 'a', runId);
         } catch (error) {
           checked.delete(runId); // part of the write may be on disk: check the end again next time
           throw error;
@@ -170,6 +185,7 @@ function fileBackend(options: FileStoreOptions): Backend {
       checked.add(runId);
     },
     async remove(runId) {
+      await setup();
       checked.delete(runId);
       try {
         await unlink(fileOf(runId));
@@ -178,6 +194,7 @@ function fileBackend(options: FileStoreOptions): Backend {
       }
     },
     async runIds() {
+      await setup();
       try {
         const names = await readdir(runsDir);
         return names.filter((n) => n.endsWith(SUFFIX)).map((n) => n.slice(0, -SUFFIX.length));
@@ -208,9 +225,10 @@ function fileBackend(options: FileStoreOptions): Backend {
       checked.add(breakersFile);
     },
     async readBreakers() {
+      await setup();
       let text: string;
       try {
-        text = await readFile(breakersFile, 'utf8');
+        text = await readFile(breakersFile);
       } catch (error) {
         if (isCode(error, 'ENOENT')) return [];
         throw error;
@@ -218,6 +236,7 @@ function fileBackend(options: FileStoreOptions): Backend {
       return splitLines(text).lines.map((line, i) => ({ line, location: `${breakersFile} line ${i + 1}` }));
     },
     async compactBreakers(lines) {
+      await setup();
       // Write the new file beside the old one, then swap: a crash leaves one or the other, whole.
       const temp = `${breakersFile}.tmp`;
       await appendLines(temp, lines, 'w').catch(async (error) => {
@@ -228,7 +247,7 @@ function fileBackend(options: FileStoreOptions): Backend {
       await syncDir(dir);
       checked.add(breakersFile);
     },
-    close: async () => {},
+    close: release,
   };
 }
 

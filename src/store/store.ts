@@ -140,6 +140,12 @@ export interface Store {
   flush(runId?: string): Promise<void>;
   /** Flush, then release the storage; later calls are refused (`closed`). */
   close(): Promise<void>;
+  /**
+   * Flush, then give up ownership of the storage so another process may open it (the file store's
+   * folder lock); the store stays usable and takes ownership again on its next call. `runtime.stop()`
+   * calls it. Optional: stores without an owner need none.
+   */
+  release?(): Promise<void>;
 }
 
 // Run ids become file names and key prefixes: letters, digits, `_`, `-`, `.`, not starting with a dot
