@@ -3,6 +3,7 @@
  *   npm run bench
  * The memory figures come first: they measure the heap, which the other benchmarks leave behind.
  */
+import { agentResultBench, printAgentResultReport } from './agent-result.js';
 import { blackboardMemory, printMemoryReport } from './blackboard-memory.js';
 import { fileStoreBench, printFileStoreReport } from './file-store.js';
 import { printWorkflowReport, workflowBench } from './workflow.js';
@@ -13,3 +14,5 @@ console.log('\n## workflow cost and tracing overhead\n');
 printWorkflowReport(await workflowBench());
 console.log('\n## file store commits\n');
 printFileStoreReport(await fileStoreBench());
+console.log("\n## guarding what an agent's run returns\n");
+printAgentResultReport(await agentResultBench());

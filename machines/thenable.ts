@@ -24,7 +24,7 @@ const nativeThen = Promise.prototype.then;
  */
 export function adoptUntrusted(value: unknown, maxLinks = MAX_THENABLE_LINKS): Promise<Adopted> {
   return new Promise<Adopted>((resolve, reject) => {
-    const chain = new Set<unknown>();
+    let chain: Set<unknown> | undefined;
     const step = (current: unknown, links: number): void => {
       if (isNativePromise(current, (v) => step(v, links), reject)) return;
       if ((typeof current !== 'object' || current === null) && typeof current !== 'function') {
@@ -42,7 +42,7 @@ export function adoptUntrusted(value: unknown, maxLinks = MAX_THENABLE_LINKS): P
         resolve({ ok: true, value: current });
         return;
       }
-      if (chain.has(current)) {
+      if (chain?.has(current)) {
         resolve({ ok: false, reason: 'returned a thenable that resolves to itself' });
         return;
       }
@@ -50,6 +50,7 @@ export function adoptUntrusted(value: unknown, maxLinks = MAX_THENABLE_LINKS): P
         resolve({ ok: false, reason: `returned a chain of more than ${maxLinks} thenables` });
         return;
       }
+      chain ??= new Set();
       chain.add(current);
       // First call wins, as with a promise; a later call or a throw after it is ignored.
       let called = false;
@@ -86,10 +87,12 @@ function isNativePromise(
 ): boolean {
   if (typeof value !== 'object' || value === null) return false;
   try {
+    // `instanceof` first: the brand check below throws on anything else, and a throw is slow.
+    if (!(value instanceof Promise)) return false;
     // The brand check: the intrinsic `then` throws a TypeError on anything but a promise.
     nativeThen.call(value, onFulfilled, onRejected);
     return true;
   } catch {
-    return false;
+    return false; // a look-alike (or a proxy that refuses): adopted by hand, if it is a thenable
   }
 }
