@@ -13,6 +13,7 @@ import { createReviews, type Reviews } from './review/reviews.js';
 import { schemaValidator } from './review/validate.js';
 import type { Run } from './run.js';
 import { haltRun, startRun } from './run.js';
+import { isSafeRunId, RUN_ID_RULE } from './run-id.js';
 import { createBreakerRegistry } from './runtime-breakers.js';
 import type { InspectOption, RuntimeInspector } from './runtime-inspector.js';
 import { startInspector } from './runtime-inspector.js';
@@ -253,9 +254,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
         fail('runtime.start', 'workflow', workflow, 'must be a workflow made by defineWorkflow');
       }
       const runId = startOptions.runId ?? nanoid();
-      if (typeof runId !== 'string' || runId.length === 0) {
-        fail('runtime.start', 'runId', runId, 'must be a non-empty string');
-      }
+      // One rule with the stores: an id a store would refuse never starts an unpersisted run.
+      if (!isSafeRunId(runId)) fail('runtime.start', 'runId', runId, RUN_ID_RULE);
       if (active.has(runId)) fail('runtime.start', 'runId', runId, 'is already running in this runtime');
       const run = startRun(deps(workflow), workflow, input, runId, startOptions.signal);
       // An input that failed validation ends at once and is never active.

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createActor } from 'xstate';
 import { agentActor, defineAgent } from '../src/agent.js';
+import { isOptionsError, type OptionsError } from '../src/errors.js';
 import { createRuntime } from '../src/runtime.js';
 import { memoryStore } from '../src/store/memory.js';
 import type { Store } from '../src/store/store.js';
@@ -253,5 +254,50 @@ describe('replay and time travel', () => {
     expect(values.at(-1)).toBe('completed');
     expect(cursor.prev()).toBeDefined();
     await runtime.stop();
+  });
+});
+
+describe('run ids: one rule for the runtime and the stores', () => {
+  const unsafe = ['../x', 'a/b', 'nul\u0000byte', 'x'.repeat(300), '.hidden', 'con', ''];
+
+  it('runtime.start refuses an id the store would refuse, up front, and nothing runs or is stored', async () => {
+    const clock = testClock();
+    const store = memoryStore();
+    const { workflow, researcherRun } = pipeline([{ output: draft('ok', 0.9) }], clock);
+    const runtime = createRuntime({ clock, store, workflows: [workflow] });
+    for (const runId of unsafe) {
+      let error: unknown;
+      try {
+        runtime.start(workflow, null, { runId });
+      } catch (e) {
+        error = e;
+      }
+      expect(isOptionsError(error), JSON.stringify(runId)).toBe(true);
+      expect((error as OptionsError).field).toBe('runId');
+      expect((error as OptionsError).received).toBe(runId);
+      expect((error as Error).message).toMatch(/^runtime\.start: runId must be 1 to 200 letters, digits/);
+      // The store's own check agrees.
+      await expect(store.create({ runId, workflowId: 'durable', input: null, startedAt: 0 })).rejects.toThrow(
+        /not safe to store/,
+      );
+    }
+    await clock.advance(100);
+    await settle();
+    expect(researcherRun.calls).toHaveLength(0);
+    expect(runtime.runs()).toHaveLength(0);
+    expect(await store.runIds()).toEqual([]);
+    // A safe id is accepted by both.
+    const run = runtime.start(workflow, null, { runId: 'safe_id-1.2' });
+    await clock.advance(10);
+    expect((await run.result).status).toBe('completed');
+    expect(await store.runIds()).toEqual(['safe_id-1.2']);
+    await runtime.stop();
+  });
+
+  it('the same rule holds without a store', () => {
+    const clock = testClock();
+    const { workflow } = pipeline([{ output: draft('ok', 0.9) }], clock);
+    const runtime = createRuntime({ clock });
+    expect(() => runtime.start(workflow, null, { runId: 'a/b' })).toThrow(/runtime\.start: runId must be/);
   });
 });
