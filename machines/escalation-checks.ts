@@ -90,6 +90,7 @@ export function initialContext(input: EscalationInput, openedAt: number): Escala
     reviewId: config.reviewId,
     runId: config.runId,
     stepId: config.stepId,
+    visit: config.visit,
     agentId: config.agentId,
     trigger: config.trigger,
     output: plain ? plain.value : null,

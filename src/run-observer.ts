@@ -195,11 +195,10 @@ export function observeRun(options: RunObserverOptions): RunObserver {
     const c = snapshot.context;
     let spanId = escalations.get(c.reviewId);
     if (!spanId) {
-      const step = c.reviewId.slice(c.reviewId.indexOf('/') + 1);
       spanId = recorder.start({
         name: `escalation ${c.stepId}`,
         operation: 'escalation',
-        parentSpanId: stepSpans.get(step) ?? runSpan,
+        parentSpanId: stepSpans.get(`${c.stepId}.${c.visit}`) ?? runSpan,
         agentId: c.agentId,
         stepId: c.stepId,
         startedAt: c.openedAt,

@@ -103,10 +103,10 @@ describe('durable runs: stop, restart, resume', () => {
     const second = pipeline([{ hang: true }], clock);
     const { runtime, resumed } = await restart(store, clock, second.workflow);
     expect(runtime.reviews.list()).toEqual([
-      expect.objectContaining({ id: 'r3/writer.1', runId: 'r3', confidence: 0.6 }),
+      expect.objectContaining({ reviewId: 'r3.writer.1', runId: 'r3', confidence: 0.6 }),
     ]);
     expect((await resumed.runs[0]!.result).status).toBe('awaitingReview');
-    await runtime.reviews.approve('r3/writer.1', { by: 'after-restart' });
+    await runtime.reviews.approve('r3.writer.1', { by: 'after-restart' });
     expect(await resumed.runs[0]!.done).toMatchObject({ status: 'completed', output: draft('shaky', 0.6) });
     expect(second.writerRun.calls).toHaveLength(0);
     await runtime.stop();
@@ -231,7 +231,7 @@ describe('replay and time travel', () => {
     const runtime = createRuntime({ clock, store, workflows: [first.workflow] });
     const run = runtime.start(first.workflow, null, { runId: 'r9' });
     for (let i = 0; i < 20; i++) await clock.advance(100);
-    await runtime.reviews.edit('r9/writer.1', draft('fixed by a human', 0.95), { by: 'eve' });
+    await runtime.reviews.edit('r9.writer.1', draft('fixed by a human', 0.95), { by: 'eve' });
     const done = await run.done;
     expect(done.status).toBe('completed');
     const callsBefore = first.researcherRun.calls.length + first.writerRun.calls.length;

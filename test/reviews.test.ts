@@ -53,9 +53,10 @@ describe('list and get', () => {
     reviews.open({ ...INPUT, timeoutMs: 60_000 }, { validateEdit: schemaValidator(Draft) });
     const [review] = reviews.list();
     expect(review).toEqual({
-      id: 'rev-1',
+      reviewId: 'rev-1',
       runId: 'run-1',
       stepId: 'write',
+      visit: 1,
       agentId: 'writer',
       output: DRAFT,
       confidence: 0.62,
@@ -86,9 +87,9 @@ describe('list and get', () => {
     reviews.track(
       createActor(escalationMachine, { clock: earlier, input: { ...INPUT, reviewId: 'a' } }).start(),
     );
-    expect(reviews.list().map((r) => r.id)).toEqual(['a', 'b', 'c']);
+    expect(reviews.list().map((r) => r.reviewId)).toEqual(['a', 'b', 'c']);
     await clock.advance(1_000);
-    expect(reviews.list().map((r) => r.id)).toEqual(['a', 'b']);
+    expect(reviews.list().map((r) => r.reviewId)).toEqual(['a', 'b']);
     expect(reviews.get('c')).toMatchObject({ status: 'expired', outcome: { decision: 'expired' } });
     expect(reviews.get('nope')).toBeUndefined();
   });
@@ -109,7 +110,7 @@ describe('decisions', () => {
     });
     expect(await done).toEqual(outcome);
     expect(reviews.list()).toEqual([]);
-    expect(reviews.get('rev-1')).toMatchObject({ id: 'rev-1', status: 'approved', outcome });
+    expect(reviews.get('rev-1')).toMatchObject({ reviewId: 'rev-1', status: 'approved', outcome });
   });
 
   it('edit validates against the schema: invalid → clear error and the review stays pending', async () => {
@@ -125,7 +126,7 @@ describe('decisions', () => {
       { path: 'content', message: 'Too small: expected string to have >=1 characters' },
       { path: 'confidence', message: 'Too big: expected number to be <=1' },
     ]);
-    expect(reviews.list().map((r) => r.id)).toEqual(['rev-1']);
+    expect(reviews.list().map((r) => r.reviewId)).toEqual(['rev-1']);
 
     const outcome = await reviews.edit(
       'rev-1',
@@ -381,7 +382,7 @@ describe('track', () => {
     const actor = createActor(escalationMachine, { clock: testClock(), input: INPUT }).start();
     const untrack = reviews.track(actor);
     expect(reviews.track(actor)).toBeTypeOf('function'); // idempotent
-    expect(reviews.list().map((r) => r.id)).toEqual(['rev-1']);
+    expect(reviews.list().map((r) => r.reviewId)).toEqual(['rev-1']);
     await reviews.approve('rev-1', { by: 'alice' });
     expect(actor.getSnapshot().output).toMatchObject({ decision: 'approved', by: 'alice' });
     untrack();
@@ -451,7 +452,7 @@ describe('persisted reviews come back after a restart', () => {
     second.clock.set(30_000);
     second.reviews.open(INPUT, { snapshot: saved });
     expect(second.reviews.list()).toMatchObject([
-      { id: 'rev-1', status: 'awaitingReview', openedAt: 1_000, expiresAt: 61_000, output: DRAFT },
+      { reviewId: 'rev-1', status: 'awaitingReview', openedAt: 1_000, expiresAt: 61_000, output: DRAFT },
     ]);
     second.clock.set(60_999);
     expect(second.reviews.list()).toHaveLength(1);
@@ -477,8 +478,8 @@ describe('listeners', () => {
       onListenerError: (error, event) => errors.push([String(error), event.type]),
     });
     const seen: string[] = [];
-    reviews.on('pending', (e) => seen.push(`pending ${e.review.id}`));
-    reviews.on('decided', (e) => seen.push(`decided ${e.review.id} ${e.review.status}`));
+    reviews.on('pending', (e) => seen.push(`pending ${e.review.reviewId}`));
+    reviews.on('decided', (e) => seen.push(`decided ${e.review.reviewId} ${e.review.status}`));
     const off = reviews.on('pending', () => {
       throw new Error('listener bug');
     });
@@ -590,7 +591,7 @@ describe('inside a parent machine (how a workflow step uses it)', () => {
     const run = createActor(stepMachine(logic, reviews), { clock }).start();
     trackChildren(run, reviews);
     await settle();
-    expect(reviews.list()).toMatchObject([{ id: 'rev-1', runId: 'run-1', status: 'awaitingReview' }]);
+    expect(reviews.list()).toMatchObject([{ reviewId: 'rev-1', runId: 'run-1', status: 'awaitingReview' }]);
     expect((await reviewError(reviews.edit('rev-1', { content: 7 }, { by: 'carol' }))).code).toBe(
       'invalidEdit',
     );
@@ -622,7 +623,7 @@ describe('inside a parent machine (how a workflow step uses it)', () => {
     }).start();
     trackChildren(restored, second.reviews);
     restored.send({ type: 'restore' });
-    expect(second.reviews.list()).toMatchObject([{ id: 'rev-1', openedAt: 0, expiresAt: 60_000 }]);
+    expect(second.reviews.list()).toMatchObject([{ reviewId: 'rev-1', openedAt: 0, expiresAt: 60_000 }]);
     second.clock.set(59_999);
     expect(restored.getSnapshot().value).toBe('reviewing');
     second.clock.set(60_000);

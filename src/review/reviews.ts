@@ -76,7 +76,7 @@ export interface OpenOptions {
 }
 
 export interface OpenedReview {
-  readonly id: string;
+  readonly reviewId: string;
   readonly actor: Actor<EscalationMachine>;
   /** Settles with the outcome; rejects (unknownReview) if the actor is stopped first. */
   readonly done: Promise<EscalationOutcome>;
@@ -120,7 +120,10 @@ interface Entry {
 }
 
 const reportListenerError = (error: unknown, event: ReviewsEvent) => {
-  console.error(`agentcharts: a reviews listener for "${event.type}" (${event.review.id}) threw`, error);
+  console.error(
+    `agentcharts: a reviews listener for "${event.type}" (${event.review.reviewId}) threw`,
+    error,
+  );
 };
 
 /**
@@ -346,7 +349,7 @@ export function createReviews(options: CreateReviewsOptions = {}): Reviews {
       actor.start();
       // Re-arms the review timer from the absolute expiresAt (XState does not restore timers).
       if (opts.snapshot) actor.send({ type: 'restore' });
-      return { id, actor, done };
+      return { reviewId: id, actor, done };
     },
   };
   return reviews;
