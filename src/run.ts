@@ -221,6 +221,14 @@ export function startRun<I, O>(
       if (!tracked.has(child)) {
         tracked.add(child);
         deps.track?.(child);
+        // The hook's success changes only the review's own state: checkpoint it, so a restart does
+        // not notify again.
+        let told = childSnapshot.context.notifiedAt !== null;
+        child.subscribe((next: unknown) => {
+          if (told || !isEscalationSnapshot(next) || next.context.notifiedAt === null) return;
+          told = true;
+          watch(actor.getSnapshot());
+        });
       }
       pending.push(childSnapshot.context);
     }
@@ -245,7 +253,10 @@ export function startRun<I, O>(
         durationMs: at - snapshot.context.startedAt,
       });
     }
-    if (snapshot.status === 'active') persistence?.observe(snapshot.context, pending.length > 0);
+    if (snapshot.status === 'active') {
+      const notified = pending.flatMap((c) => (c.notifiedAt === null ? [] : [c.reviewId])).join(' ');
+      persistence?.observe(snapshot.context, pending.length > 0, notified);
+    }
   };
   actor.subscribe({
     next: watch,

@@ -301,3 +301,79 @@ describe('run ids: one rule for the runtime and the stores', () => {
     expect(() => runtime.start(workflow, null, { runId: 'a/b' })).toThrow(/runtime\.start: runId must be/);
   });
 });
+
+describe('review notifications across a restart', () => {
+  /** A runtime whose hook records every notice it gets (and can be made to fail). */
+  function withHook(
+    store: Store,
+    clock: TestClock,
+    workflow: ReturnType<typeof pipeline>['workflow'],
+    fails = false,
+  ) {
+    const notices: string[] = [];
+    const runtime = createRuntime({
+      clock,
+      store,
+      workflows: [workflow],
+      escalationRetry: { maxAttempts: 2, initialDelayMs: 100, maxDelayMs: 100 },
+      onEscalation: (n) => {
+        notices.push(`${n.reviewId}#${n.attempt}`);
+        if (fails) throw new Error('pager down');
+      },
+    });
+    return { runtime, notices };
+  }
+
+  it('a review whose hook succeeded is not notified again after a restart', async () => {
+    const clock = testClock();
+    const store = memoryStore();
+    const first = pipeline([{ output: draft('shaky', 0.6) }], clock);
+    const before = withHook(store, clock, first.workflow);
+    const run = before.runtime.start(first.workflow, null, { runId: 'r4' });
+    await clock.advance(10);
+    expect((await run.result).status).toBe('awaitingReview');
+    await settle();
+    expect(before.notices).toEqual(['r4.writer.1#1']);
+    await before.runtime.stop();
+
+    const second = pipeline([{ hang: true }], clock);
+    const after = withHook(store, clock, second.workflow);
+    const resumed = await after.runtime.resume();
+    await clock.advance(1_000);
+    expect(after.runtime.reviews.list()).toEqual([
+      expect.objectContaining({ reviewId: 'r4.writer.1', status: 'awaitingReview' }),
+    ]);
+    expect(after.notices).toEqual([]); // nobody is paged again
+    await after.runtime.reviews.approve('r4.writer.1', { by: 'after-restart' });
+    expect(await resumed.runs[0]!.done).toMatchObject({ status: 'completed' });
+    await after.runtime.stop();
+  });
+
+  it('a review whose hook never succeeded is notified again after a restart', async () => {
+    const clock = testClock();
+    const store = memoryStore();
+    const first = pipeline([{ output: draft('shaky', 0.6) }], clock);
+    const before = withHook(store, clock, first.workflow, true);
+    const run = before.runtime.start(first.workflow, null, { runId: 'r5' });
+    await clock.advance(10);
+    expect((await run.result).status).toBe('awaitingReview');
+    for (let i = 0; i < 5; i++) await clock.advance(100); // both attempts fail; the review waits
+    expect(before.notices).toEqual(['r5.writer.1#1', 'r5.writer.1#2']);
+    expect(before.runtime.reviews.list()[0]).toMatchObject({ status: 'awaitingReview' });
+    await before.runtime.stop();
+
+    const second = pipeline([{ hang: true }], clock);
+    const after = withHook(store, clock, second.workflow);
+    await after.runtime.resume();
+    await clock.advance(1_000);
+    expect(after.notices).toEqual(['r5.writer.1#1']); // told now, once, with a fresh round of attempts
+    await after.runtime.stop();
+
+    // And once told, a further restart does not tell again.
+    const third = withHook(store, clock, pipeline([{ hang: true }], clock).workflow);
+    await third.runtime.resume();
+    await clock.advance(1_000);
+    expect(third.notices).toEqual([]);
+    await third.runtime.stop();
+  });
+});

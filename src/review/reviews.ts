@@ -141,7 +141,8 @@ export function createReviews(options: CreateReviewsOptions = {}): Reviews {
   const notify = fromPromise<void, EscalationNotice>(async ({ input, signal }) => {
     await hook(input, { signal });
   });
-  const defaultLogic = createEscalationMachine().provide({ actors: { notify } });
+  // Reviews opened by a workflow step take the registry's retry policy (the runtime's escalationRetry).
+  const defaultLogic = createEscalationMachine({ notify: notifyPolicy }).provide({ actors: { notify } });
   const logics = new WeakMap<EditValidator, EscalationMachine>();
 
   const active = new Map<string, Entry>();
@@ -287,7 +288,9 @@ export function createReviews(options: CreateReviewsOptions = {}): Reviews {
     if (!validateEdit) return defaultLogic;
     let machine = logics.get(validateEdit);
     if (!machine) {
-      machine = createEscalationMachine({ validateEdit }).provide({ actors: { notify } });
+      machine = createEscalationMachine({ validateEdit, notify: notifyPolicy }).provide({
+        actors: { notify },
+      });
       logics.set(validateEdit, machine);
     }
     return machine;
