@@ -590,7 +590,7 @@ describe('blackboard: hostile arguments are refused as results, never thrown', (
       valueOf: z.number().default(0),
       hasOwnProperty: z.boolean().default(false),
       constructorName: z.string().optional(),
-      nested: z.object({ toString: z.string().optional(), n: z.number() }).default({ n: 1 }),
+      nested: z.object({ toString: z.string().optional(), n: z.number() }).default({ n: 1 } as never),
     });
     const board = createBlackboard({ schema: Odd, reducers: { valueOf: 'sum' as const } });
     expect(board.read().state).toEqual({

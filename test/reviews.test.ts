@@ -216,6 +216,64 @@ describe('decisions', () => {
   });
 });
 
+describe('hostile arguments reject the promise, never throw', () => {
+  const hostile = {
+    toString() {
+      throw new Error('no string for you');
+    },
+  };
+  const trap = new Proxy(
+    {},
+    {
+      get() {
+        throw new Error('trap');
+      },
+    },
+  );
+
+  it('a review id whose toString throws, a bigint id, decision options whose getters throw', async () => {
+    const { reviews } = setup();
+    reviews.open(INPUT, { validateEdit: schemaValidator(Draft) });
+    const calls: Array<[string, () => Promise<unknown>, string]> = [
+      ['approve(hostile id)', () => reviews.approve(hostile as never, { by: 'a' }), 'unknownReview'],
+      ['edit(bigint id)', () => reviews.edit(10n as never, DRAFT, { by: 'a' }), 'unknownReview'],
+      ['reject(Proxy id)', () => reviews.reject(trap as never, 'no', { by: 'a' }), 'unknownReview'],
+      ['approve(options Proxy)', () => reviews.approve('rev-1', trap as never), 'invalidDecision'],
+      ['edit(options Proxy)', () => reviews.edit('rev-1', DRAFT, trap as never), 'invalidDecision'],
+      [
+        'reject(hostile reason)',
+        () => reviews.reject('rev-1', hostile as never, { by: 'a' }),
+        'invalidDecision',
+      ],
+    ];
+    for (const [what, call, code] of calls) {
+      let promise: Promise<unknown> | undefined;
+      expect(() => {
+        promise = call();
+      }, what).not.toThrow();
+      expect((await reviewError(promise!)).code, what).toBe(code);
+    }
+    // The review is still pending and takes a proper decision.
+    expect(reviews.list().map((r) => r.reviewId)).toEqual(['rev-1']);
+    expect(await reviews.approve('rev-1', { by: 'alice' })).toMatchObject({ decision: 'approved' });
+  });
+
+  it('an edit with a key the shared state refuses is refused before it is accepted', async () => {
+    const { reviews } = setup();
+    reviews.open(INPUT);
+    for (const output of [
+      JSON.parse('{"content":"x","confidence":0.9,"constructor":{"a":1}}'),
+      JSON.parse('{"content":"x","confidence":0.9,"nested":{"__proto__":{"polluted":true}}}'),
+      { content: 'x', confidence: 0.9, prototype: 1 },
+    ]) {
+      const error = await reviewError(reviews.edit('rev-1', output, { by: 'alice' }));
+      expect(error.code).toBe('invalidEdit');
+      expect(error.message).toMatch(/forbidden key "(constructor|__proto__|prototype)"/);
+    }
+    expect(reviews.list()).toHaveLength(1);
+  });
+});
+
 describe('concurrent decisions on one review', () => {
   const attempts = {
     approve: (r: ReturnType<typeof createReviews>) => r.approve('rev-1', { by: 'alice' }),

@@ -142,6 +142,19 @@ describe('workflow + human review', () => {
     expect(await run.done).toMatchObject({ status: 'completed', output: draft('shaky', 0.5) });
   });
 
+  it('an edit with a constructor key is refused while the human can fix it, not after "OK" by the run', async () => {
+    const { workflow } = pipeline([{ output: draft('shaky', 0.5) }]);
+    const { run } = start(workflow);
+    await run.result;
+    const hostile = JSON.parse('{"content":"ok","confidence":0.9,"constructor":{"prototype":{}}}');
+    await expect(runtime!.reviews.edit('r1.writer.1', hostile, { by: 'bob' })).rejects.toMatchObject({
+      code: 'invalidEdit',
+    });
+    expect(runtime!.reviews.list().map((r) => r.reviewId)).toEqual(['r1.writer.1']);
+    await runtime!.reviews.edit('r1.writer.1', draft('fixed', 0.9), { by: 'bob' });
+    expect(await run.done).toMatchObject({ status: 'completed', output: draft('fixed', 0.9) });
+  });
+
   it('a rejection ends the run with an explicit fallback naming who rejected and why', async () => {
     const { workflow, publisherRun } = pipeline([{ output: draft('wrong', 0.4) }]);
     const { run } = start(workflow);

@@ -27,7 +27,14 @@ import {
 } from '../../machines/escalation-options.js';
 import { formatValue } from '../errors.js';
 import { clock, fn, integer, parseOptions } from '../options.js';
-import { alreadyDecided, type ReviewError, refused, unknownReview } from './errors.js';
+import {
+  alreadyDecided,
+  isReviewError,
+  type ReviewError,
+  refused,
+  unknownReview,
+  unreadableDecision,
+} from './errors.js';
 import { type EscalationHook, jsonLineHook, type LineWriter } from './hook.js';
 import {
   type ClosedReview,
@@ -283,6 +290,15 @@ export function createReviews(options: CreateReviewsOptions = {}): Reviews {
     ...(options?.at === undefined ? {} : { at: options.at }),
   });
 
+  /** A decision always answers with a promise: arguments that throw when read reject it. */
+  function guarded(id: string, take: () => Promise<EscalationOutcome>): Promise<EscalationOutcome> {
+    try {
+      return take();
+    } catch (error) {
+      return Promise.reject(isReviewError(error) ? error : unreadableDecision(id, error));
+    }
+  }
+
   function logic(opts: { validateEdit?: EditValidator } = {}): EscalationMachine {
     const validateEdit = opts.validateEdit;
     if (!validateEdit) return defaultLogic;
@@ -304,9 +320,11 @@ export function createReviews(options: CreateReviewsOptions = {}): Reviews {
     get(id) {
       return active.get(id)?.record ?? closed.get(id);
     },
-    approve: (id, opts) => decide(id, { type: 'review.approve', ...decision(opts) }),
-    edit: (id, output, opts) => decide(id, { type: 'review.edit', output, ...decision(opts) }),
-    reject: (id, reason, opts) => decide(id, { type: 'review.reject', reason, ...decision(opts) }),
+    approve: (id, opts) => guarded(id, () => decide(id, { type: 'review.approve', ...decision(opts) })),
+    edit: (id, output, opts) =>
+      guarded(id, () => decide(id, { type: 'review.edit', output, ...decision(opts) })),
+    reject: (id, reason, opts) =>
+      guarded(id, () => decide(id, { type: 'review.reject', reason, ...decision(opts) })),
     track,
     untrack(idOrRef) {
       if (typeof idOrRef === 'string') {
