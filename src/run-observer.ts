@@ -33,6 +33,8 @@ export interface RunObserver {
 
 export interface RunObserverOptions {
   runId: string;
+  /** The trace id to use (a parent span's); default: the exporters' (OpenTelemetry's) or a new one. */
+  traceId?: string;
   workflowId: string;
   clock: Clock | undefined;
   exporters: TraceExporter[];
@@ -60,6 +62,7 @@ export function observeRun(options: RunObserverOptions): RunObserver {
   const { runId, workflowId, onError } = options;
   const now = () => options.clock?.now() ?? Date.now();
   const recorder = createTraceRecorder({
+    ...(options.traceId ? { traceId: options.traceId } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
     exporters: options.exporters,
     onError,

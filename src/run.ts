@@ -58,6 +58,8 @@ export interface RunDeps {
   observers: Record<string, ((event: InspectionEvent) => void) | undefined>;
   /** Span exporters (OpenTelemetry); tracing off when null. */
   exporters: TraceExporter[] | null;
+  /** The run's trace id when it continues a caller's trace (the parent span's). */
+  traceId?: string;
   onObserverError: ObserverErrorHandler;
   onEnd: (runId: string) => void;
   /** Register an escalation actor (a step's human review) with the runtime's reviews. */
@@ -106,6 +108,7 @@ export function startRun<I, O>(
       : observeRun({
           runId,
           workflowId: workflow.id,
+          ...(deps.traceId ? { traceId: deps.traceId } : {}),
           clock: deps.clock,
           exporters: deps.exporters,
           onError: deps.onObserverError,

@@ -18,8 +18,8 @@ import { createBreakerRegistry } from './runtime-breakers.js';
 import type { InspectOption, RuntimeInspector } from './runtime-inspector.js';
 import { startInspector } from './runtime-inspector.js';
 import type { Store } from './store/store.js';
-import type { OtelTracer as Tracer } from './trace/otel.js';
-import { otelExporter } from './trace/otel.js';
+import type { OtelContext, OtelTracer as Tracer } from './trace/otel.js';
+import { isOtelContext, otelExporter, traceIdOf } from './trace/otel.js';
 import type { ObserverErrorHandler } from './trace/report.js';
 import { reportOncePerSource } from './trace/report.js';
 import type { Workflow } from './workflow/define.js';
@@ -59,6 +59,11 @@ export interface StartOptions {
   runId?: string;
   /** Aborting it cancels the run. */
   signal?: AbortSignal;
+  /**
+   * An OpenTelemetry Context (e.g. `context.active()` in an HTTP handler): the run's span becomes a
+   * child of the span in it, and the run's trace id (`run.trace().traceId`) is that span's trace id.
+   */
+  parent?: OtelContext;
 }
 
 export interface Runtime {
@@ -178,14 +183,19 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     return machine;
   }
 
-  const deps = (workflow: Workflow) => ({
+  /** A run parented to a caller's span gets an exporter of its own that starts from that span. */
+  const exportersFor = (parent: OtelContext | undefined) =>
+    parent && exporters && o.tracer ? [otelExporter(o.tracer, { context: () => parent })] : exporters;
+
+  const deps = (workflow: Workflow, parent?: OtelContext) => ({
     clock: o.clock,
     machine: machineFor(workflow),
     observers: {
       stately: inspector?.inspect,
       ...Object.fromEntries((o.observers ?? []).map((observer, i) => [`observers[${i}]`, observer])),
     },
-    exporters,
+    exporters: exportersFor(parent),
+    ...(parent && traceIdOf(parent) ? { traceId: traceIdOf(parent) } : {}),
     onObserverError: onError,
     onEnd: (id: string) => {
       active.delete(id);
@@ -257,7 +267,11 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       // One rule with the stores: an id a store would refuse never starts an unpersisted run.
       if (!isSafeRunId(runId)) fail('runtime.start', 'runId', runId, RUN_ID_RULE);
       if (active.has(runId)) fail('runtime.start', 'runId', runId, 'is already running in this runtime');
-      const run = startRun(deps(workflow), workflow, input, runId, startOptions.signal);
+      const parent = startOptions.parent;
+      if (parent !== undefined && !isOtelContext(parent)) {
+        fail('runtime.start', 'parent', parent, 'must be an OpenTelemetry Context (e.g. context.active())');
+      }
+      const run = startRun(deps(workflow, parent), workflow, input, runId, startOptions.signal);
       // An input that failed validation ends at once and is never active.
       if (run.actor) active.set(runId, run as Run);
       return run;
