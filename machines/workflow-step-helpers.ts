@@ -26,7 +26,7 @@ export function record(
   at: number,
   fields: Omit<StepRecord, 'stepId' | 'visit' | 'agentId' | 'startedAt' | 'endedAt'>,
 ): StepRecord {
-  const slot = context.slots[step.id];
+  const slot = Object.hasOwn(context.slots, step.id) ? context.slots[step.id] : undefined;
   return {
     stepId: step.id,
     visit: slot?.visit ?? 0,

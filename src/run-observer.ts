@@ -136,8 +136,9 @@ export function observeRun(options: RunObserverOptions): RunObserver {
     }
     if (context.visits !== seenVisits) {
       for (const [stepId, visit] of Object.entries(context.visits)) {
-        if ((seenVisits[stepId] ?? 0) >= visit) continue;
-        const at = context.slots[stepId]?.startedAt ?? now();
+        if (Object.hasOwn(seenVisits, stepId) && seenVisits[stepId]! >= visit) continue;
+        const at =
+          (Object.hasOwn(context.slots, stepId) ? context.slots[stepId]?.startedAt : undefined) ?? now();
         const key = `${stepId}.${visit}`;
         stepSpans.set(
           key,
@@ -157,7 +158,7 @@ export function observeRun(options: RunObserverOptions): RunObserver {
   }
 
   function onDecision(context: WorkflowContext, event: { type: string; stepId: string }) {
-    const slot = context.slots[event.stepId];
+    const slot = Object.hasOwn(context.slots, event.stepId) ? context.slots[event.stepId] : undefined;
     const parent = slot ? stepSpans.get(`${event.stepId}.${slot.visit}`) : undefined;
     if (event.type === 'step.gated') {
       const decision = (event as unknown as { decision: EdgeDecision }).decision;

@@ -257,7 +257,10 @@ export function startRun<I, O>(
       });
     }
     if (snapshot.status === 'active') {
-      const notified = pending.flatMap((c) => (c.notifiedAt === null ? [] : [c.reviewId])).join(' ');
+      const notified =
+        pending.length === 0
+          ? ''
+          : pending.flatMap((c) => (c.notifiedAt === null ? [] : [c.reviewId])).join(' ');
       persistence?.observe(snapshot.context, pending.length > 0, notified);
     }
   };

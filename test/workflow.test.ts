@@ -564,3 +564,39 @@ describe("workflow: a step's breaker options are checked at definition", () => {
     expect(workflow.breakers.get('b→output')).toMatchObject({ failureThreshold: 3, minQuality: 'MEDIUM' });
   });
 });
+
+describe('workflow: names that Object.prototype also has', () => {
+  it('steps named toString and constructor run, are reviewed and complete', async () => {
+    const clock = testClock();
+    const a = defineAgent({ id: 'toString', output: Draft, run: mockRun([{ output: draft('x', 0.9) }]) });
+    const b = defineAgent({ id: 'constructor', output: Draft, run: mockRun([{ output: draft('y', 0.5) }]) });
+    const workflow = defineWorkflow({ id: 'w', steps: [a, { agent: b, review: true, writes: 'valueOf' }] });
+    runtime = createRuntime({ clock, onEscalation: () => {} });
+    const run = runtime.start(workflow, null, { runId: 'r' });
+    const paused = await finish(clock, run.result);
+    expect(paused).toMatchObject({ status: 'awaitingReview', steps: [{ stepId: 'toString', visit: 1 }] });
+    await runtime.reviews.approve('r.constructor.1', { by: 'x' });
+    const done = await run.done;
+    expect(done).toMatchObject({ status: 'completed', output: draft('y', 0.5) });
+    expect(done.steps.map((s) => [s.stepId, s.visit])).toEqual([
+      ['toString', 1],
+      ['constructor', 1],
+    ]);
+    expect(
+      run
+        .trace()
+        .spans.filter((s) => s.operation === 'step')
+        .map((s) => s.stepId),
+    ).toEqual(['toString', 'constructor']);
+  });
+
+  it('a step that would write a forbidden key is refused at definition, naming steps[i].writes', () => {
+    const b = defineAgent({ id: 'constructor', output: Draft, run: mockRun([{ output: draft('y') }]) });
+    expect(() => defineWorkflow({ id: 'w', steps: [b] })).toThrow(
+      /steps\[0\]\.writes must be a shared-state key: key "constructor" contains the forbidden segment "constructor" \(the step id, written to by default; set writes\), received "constructor"/,
+    );
+    expect(() => defineWorkflow({ id: 'w', steps: [{ agent: b, writes: 'a.__proto__' }] })).toThrow(
+      /steps\[0\]\.writes must be a shared-state key/,
+    );
+  });
+});

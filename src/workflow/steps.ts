@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { BreakerOptions } from '../../machines/breaker-options.js';
 import { breakerOptionsShape, checkCooldowns } from '../../machines/breaker-options.js';
+import { parseKeyPath } from '../../machines/key-path.js';
 import type { Quality } from '../../machines/quality.js';
 import type {
   AgentStepPlan,
@@ -155,6 +156,12 @@ export function normaliseSteps<I, S>(
     const writes = step.writes ?? id;
     if (typeof writes !== 'string' || writes.length === 0)
       fail(where, `${path}.writes`, step.writes, 'must be a shared-state key');
+    // The blackboard's key rules, now rather than as a refused write in every run.
+    const key = parseKeyPath(writes);
+    if (!key.ok) {
+      const implied = step.writes === undefined ? ` (the step id, written to by default; set writes)` : '';
+      fail(where, `${path}.writes`, writes, `must be a shared-state key: ${key.message}${implied}`);
+    }
     const minQuality = step.minQuality ?? 'MEDIUM';
     let review: ReviewPlan | null;
     try {
