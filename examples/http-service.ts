@@ -179,7 +179,7 @@ export async function createService(options: ServiceOptions = {}): Promise<Servi
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     let parts: string[];
     try {
-      // Split before decoding: review ids contain '/' (`run/step.1`), sent as %2F.
+      // Split before decoding, so an escaped '/' inside a segment cannot make a new segment.
       parts = path.split('/').filter(Boolean).map(decodeURIComponent);
     } catch {
       throw new HttpError(400, 'badPath', 'the path is not valid percent-encoding');
@@ -283,7 +283,7 @@ export async function main(): Promise<Service> {
   console.log(`agentcharts HTTP service on ${service.url}`);
   console.log(`  curl -X POST ${service.url}/runs ${json} -d '{"topic":"solid-state batteries"}'`);
   console.log(`  curl ${service.url}/reviews`);
-  console.log(`  curl -X POST ${service.url}/reviews/<id, / as %2F>/approve ${json} -d '{"by":"alice"}'`);
+  console.log(`  curl -X POST ${service.url}/reviews/<reviewId>/approve ${json} -d '{"by":"alice"}'`);
   const stop = () => void service.close();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

@@ -10,7 +10,7 @@ import { getIn, parseKeyPath, setIn } from './key-path.js';
 import type { ReducerFn, ReducerName, WriteOp } from './reducers.js';
 import { reduce } from './reducers.js';
 import { hasChecks, parseAt, resolveChain } from './schema-path.js';
-import { describeError } from './untrusted.js';
+import { describeError, safeText } from './untrusted.js';
 
 /** The code side of a blackboard: its schema and custom reducers. Kept out of context. */
 export interface BlackboardPolicy {
@@ -65,7 +65,7 @@ export function applyWrite(
   const parsedKey = parseKeyPath(event.key);
   const base = {
     writeId: typeof event.writeId === 'string' ? event.writeId : null,
-    agentId: typeof event.agentId === 'string' ? event.agentId : String(event.agentId),
+    agentId: safeText(event.agentId),
     key: parsedKey.key,
   };
   // Object.assign, not a spread: a frozen spread of unfrozen objects is a slow, large object in V8.
@@ -154,7 +154,8 @@ function decide(
   }
 
   const nodeSchema = schemas.schemas[path.length];
-  const step = reduce(op, getIn(board.state, path), data.value, nodeSchema, path, policy.custom[key]);
+  const custom = Object.hasOwn(policy.custom, key) ? policy.custom[key] : undefined;
+  const step = reduce(op, getIn(board.state, path), data.value, nodeSchema, path, custom);
   if (!step.ok) {
     if (step.reason === 'unknownKey') {
       return {

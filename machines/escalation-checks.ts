@@ -1,6 +1,7 @@
 import type { ValidationIssue } from './agent-result.js';
 import { type EscalationContext, type EscalationEvent, pendingContent } from './escalation-context.js';
 import { type EscalationInput, EscalationInputSchema } from './escalation-options.js';
+import { cloneData } from './frozen.js';
 import { describeError, toPlainData } from './untrusted.js';
 
 // What enters the escalation statechart from outside — its input, decisions, a human's edit — is
@@ -32,10 +33,28 @@ const invalid = (reason: string): CheckedEdit => ({
 const isThenable = (v: unknown): boolean =>
   typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
 
+/**
+ * JSON data the run's shared state will take: the blackboard's key rules (no `__proto__`,
+ * `constructor` or `prototype` anywhere), so an edit that a write would refuse is refused here,
+ * while the human can still fix it, not after "OK".
+ */
+function storable(what: string, output: unknown): { ok: true; value: unknown } | CheckedEdit {
+  const plain = toPlainData(output, MAX_EDIT_BYTES);
+  if (!plain.ok) return invalid(`${what} ${plain.reason}`);
+  const data = cloneData(plain.value);
+  if (data.ok) return { ok: true, value: data.value };
+  const path = data.path || '(root)';
+  const reason =
+    data.reason === 'forbiddenKey'
+      ? `${what} contains the forbidden key "${data.segment}" at ${path}`
+      : `${what} is not JSON data: ${data.message} at ${path}`;
+  return { valid: false, reason, issues: [{ path, message: reason }] };
+}
+
 /** Untrusted on both sides: the human's output and the validator (which may throw or be async). */
 export function checkEdit(validate: EditValidator, output: unknown): CheckedEdit {
-  const plain = toPlainData(output, MAX_EDIT_BYTES);
-  if (!plain.ok) return invalid(`the edited output ${plain.reason}`);
+  const plain = storable('the edited output', output);
+  if (!('ok' in plain)) return plain;
   let verdict: EditVerdict;
   try {
     verdict = validate(plain.value);
@@ -49,10 +68,8 @@ export function checkEdit(validate: EditValidator, output: unknown): CheckedEdit
     return { valid: false, reason: String(verdict.reason ?? 'invalid'), issues };
   }
   if (verdict.output === undefined) return { valid: true, output: plain.value };
-  const normalised = toPlainData(verdict.output, MAX_EDIT_BYTES);
-  return normalised.ok
-    ? { valid: true, output: normalised.value }
-    : invalid(`the validated edit ${normalised.reason}`);
+  const normalised = storable('the validated edit', verdict.output);
+  return 'ok' in normalised ? { valid: true, output: normalised.value } : normalised;
 }
 
 export const nonEmpty = (v: unknown): v is string => typeof v === 'string' && v.trim().length > 0;
@@ -90,6 +107,7 @@ export function initialContext(input: EscalationInput, openedAt: number): Escala
     reviewId: config.reviewId,
     runId: config.runId,
     stepId: config.stepId,
+    visit: config.visit,
     agentId: config.agentId,
     trigger: config.trigger,
     output: plain ? plain.value : null,

@@ -44,9 +44,11 @@ export interface DecisionRecord {
 }
 
 export interface EscalationContext {
+  /** An opaque id: nothing is parsed out of it; runId, stepId and visit are fields of their own. */
   reviewId: string;
   runId: string;
   stepId: string;
+  visit: number;
   agentId: string;
   trigger: EscalationTrigger;
   /** The output under review (JSON copy); null when there is none to approve. */

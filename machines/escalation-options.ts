@@ -73,6 +73,8 @@ export const EscalationInputSchema = z.strictObject({
   reviewId: text(),
   runId: text(),
   stepId: text(),
+  /** Which visit of the step (a step in a loop is visited again): with stepId, where the review belongs. */
+  visit: z.int({ error: 'must be an integer ≥ 1' }).min(1, { error: 'must be an integer ≥ 1' }).default(1),
   agentId: text(),
   /** The output under review (JSON data); null or absent when there is none (a fallback, an open breaker). */
   output: z.unknown().optional(),

@@ -26,7 +26,7 @@ import {
   MAX_REFUSALS,
   noticeOf,
 } from './escalation-context.js';
-import type { EscalationInput } from './escalation-options.js';
+import type { EscalationInput, NotifyPolicyOptions } from './escalation-options.js';
 import { backoffDelay } from './retry.js';
 import { describeError } from './untrusted.js';
 
@@ -71,12 +71,16 @@ export type {
  *
  * After restoring a persisted snapshot, send `restore`: XState does not restore pending `after`
  * timers, so the review timer is re-armed from the absolute `expiresAt` (expiring at once when past
- * it), and the notify timers from their absolute ends. A restored in-flight hook call runs again.
+ * it), and the notify timers from their absolute ends. A restored in-flight hook call runs again; a
+ * review whose hook gave up before the restart is notified again (a fresh round of attempts); one
+ * whose hook succeeded is not.
  */
 
 export interface EscalationImplementation {
   /** Default: any JSON data up to MAX_EDIT_BYTES is accepted. */
   validateEdit?: EditValidator;
+  /** How the hook is retried when the input does not say (e.g. the runtime's `escalationRetry`). */
+  notify?: NotifyPolicyOptions;
 }
 
 /** Builds the statechart with its edit validator; the hook is the `notify` actor, provided by name. */
@@ -114,6 +118,7 @@ export function createEscalationMachine(impl: EscalationImplementation = {}) {
     guards: {
       hasTimeout: ({ context }) => context.expiresAt !== null,
       notifyAttemptsLeft: ({ context }) => context.notifyAttempt < context.notify.maxAttempts,
+      neverNotified: ({ context }) => context.notifiedAt === null,
       decisionMalformed: ({ event }) => malformed(event) !== null,
       nothingToApprove: ({ context }) => context.output === null,
       editIsValid: ({ event }) => event.type === 'review.edit' && verdictOf(event).valid,
@@ -139,6 +144,10 @@ export function createEscalationMachine(impl: EscalationImplementation = {}) {
           notifyAttemptEndsAt: now(system) + context.notify.attemptTimeoutMs,
           nextNotifyAt: null,
         });
+      }),
+      // A fresh round of attempts: the hook gave up before a restart and nobody has been told yet.
+      renotify: enqueueActions(({ enqueue }) => {
+        enqueue.assign({ notifyAttempt: 0, notifyAttemptEndsAt: null, nextNotifyAt: null });
       }),
       recordNotified: enqueueActions(({ context, enqueue, system }) => {
         const at = now(system);
@@ -254,7 +263,11 @@ export function createEscalationMachine(impl: EscalationImplementation = {}) {
     },
   }).createMachine({
     id: 'escalation',
-    context: ({ input, self }) => initialContext(input, now(self.system)),
+    context: ({ input, self }) =>
+      initialContext(
+        impl.notify !== undefined && input?.notify === undefined ? { ...input, notify: impl.notify } : input,
+        now(self.system),
+      ),
     initial: 'open',
     states: {
       open: {
@@ -333,7 +346,11 @@ export function createEscalationMachine(impl: EscalationImplementation = {}) {
                   },
                 },
               },
-              awaitingReview: {},
+              // Restored after the hook gave up: nobody was told, so tell them now. A review whose
+              // hook succeeded (notifiedAt is persisted) is not notified again.
+              awaitingReview: {
+                on: { restore: { guard: 'neverNotified', target: 'notifying', actions: 'renotify' } },
+              },
             },
           },
           expiry: {

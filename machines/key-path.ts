@@ -3,6 +3,8 @@
  * an object's prototype are refused anywhere in a path, so a write can never pollute one.
  */
 
+import { safeText } from './untrusted.js';
+
 export type KeyPath = string | readonly (string | number)[];
 
 export const FORBIDDEN_SEGMENTS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
@@ -16,8 +18,17 @@ const INDEX = /^(0|[1-9]\d*)$/;
 
 export const isIndex = (segment: string): boolean => INDEX.test(segment);
 
-/** Split and check a key path. The display key joins segments with dots. */
+/** Split and check a key path. The display key joins segments with dots. Never throws. */
 export function parseKeyPath(raw: unknown): ParsedKey {
+  try {
+    return parseSegments(raw);
+  } catch {
+    // A hostile array (a Proxy whose traps throw): refused like any other unreadable key.
+    return { ok: false, reason: 'invalidKey', key: safeText(raw), message: 'the key could not be read' };
+  }
+}
+
+function parseSegments(raw: unknown): ParsedKey {
   let segments: unknown[];
   if (typeof raw === 'string') segments = raw.split('.');
   else if (Array.isArray(raw)) segments = raw;
@@ -25,7 +36,7 @@ export function parseKeyPath(raw: unknown): ParsedKey {
     return {
       ok: false,
       reason: 'invalidKey',
-      key: String(raw),
+      key: safeText(raw),
       message: 'a key is a dotted string or an array',
     };
   const path: string[] = [];
@@ -33,7 +44,7 @@ export function parseKeyPath(raw: unknown): ParsedKey {
     if (typeof segment === 'number' && Number.isInteger(segment) && segment >= 0) path.push(String(segment));
     else if (typeof segment === 'string' && segment.length > 0) path.push(segment);
     else {
-      const key = typeof raw === 'string' ? raw : (JSON.stringify(raw) ?? String(raw));
+      const key = typeof raw === 'string' ? raw : displayArray(raw as unknown[]);
       return {
         ok: false,
         reason: 'invalidKey',
@@ -57,6 +68,15 @@ export function parseKeyPath(raw: unknown): ParsedKey {
     }
   }
   return { ok: true, path, key };
+}
+
+/** An array key as text: JSON where it can be, each segment as text where not (a bigint). */
+function displayArray(raw: unknown[]): string {
+  try {
+    return JSON.stringify(raw) ?? safeText(raw);
+  } catch {
+    return `[${raw.map((segment) => safeText(segment)).join(', ')}]`;
+  }
 }
 
 export const isPlainObject = (value: unknown): value is Record<string, unknown> => {

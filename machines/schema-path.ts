@@ -127,6 +127,55 @@ export function resolveChain(root: z.ZodType, path: readonly string[]): Chain {
   return { ok: true, schemas };
 }
 
+// zod reads an object's keys as `input[key]`, so a missing key named like an Object.prototype
+// member (`toString`, `valueOf`) reads the inherited function and fails. For schemas with such keys,
+// values are parsed as null-prototype copies, where a missing key is missing. Other schemas pay nothing.
+const shadowing = new WeakMap<object, boolean>();
+
+/** Whether an object schema anywhere inside has a key that Object.prototype also has. */
+export function shadowsPrototype(schema: z.ZodType): boolean {
+  const known = shadowing.get(schema);
+  if (known !== undefined) return known;
+  shadowing.set(schema, false); // a recursive (lazy) schema meets itself: assume no while walking
+  const def = defOf(schema) as Def & Record<string, unknown>;
+  let found = def.type === 'lazy'; // cannot walk it without calling it: copy to be safe
+  if (def.shape) found ||= Object.keys(def.shape).some((key) => key in Object.prototype);
+  const children: unknown[] = [
+    ...(def.shape ? Object.values(def.shape) : []),
+    def.innerType,
+    def.catchall,
+    def.valueType,
+    def.element,
+    ...(def.items ?? []),
+    def.rest,
+    ...((def.options as unknown[] | undefined) ?? []),
+    def.left,
+    def.right,
+    def.in,
+    def.out,
+  ];
+  for (const child of children) {
+    if (found) break;
+    if (typeof child === 'object' && child !== null && '_zod' in child)
+      found = shadowsPrototype(child as z.ZodType);
+  }
+  shadowing.set(schema, found);
+  return found;
+}
+
+/** The value to hand zod: itself, or a null-prototype deep copy when the schema needs one. */
+export function forParsing(schema: z.ZodType, value: unknown): unknown {
+  return shadowsPrototype(schema) ? withoutPrototype(value) : value;
+}
+
+function withoutPrototype(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutPrototype);
+  if (!isPlainObject(value)) return value;
+  const copy: Record<string, unknown> = Object.create(null);
+  for (const key of Object.keys(value)) copy[key] = withoutPrototype(value[key]);
+  return copy;
+}
+
 export type Parsed =
   | { ok: true; data: unknown }
   | { ok: false; unknownKey?: string; issues: ValidationIssue[] };
@@ -140,7 +189,7 @@ const MAX_ISSUES = 20;
 export function parseAt(schema: z.ZodType, value: unknown, prefix: readonly string[]): Parsed {
   let result: ReturnType<z.ZodType['safeParse']>;
   try {
-    result = schema.safeParse(value);
+    result = schema.safeParse(forParsing(schema, value));
   } catch (error) {
     const { message } = describeError(error);
     return { ok: false, issues: [{ path: prefix.join('.'), message: `validation threw: ${message}` }] };

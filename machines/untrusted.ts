@@ -61,3 +61,13 @@ export function describeError(error: unknown): { name: string; message: string }
     return { name: 'NonError', message: 'an unprintable value was thrown' };
   }
 }
+
+/** Any value as text for a message, never throwing (a hostile toString, a Symbol, a revoked Proxy). */
+export function safeText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  try {
+    return String(value);
+  } catch {
+    return `[unprintable ${typeof value}]`;
+  }
+}

@@ -26,7 +26,7 @@ export function record(
   at: number,
   fields: Omit<StepRecord, 'stepId' | 'visit' | 'agentId' | 'startedAt' | 'endedAt'>,
 ): StepRecord {
-  const slot = context.slots[step.id];
+  const slot = Object.hasOwn(context.slots, step.id) ? context.slots[step.id] : undefined;
   return {
     stepId: step.id,
     visit: slot?.visit ?? 0,
@@ -64,6 +64,14 @@ export const fallbackFromStep = (
   });
 
 /**
+ * A review's id: unique per run, step and visit, and URL-safe when the run id is (the runtime only
+ * accepts such run ids; step ids are letters, digits, _ and -), so it needs no escaping in a path.
+ * Opaque: readers take runId, stepId and visit from the review's own fields, never from the id.
+ */
+export const reviewIdOf = (runId: string, stepId: string, visit: number): string =>
+  `${runId}.${stepId}.${visit}`;
+
+/**
  * The transition to `reviewing` when the step's review policy sends this outcome to a human.
  * `subject` picks the outcome from the event (agent result, gate fallback or breaker refusal).
  */
@@ -81,7 +89,7 @@ export function reviewBranch(
       guard: ({ event }: { event: WorkflowEvent }) => requestOf(event) !== null,
       target: 'reviewing',
       actions: setSlot(step.id, (ctx, e) => ({
-        review: { ...requestOf(e)!, reviewId: `${ctx.runId}/${step.id}.${ctx.slots[step.id]!.visit}` },
+        review: { ...requestOf(e)!, reviewId: reviewIdOf(ctx.runId, step.id, ctx.slots[step.id]!.visit) },
       })),
     },
   ];

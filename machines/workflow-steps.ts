@@ -178,6 +178,7 @@ function agentStates(step: AgentStepPlan): Config {
                   reviewId,
                   runId: context.runId,
                   stepId: id,
+                  visit: slot.visit,
                   agentId: step.agentId,
                   ...request,
                   timeoutMs: step.review!.timeoutMs,

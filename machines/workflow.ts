@@ -109,7 +109,8 @@ export function compileWorkflow(
         const visits = { ...context.visits };
         const slots = { ...context.slots };
         for (const id of params.stepIds) {
-          visits[id] = (visits[id] ?? 0) + 1;
+          // Own properties only: a step may be named like an Object.prototype member (`toString`).
+          visits[id] = (Object.hasOwn(visits, id) ? visits[id]! : 0) + 1;
           slots[id] = { visit: visits[id]!, startedAt: at, permit: null };
         }
         return { stepsTaken: context.stepsTaken + 1, visits, slots };

@@ -12,7 +12,8 @@ import type { Clock } from '../machines/clock.js';
 import { cloneData, type DeepReadonly, deepFreeze } from '../machines/frozen.js';
 import { type KeyPath, parseKeyPath } from '../machines/key-path.js';
 import { REDUCER_NAMES, type ReducerFn, type ReducerName } from '../machines/reducers.js';
-import { findDropped, resolveChain, schemaType } from '../machines/schema-path.js';
+import { findDropped, forParsing, resolveChain, schemaType } from '../machines/schema-path.js';
+import { describeError, safeText } from '../machines/untrusted.js';
 import type { Change } from './log/diff.js';
 import { diffValues } from './log/diff.js';
 import { logInspector } from './log/inspect.js';
@@ -130,9 +131,10 @@ const FITS: Record<ReducerName, readonly string[]> = {
 const ANY_TYPE = new Set(['any', 'unknown', 'union', 'intersection', 'lazy', 'pipe', 'custom']);
 
 export function buildPolicy(schema: z.ZodObject, reducers: Readonly<Record<string, Reducer>>, where: string) {
+  // Null-prototype maps: a key named `toString` is a key, not an inherited member.
   const policy: { reducers: Record<string, ReducerName | 'custom'>; custom: Record<string, ReducerFn> } = {
-    reducers: {},
-    custom: {},
+    reducers: Object.create(null),
+    custom: Object.create(null),
   };
   for (const raw of Object.keys(reducers)) {
     const field = `reducers.${raw}`;
@@ -162,7 +164,8 @@ export function initialState(
   initial: unknown,
   where: string,
 ): Readonly<Record<string, unknown>> {
-  const parsed = parseOptions(z.object({ initial: schema }), { initial: initial ?? {} }, where).initial;
+  const given = forParsing(schema, initial ?? {});
+  const parsed = parseOptions(z.object({ initial: schema }), { initial: given }, where).initial;
   const dropped = findDropped(initial ?? {}, parsed, '');
   if (dropped !== undefined) fail(where, `initial.${dropped}`, initial, 'is not a key of the schema');
   const data = cloneData(parsed);
@@ -238,8 +241,26 @@ export function createBlackboard<S extends z.ZodObject>(
       return view(version, deepFreeze(state));
     },
     write(request) {
-      const agentId = typeof request?.agentId === 'string' ? request.agentId : String(request?.agentId);
-      const key = parseKeyPath(request?.key).key;
+      // Read the request once, guarded: a hostile getter or Proxy is a refused write, not a throw.
+      let fields: WriteRequest;
+      try {
+        const { key, value, agentId, expectedVersion } = request;
+        fields = { key, value, agentId, ...(expectedVersion === undefined ? {} : { expectedVersion }) };
+      } catch (error) {
+        const { name, message } = describeError(error);
+        const reason = `the write request could not be read: ${name}: ${message}`;
+        return deepFreeze({
+          ok: false as const,
+          reason: 'invalid' as const,
+          writeId: null,
+          agentId: '',
+          key: '',
+          message: reason,
+          issues: [{ path: '', message: reason }],
+        });
+      }
+      const agentId = safeText(fields.agentId);
+      const key = parseKeyPath(fields.key).key;
       const refused = (reason: 'closed' | 'reentrant', message: string): WriteResult =>
         Object.freeze({ ok: false, reason, writeId: null, agentId, key, message });
       if (sending) {
@@ -256,14 +277,7 @@ export function createBlackboard<S extends z.ZodObject>(
       expecting = writeId;
       answer = undefined;
       try {
-        actor.send({
-          type: 'write',
-          writeId,
-          key: request.key,
-          value: request.value,
-          agentId: request.agentId,
-          ...(request.expectedVersion === undefined ? {} : { expectedVersion: request.expectedVersion }),
-        });
+        actor.send({ type: 'write', writeId, ...fields });
       } finally {
         sending = false;
         expecting = null;

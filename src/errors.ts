@@ -25,8 +25,16 @@ export class OptionsError extends RangeError {
 export const isOptionsError = (e: unknown): e is OptionsError =>
   typeof e === 'object' && e !== null && (e as { isOptionsError?: unknown }).isOptionsError === true;
 
-/** A short, safe rendering of any value for an error message. */
+/** A short, safe rendering of any value for an error message. Never throws (a hostile Proxy included). */
 export function formatValue(value: unknown): string {
+  try {
+    return render(value);
+  } catch {
+    return `[unprintable ${typeof value}]`;
+  }
+}
+
+function render(value: unknown): string {
   if (value === undefined) return 'undefined';
   if (typeof value === 'function') return `[Function${value.name ? ` ${value.name}` : ''}]`;
   if (typeof value === 'bigint') return `${value}n`;

@@ -147,7 +147,7 @@ export type {
   RunResult,
   RunStatus,
 } from './run-result.js';
-export type { OtelTracerLike, Runtime, RuntimeOptions, StartOptions } from './runtime.js';
+export type { OtelContextLike, OtelTracerLike, Runtime, RuntimeOptions, StartOptions } from './runtime.js';
 export { createRuntime } from './runtime.js';
 export type { InspectOption, RuntimeInspector } from './runtime-inspector.js';
 export type { StoreErrorCode } from './store/errors.js';

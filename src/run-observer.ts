@@ -33,6 +33,8 @@ export interface RunObserver {
 
 export interface RunObserverOptions {
   runId: string;
+  /** The trace id to use (a parent span's); default: the exporters' (OpenTelemetry's) or a new one. */
+  traceId?: string;
   workflowId: string;
   clock: Clock | undefined;
   exporters: TraceExporter[];
@@ -60,6 +62,7 @@ export function observeRun(options: RunObserverOptions): RunObserver {
   const { runId, workflowId, onError } = options;
   const now = () => options.clock?.now() ?? Date.now();
   const recorder = createTraceRecorder({
+    ...(options.traceId ? { traceId: options.traceId } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
     exporters: options.exporters,
     onError,
@@ -133,8 +136,9 @@ export function observeRun(options: RunObserverOptions): RunObserver {
     }
     if (context.visits !== seenVisits) {
       for (const [stepId, visit] of Object.entries(context.visits)) {
-        if ((seenVisits[stepId] ?? 0) >= visit) continue;
-        const at = context.slots[stepId]?.startedAt ?? now();
+        if (Object.hasOwn(seenVisits, stepId) && seenVisits[stepId]! >= visit) continue;
+        const at =
+          (Object.hasOwn(context.slots, stepId) ? context.slots[stepId]?.startedAt : undefined) ?? now();
         const key = `${stepId}.${visit}`;
         stepSpans.set(
           key,
@@ -154,7 +158,7 @@ export function observeRun(options: RunObserverOptions): RunObserver {
   }
 
   function onDecision(context: WorkflowContext, event: { type: string; stepId: string }) {
-    const slot = context.slots[event.stepId];
+    const slot = Object.hasOwn(context.slots, event.stepId) ? context.slots[event.stepId] : undefined;
     const parent = slot ? stepSpans.get(`${event.stepId}.${slot.visit}`) : undefined;
     if (event.type === 'step.gated') {
       const decision = (event as unknown as { decision: EdgeDecision }).decision;
@@ -195,11 +199,10 @@ export function observeRun(options: RunObserverOptions): RunObserver {
     const c = snapshot.context;
     let spanId = escalations.get(c.reviewId);
     if (!spanId) {
-      const step = c.reviewId.slice(c.reviewId.indexOf('/') + 1);
       spanId = recorder.start({
         name: `escalation ${c.stepId}`,
         operation: 'escalation',
-        parentSpanId: stepSpans.get(step) ?? runSpan,
+        parentSpanId: stepSpans.get(`${c.stepId}.${c.visit}`) ?? runSpan,
         agentId: c.agentId,
         stepId: c.stepId,
         startedAt: c.openedAt,

@@ -15,8 +15,11 @@ import type { ObserverErrorHandler } from './trace/report.js';
 export interface RunPersistence {
   /** Resolves once the store has the run, so its actor may start (immediately for a resumed run). */
   readonly created: Promise<void>;
-  /** Called with each workflow snapshot; commits when it is a checkpoint. */
-  observe(context: WorkflowContext, awaitingReview: boolean): void;
+  /**
+   * Called with each workflow snapshot; commits when it is a checkpoint. `notified` names the pending
+   * reviews whose hook has succeeded: when it changes, that is persisted too (no re-notify on resume).
+   */
+  observe(context: WorkflowContext, awaitingReview: boolean, notified?: string): void;
   finish(result: RunTerminal): void;
 }
 
@@ -54,17 +57,22 @@ export function persistRun(o: PersistRunOptions): RunPersistence {
   let seenSteps = -1;
   let seenVisits: unknown;
   let seenWaiting = false;
+  let seenNotified = '';
 
   return {
     created: created.catch(() => undefined),
-    observe(context, awaitingReview) {
+    observe(context, awaitingReview, notified = '') {
       if (disabled) return;
       const checkpoint =
-        context.steps.length !== seenSteps || context.visits !== seenVisits || awaitingReview !== seenWaiting;
+        context.steps.length !== seenSteps ||
+        context.visits !== seenVisits ||
+        awaitingReview !== seenWaiting ||
+        notified !== seenNotified;
       if (!checkpoint) return;
       seenSteps = context.steps.length;
       seenVisits = context.visits;
       seenWaiting = awaitingReview;
+      seenNotified = notified;
       const entries = pending.splice(0);
       o.store
         .commit(o.runId, {

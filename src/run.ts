@@ -58,6 +58,8 @@ export interface RunDeps {
   observers: Record<string, ((event: InspectionEvent) => void) | undefined>;
   /** Span exporters (OpenTelemetry); tracing off when null. */
   exporters: TraceExporter[] | null;
+  /** The run's trace id when it continues a caller's trace (the parent span's). */
+  traceId?: string;
   onObserverError: ObserverErrorHandler;
   onEnd: (runId: string) => void;
   /** Register an escalation actor (a step's human review) with the runtime's reviews. */
@@ -106,6 +108,7 @@ export function startRun<I, O>(
       : observeRun({
           runId,
           workflowId: workflow.id,
+          ...(deps.traceId ? { traceId: deps.traceId } : {}),
           clock: deps.clock,
           exporters: deps.exporters,
           onError: deps.onObserverError,
@@ -221,6 +224,14 @@ export function startRun<I, O>(
       if (!tracked.has(child)) {
         tracked.add(child);
         deps.track?.(child);
+        // The hook's success changes only the review's own state: checkpoint it, so a restart does
+        // not notify again.
+        let told = childSnapshot.context.notifiedAt !== null;
+        child.subscribe((next: unknown) => {
+          if (told || !isEscalationSnapshot(next) || next.context.notifiedAt === null) return;
+          told = true;
+          watch(actor.getSnapshot());
+        });
       }
       pending.push(childSnapshot.context);
     }
@@ -245,7 +256,13 @@ export function startRun<I, O>(
         durationMs: at - snapshot.context.startedAt,
       });
     }
-    if (snapshot.status === 'active') persistence?.observe(snapshot.context, pending.length > 0);
+    if (snapshot.status === 'active') {
+      const notified =
+        pending.length === 0
+          ? ''
+          : pending.flatMap((c) => (c.notifiedAt === null ? [] : [c.reviewId])).join(' ');
+      persistence?.observe(snapshot.context, pending.length > 0, notified);
+    }
   };
   actor.subscribe({
     next: watch,

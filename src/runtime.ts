@@ -13,11 +13,12 @@ import { createReviews, type Reviews } from './review/reviews.js';
 import { schemaValidator } from './review/validate.js';
 import type { Run } from './run.js';
 import { haltRun, startRun } from './run.js';
+import { isSafeRunId, RUN_ID_RULE } from './run-id.js';
 import { createBreakerRegistry } from './runtime-breakers.js';
 import type { InspectOption, RuntimeInspector } from './runtime-inspector.js';
 import { startInspector } from './runtime-inspector.js';
 import type { Store } from './store/store.js';
-import { otelExporter } from './trace/otel.js';
+import { isOtelContext, otelExporter, traceIdOf } from './trace/otel.js';
 import type { ObserverErrorHandler } from './trace/report.js';
 import { reportOncePerSource } from './trace/report.js';
 import type { Workflow } from './workflow/define.js';
@@ -29,6 +30,16 @@ import { isWorkflow } from './workflow/define.js';
  */
 export interface OtelTracerLike {
   startSpan(name: string, options?: object, context?: object): object;
+}
+
+/** The API's own tracer type, internally (the exporter takes it). */
+type OtelTracer = Parameters<typeof otelExporter>[0];
+
+/** An OpenTelemetry `Context` (`context.active()`), typed by shape for the same reason. */
+export interface OtelContextLike {
+  getValue(key: symbol): unknown;
+  setValue(key: symbol, value: unknown): OtelContextLike;
+  deleteValue(key: symbol): OtelContextLike;
 }
 
 export interface RuntimeOptions {
@@ -65,6 +76,11 @@ export interface StartOptions {
   runId?: string;
   /** Aborting it cancels the run. */
   signal?: AbortSignal;
+  /**
+   * An OpenTelemetry Context (e.g. `context.active()` in an HTTP handler): the run's span becomes a
+   * child of the span in it, and the run's trace id (`run.trace().traceId`) is that span's trace id.
+   */
+  parent?: OtelContextLike;
 }
 
 export interface Runtime {
@@ -159,11 +175,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       : {}),
   });
   const inspector = o.inspect ? startInspector(o.inspect, onError) : null;
-  const exporters = o.tracing
-    ? o.tracer
-      ? [otelExporter(o.tracer as Parameters<typeof otelExporter>[0])]
-      : []
-    : null;
+  const exporters = o.tracing ? (o.tracer ? [otelExporter(o.tracer as OtelTracer)] : []) : null;
   const active = new Map<string, Run>();
   const machines = new WeakMap<Workflow, WorkflowMachine>();
   let stopped = false;
@@ -188,14 +200,21 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     return machine;
   }
 
-  const deps = (workflow: Workflow) => ({
+  /** A run parented to a caller's span gets an exporter of its own that starts from that span. */
+  const exportersFor = (parent: OtelContextLike | undefined) =>
+    parent && exporters && o.tracer
+      ? [otelExporter(o.tracer as OtelTracer, { context: () => parent })]
+      : exporters;
+
+  const deps = (workflow: Workflow, parent?: OtelContextLike) => ({
     clock: o.clock,
     machine: machineFor(workflow),
     observers: {
       stately: inspector?.inspect,
       ...Object.fromEntries((o.observers ?? []).map((observer, i) => [`observers[${i}]`, observer])),
     },
-    exporters,
+    exporters: exportersFor(parent),
+    ...(parent && traceIdOf(parent) ? { traceId: traceIdOf(parent) } : {}),
     onObserverError: onError,
     onEnd: (id: string) => {
       active.delete(id);
@@ -264,11 +283,14 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
         fail('runtime.start', 'workflow', workflow, 'must be a workflow made by defineWorkflow');
       }
       const runId = startOptions.runId ?? nanoid();
-      if (typeof runId !== 'string' || runId.length === 0) {
-        fail('runtime.start', 'runId', runId, 'must be a non-empty string');
-      }
+      // One rule with the stores: an id a store would refuse never starts an unpersisted run.
+      if (!isSafeRunId(runId)) fail('runtime.start', 'runId', runId, RUN_ID_RULE);
       if (active.has(runId)) fail('runtime.start', 'runId', runId, 'is already running in this runtime');
-      const run = startRun(deps(workflow), workflow, input, runId, startOptions.signal);
+      const parent = startOptions.parent;
+      if (parent !== undefined && !isOtelContext(parent)) {
+        fail('runtime.start', 'parent', parent, 'must be an OpenTelemetry Context (e.g. context.active())');
+      }
+      const run = startRun(deps(workflow, parent), workflow, input, runId, startOptions.signal);
       // An input that failed validation ends at once and is never active.
       if (run.actor) active.set(runId, run as Run);
       return run;

@@ -532,3 +532,84 @@ describe('blackboard: lifecycle and integration', () => {
     });
   });
 });
+
+describe('blackboard: hostile arguments are refused as results, never thrown', () => {
+  const hostile = {
+    toString() {
+      throw new Error('no string for you');
+    },
+  };
+  const cases: Array<[string, () => unknown]> = [
+    [
+      'an agentId whose toString throws',
+      () => ({ key: 'topic', value: 'x', agentId: hostile, expectedVersion: 0 }),
+    ],
+    ['a bigint key', () => ({ key: 10n, value: 1, agentId: 'a', expectedVersion: 0 })],
+    ['a bigint inside a key path', () => ({ key: ['scores', 1n], value: 1, agentId: 'a' })],
+    ['a key whose toString throws', () => ({ key: hostile, value: 1, agentId: 'a', expectedVersion: 0 })],
+    [
+      'a request whose getters throw',
+      () =>
+        new Proxy(
+          {},
+          {
+            get() {
+              throw new Error('trap');
+            },
+          },
+        ),
+    ],
+    [
+      'an expectedVersion whose toString throws',
+      () => ({ key: 'topic', value: 'x', agentId: 'a', expectedVersion: hostile }),
+    ],
+    ['no request at all', () => undefined],
+  ];
+  for (const [what, request] of cases) {
+    it(what, () => {
+      const board = makeBoard();
+      let result: WriteResult | undefined;
+      expect(() => {
+        result = board.write(request() as never);
+      }).not.toThrow();
+      expect(result).toMatchObject({ ok: false, reason: 'invalid' });
+      expect(typeof (result as { message?: unknown }).message).toBe('string');
+      expect(Object.isFrozen(result)).toBe(true);
+      expect(board.read().version).toBe(0);
+      // The board goes on.
+      expect(board.write({ key: 'topic', value: 'next', agentId: 'a', expectedVersion: 0 })).toMatchObject({
+        ok: true,
+        version: 1,
+      });
+    });
+  }
+
+  it('a schema with keys named like Object.prototype members is an ordinary schema', () => {
+    const Odd = z.object({
+      toString: z.string().default('t'),
+      valueOf: z.number().default(0),
+      hasOwnProperty: z.boolean().default(false),
+      constructorName: z.string().optional(),
+      nested: z.object({ toString: z.string().optional(), n: z.number() }).default({ n: 1 } as never),
+    });
+    const board = createBlackboard({ schema: Odd, reducers: { valueOf: 'sum' as const } });
+    expect(board.read().state).toEqual({
+      toString: 't',
+      valueOf: 0,
+      hasOwnProperty: false,
+      nested: { n: 1 },
+    });
+    // A value without the optional prototype-named key is valid (it is missing, not a function).
+    expect(board.write({ key: 'nested', value: { n: 3 }, agentId: 'a', expectedVersion: 0 })).toMatchObject({
+      ok: true,
+      version: 1,
+    });
+    expect(board.write({ key: 'toString', value: 'hello', agentId: 'a', expectedVersion: 1 })).toMatchObject({
+      ok: true,
+    });
+    expect(board.write({ key: 'valueOf', value: 2, agentId: 'a' })).toMatchObject({ ok: true, op: 'sum' });
+    expect(board.read().state).toMatchObject({ toString: 'hello', valueOf: 2 });
+    // A key the schema does not declare is still unknown, even when Object.prototype has it.
+    rejected(board.write({ key: 'isPrototypeOf', value: 1, agentId: 'a', expectedVersion: 3 }), 'unknownKey');
+  });
+});

@@ -523,7 +523,7 @@ describe('agentcharts demo', () => {
     expect(out).toMatch(/fact-checker +✗ .*isDone was not satisfied within 3 iterations/);
     expect(out).toMatch(/⚡ breaker style-checker→writer opened/);
     expect(out).toMatch(/breakerOpen: step style-checker: breaker "style-checker→writer" is open/);
-    expect(out).toMatch(/✔ report-02\/writer\.1: approved by demo-reviewer/);
+    expect(out).toMatch(/✔ report-02\.writer\.1: approved by demo-reviewer/);
     expect(out).toMatch(/12 runs in .*: 2 completed, 10 explicit fallbacks, 0 failed; latency p50/);
     expect(out).toMatch(/style-checker→writer +open +3/);
     const files = readdirSync(dir).sort();

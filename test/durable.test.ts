@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createActor } from 'xstate';
 import { agentActor, defineAgent } from '../src/agent.js';
+import { isOptionsError, type OptionsError } from '../src/errors.js';
 import { createRuntime } from '../src/runtime.js';
 import { memoryStore } from '../src/store/memory.js';
 import type { Store } from '../src/store/store.js';
@@ -102,10 +103,10 @@ describe('durable runs: stop, restart, resume', () => {
     const second = pipeline([{ hang: true }], clock);
     const { runtime, resumed } = await restart(store, clock, second.workflow);
     expect(runtime.reviews.list()).toEqual([
-      expect.objectContaining({ id: 'r3/writer.1', runId: 'r3', confidence: 0.6 }),
+      expect.objectContaining({ reviewId: 'r3.writer.1', runId: 'r3', confidence: 0.6 }),
     ]);
     expect((await resumed.runs[0]!.result).status).toBe('awaitingReview');
-    await runtime.reviews.approve('r3/writer.1', { by: 'after-restart' });
+    await runtime.reviews.approve('r3.writer.1', { by: 'after-restart' });
     expect(await resumed.runs[0]!.done).toMatchObject({ status: 'completed', output: draft('shaky', 0.6) });
     expect(second.writerRun.calls).toHaveLength(0);
     await runtime.stop();
@@ -230,7 +231,7 @@ describe('replay and time travel', () => {
     const runtime = createRuntime({ clock, store, workflows: [first.workflow] });
     const run = runtime.start(first.workflow, null, { runId: 'r9' });
     for (let i = 0; i < 20; i++) await clock.advance(100);
-    await runtime.reviews.edit('r9/writer.1', draft('fixed by a human', 0.95), { by: 'eve' });
+    await runtime.reviews.edit('r9.writer.1', draft('fixed by a human', 0.95), { by: 'eve' });
     const done = await run.done;
     expect(done.status).toBe('completed');
     const callsBefore = first.researcherRun.calls.length + first.writerRun.calls.length;
@@ -253,5 +254,126 @@ describe('replay and time travel', () => {
     expect(values.at(-1)).toBe('completed');
     expect(cursor.prev()).toBeDefined();
     await runtime.stop();
+  });
+});
+
+describe('run ids: one rule for the runtime and the stores', () => {
+  const unsafe = ['../x', 'a/b', 'nul\u0000byte', 'x'.repeat(300), '.hidden', 'con', ''];
+
+  it('runtime.start refuses an id the store would refuse, up front, and nothing runs or is stored', async () => {
+    const clock = testClock();
+    const store = memoryStore();
+    const { workflow, researcherRun } = pipeline([{ output: draft('ok', 0.9) }], clock);
+    const runtime = createRuntime({ clock, store, workflows: [workflow] });
+    for (const runId of unsafe) {
+      let error: unknown;
+      try {
+        runtime.start(workflow, null, { runId });
+      } catch (e) {
+        error = e;
+      }
+      expect(isOptionsError(error), JSON.stringify(runId)).toBe(true);
+      expect((error as OptionsError).field).toBe('runId');
+      expect((error as OptionsError).received).toBe(runId);
+      expect((error as Error).message).toMatch(/^runtime\.start: runId must be 1 to 200 letters, digits/);
+      // The store's own check agrees.
+      await expect(store.create({ runId, workflowId: 'durable', input: null, startedAt: 0 })).rejects.toThrow(
+        /not safe to store/,
+      );
+    }
+    await clock.advance(100);
+    await settle();
+    expect(researcherRun.calls).toHaveLength(0);
+    expect(runtime.runs()).toHaveLength(0);
+    expect(await store.runIds()).toEqual([]);
+    // A safe id is accepted by both.
+    const run = runtime.start(workflow, null, { runId: 'safe_id-1.2' });
+    await clock.advance(10);
+    expect((await run.result).status).toBe('completed');
+    expect(await store.runIds()).toEqual(['safe_id-1.2']);
+    await runtime.stop();
+  });
+
+  it('the same rule holds without a store', () => {
+    const clock = testClock();
+    const { workflow } = pipeline([{ output: draft('ok', 0.9) }], clock);
+    const runtime = createRuntime({ clock });
+    expect(() => runtime.start(workflow, null, { runId: 'a/b' })).toThrow(/runtime\.start: runId must be/);
+  });
+});
+
+describe('review notifications across a restart', () => {
+  /** A runtime whose hook records every notice it gets (and can be made to fail). */
+  function withHook(
+    store: Store,
+    clock: TestClock,
+    workflow: ReturnType<typeof pipeline>['workflow'],
+    fails = false,
+  ) {
+    const notices: string[] = [];
+    const runtime = createRuntime({
+      clock,
+      store,
+      workflows: [workflow],
+      escalationRetry: { maxAttempts: 2, initialDelayMs: 100, maxDelayMs: 100 },
+      onEscalation: (n) => {
+        notices.push(`${n.reviewId}#${n.attempt}`);
+        if (fails) throw new Error('pager down');
+      },
+    });
+    return { runtime, notices };
+  }
+
+  it('a review whose hook succeeded is not notified again after a restart', async () => {
+    const clock = testClock();
+    const store = memoryStore();
+    const first = pipeline([{ output: draft('shaky', 0.6) }], clock);
+    const before = withHook(store, clock, first.workflow);
+    const run = before.runtime.start(first.workflow, null, { runId: 'r4' });
+    await clock.advance(10);
+    expect((await run.result).status).toBe('awaitingReview');
+    await settle();
+    expect(before.notices).toEqual(['r4.writer.1#1']);
+    await before.runtime.stop();
+
+    const second = pipeline([{ hang: true }], clock);
+    const after = withHook(store, clock, second.workflow);
+    const resumed = await after.runtime.resume();
+    await clock.advance(1_000);
+    expect(after.runtime.reviews.list()).toEqual([
+      expect.objectContaining({ reviewId: 'r4.writer.1', status: 'awaitingReview' }),
+    ]);
+    expect(after.notices).toEqual([]); // nobody is paged again
+    await after.runtime.reviews.approve('r4.writer.1', { by: 'after-restart' });
+    expect(await resumed.runs[0]!.done).toMatchObject({ status: 'completed' });
+    await after.runtime.stop();
+  });
+
+  it('a review whose hook never succeeded is notified again after a restart', async () => {
+    const clock = testClock();
+    const store = memoryStore();
+    const first = pipeline([{ output: draft('shaky', 0.6) }], clock);
+    const before = withHook(store, clock, first.workflow, true);
+    const run = before.runtime.start(first.workflow, null, { runId: 'r5' });
+    await clock.advance(10);
+    expect((await run.result).status).toBe('awaitingReview');
+    for (let i = 0; i < 5; i++) await clock.advance(100); // both attempts fail; the review waits
+    expect(before.notices).toEqual(['r5.writer.1#1', 'r5.writer.1#2']);
+    expect(before.runtime.reviews.list()[0]).toMatchObject({ status: 'awaitingReview' });
+    await before.runtime.stop();
+
+    const second = pipeline([{ hang: true }], clock);
+    const after = withHook(store, clock, second.workflow);
+    await after.runtime.resume();
+    await clock.advance(1_000);
+    expect(after.notices).toEqual(['r5.writer.1#1']); // told now, once, with a fresh round of attempts
+    await after.runtime.stop();
+
+    // And once told, a further restart does not tell again.
+    const third = withHook(store, clock, pipeline([{ hang: true }], clock).workflow);
+    await third.runtime.resume();
+    await clock.advance(1_000);
+    expect(third.notices).toEqual([]);
+    await third.runtime.stop();
   });
 });

@@ -20,7 +20,7 @@ interface Reply {
   runId?: string;
   status?: string;
   result?: { status: string; output: unknown; reason?: string; steps: Array<{ stepId: string }> };
-  reviews?: Array<{ id: string; runId: string }>;
+  reviews?: Array<{ reviewId: string; runId: string }>;
   outcome?: unknown;
   error?: { code: string; message: string; issues?: Array<{ path: string }>; outcome?: unknown };
 }
@@ -45,14 +45,15 @@ async function until(runId: string, status: string) {
   throw new Error(`run ${runId} never reached ${status}`);
 }
 
-const reviewPath = (id: string, action: string) => `/reviews/${encodeURIComponent(id)}/${action}`;
+// Review ids are URL-safe: they go into a path as they are, no escaping.
+const reviewPath = (id: string, action: string) => `/reviews/${id}/${action}`;
 
 async function pausedRun(topic: string) {
   const started = await call('POST', '/runs', { topic });
   expect(started.status).toBe(202);
   const runId = started.body.runId!;
   const paused = await until(runId, 'awaitingReview');
-  return { runId, paused, reviewId: paused.reviews![0]!.id };
+  return { runId, paused, reviewId: paused.reviews![0]!.reviewId };
 }
 
 describe('examples/http-service', () => {
@@ -66,12 +67,13 @@ describe('examples/http-service', () => {
       status: 'awaitingReview',
       output: '[Pending human review — confidence 62%]',
     });
-    expect(reviewId).toBe(`${runId}/writer.1`);
+    expect(reviewId).toBe(`${runId}.writer.1`);
+    expect(encodeURIComponent(reviewId)).toBe(reviewId);
 
     const { body: listed } = await call('GET', '/reviews');
     expect(listed.reviews).toContainEqual(
       expect.objectContaining({
-        id: reviewId,
+        reviewId,
         runId,
         stepId: 'writer',
         confidence: 0.62,
@@ -85,7 +87,7 @@ describe('examples/http-service', () => {
     expect(bad.body.error?.issues?.map((i) => i.path)).toEqual(
       expect.arrayContaining(['content', 'confidence']),
     );
-    expect((await until(runId, 'awaitingReview')).reviews?.[0]?.id).toBe(reviewId); // still pending
+    expect((await until(runId, 'awaitingReview')).reviews?.[0]?.reviewId).toBe(reviewId); // still pending
 
     const edited = {
       content: 'Solid-state batteries: safer and denser; mass production from 2027.',
@@ -125,7 +127,7 @@ describe('examples/http-service', () => {
 
   it('refuses what it cannot take: unknown ids, bad bodies, bad input, wrong methods', async () => {
     expect((await call('GET', '/runs/nope')).status).toBe(404);
-    const unknown = await call('POST', reviewPath('nope/writer.1', 'approve'), { by: 'alice' });
+    const unknown = await call('POST', reviewPath('nope.writer.1', 'approve'), { by: 'alice' });
     expect(unknown).toMatchObject({ status: 404, body: { error: { code: 'unknownReview' } } });
 
     const { reviewId } = await pausedRun('bad requests');
@@ -158,7 +160,7 @@ describe('examples/http-service', () => {
     } as RequestInit);
     expect(streamed.status).toBe(413);
     // None of that decided anything.
-    expect((await call('GET', '/reviews')).body.reviews?.map((r) => r.id)).toContain(reviewId);
+    expect((await call('GET', '/reviews')).body.reviews?.map((r) => r.reviewId)).toContain(reviewId);
 
     const badInput = await call('POST', '/runs', { topic: '' });
     expect(badInput).toMatchObject({ status: 400, body: { error: { code: 'badInput' } } });

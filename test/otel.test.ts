@@ -214,6 +214,39 @@ describe('OpenTelemetry export', () => {
     expect(byName(spans, 'run').attributes['gen_ai.usage.input_tokens']).toBe(12);
   });
 
+  it('one trace id: the recorder takes the OpenTelemetry trace id (a new root’s, or the parent span’s)', () => {
+    const { memory, provider, clock, tracer } = setup();
+    providers.push(provider);
+    const alone = createTraceRecorder({ clock, exporters: [otelExporter(tracer)] });
+    const root = alone.start({ name: 'run', operation: 'run' });
+    alone.end(alone.start({ name: 'step', operation: 'step', parentSpanId: root }), { status: 'success' });
+    alone.end(root, { status: 'success' });
+    const spans = memory.getFinishedSpans();
+    expect(spans).toHaveLength(2);
+    for (const span of spans) {
+      expect(span.spanContext().traceId).toBe(alone.traceId);
+      expect(span.attributes['agentcharts.trace_id']).toBe(alone.traceId);
+    }
+    expect(alone.trace().spans.every((s) => s.traceId === alone.traceId)).toBe(true);
+
+    const outer = tracer.startSpan('http request');
+    const nested = createTraceRecorder({
+      clock,
+      exporters: [otelExporter(tracer, { context: () => trace.setSpan(ROOT_CONTEXT, outer) })],
+    });
+    nested.end(nested.start({ name: 'run', operation: 'run' }), { status: 'success' });
+    expect(nested.traceId).toBe(outer.spanContext().traceId);
+    // A trace id given to the recorder is kept; a read before any span fixes a new one.
+    const given = createTraceRecorder({ traceId: 'a'.repeat(32), exporters: [otelExporter(tracer)] });
+    given.start({ name: 'run', operation: 'run' });
+    expect(given.traceId).toBe('a'.repeat(32));
+    const early = createTraceRecorder({ exporters: [otelExporter(tracer)] });
+    const id = early.traceId;
+    early.start({ name: 'run', operation: 'run' });
+    expect(early.trace().spans[0]!.traceId).toBe(id);
+    outer.end();
+  });
+
   it('a failing tracer is reported by the recorder and never breaks recording', () => {
     const errors: string[] = [];
     const broken = {

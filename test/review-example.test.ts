@@ -7,8 +7,8 @@ describe('the human review example', () => {
     try {
       const outcome = await main();
       expect(log.mock.calls.map((c) => c[0])).toEqual([
-        'review run-1/writer: [Pending human review — confidence 62%]',
-        'run-1/writer: notifying, confidence 0.62',
+        'review run-1.writer.1: [Pending human review — confidence 62%]',
+        'run-1.writer.1: notifying, confidence 0.62',
         'invalidEdit: content, confidence',
         'edited by alice; pending: 0',
       ]);

@@ -53,9 +53,10 @@ describe('list and get', () => {
     reviews.open({ ...INPUT, timeoutMs: 60_000 }, { validateEdit: schemaValidator(Draft) });
     const [review] = reviews.list();
     expect(review).toEqual({
-      id: 'rev-1',
+      reviewId: 'rev-1',
       runId: 'run-1',
       stepId: 'write',
+      visit: 1,
       agentId: 'writer',
       output: DRAFT,
       confidence: 0.62,
@@ -86,9 +87,9 @@ describe('list and get', () => {
     reviews.track(
       createActor(escalationMachine, { clock: earlier, input: { ...INPUT, reviewId: 'a' } }).start(),
     );
-    expect(reviews.list().map((r) => r.id)).toEqual(['a', 'b', 'c']);
+    expect(reviews.list().map((r) => r.reviewId)).toEqual(['a', 'b', 'c']);
     await clock.advance(1_000);
-    expect(reviews.list().map((r) => r.id)).toEqual(['a', 'b']);
+    expect(reviews.list().map((r) => r.reviewId)).toEqual(['a', 'b']);
     expect(reviews.get('c')).toMatchObject({ status: 'expired', outcome: { decision: 'expired' } });
     expect(reviews.get('nope')).toBeUndefined();
   });
@@ -109,7 +110,7 @@ describe('decisions', () => {
     });
     expect(await done).toEqual(outcome);
     expect(reviews.list()).toEqual([]);
-    expect(reviews.get('rev-1')).toMatchObject({ id: 'rev-1', status: 'approved', outcome });
+    expect(reviews.get('rev-1')).toMatchObject({ reviewId: 'rev-1', status: 'approved', outcome });
   });
 
   it('edit validates against the schema: invalid → clear error and the review stays pending', async () => {
@@ -125,7 +126,7 @@ describe('decisions', () => {
       { path: 'content', message: 'Too small: expected string to have >=1 characters' },
       { path: 'confidence', message: 'Too big: expected number to be <=1' },
     ]);
-    expect(reviews.list().map((r) => r.id)).toEqual(['rev-1']);
+    expect(reviews.list().map((r) => r.reviewId)).toEqual(['rev-1']);
 
     const outcome = await reviews.edit(
       'rev-1',
@@ -212,6 +213,64 @@ describe('decisions', () => {
       'review "rev-1" was already expired at 1000 (no decision within 1000 ms; the step\'s policy on timeout is "reject")',
     );
     expect(error.outcome).toMatchObject({ resolution: 'rejected' });
+  });
+});
+
+describe('hostile arguments reject the promise, never throw', () => {
+  const hostile = {
+    toString() {
+      throw new Error('no string for you');
+    },
+  };
+  const trap = new Proxy(
+    {},
+    {
+      get() {
+        throw new Error('trap');
+      },
+    },
+  );
+
+  it('a review id whose toString throws, a bigint id, decision options whose getters throw', async () => {
+    const { reviews } = setup();
+    reviews.open(INPUT, { validateEdit: schemaValidator(Draft) });
+    const calls: Array<[string, () => Promise<unknown>, string]> = [
+      ['approve(hostile id)', () => reviews.approve(hostile as never, { by: 'a' }), 'unknownReview'],
+      ['edit(bigint id)', () => reviews.edit(10n as never, DRAFT, { by: 'a' }), 'unknownReview'],
+      ['reject(Proxy id)', () => reviews.reject(trap as never, 'no', { by: 'a' }), 'unknownReview'],
+      ['approve(options Proxy)', () => reviews.approve('rev-1', trap as never), 'invalidDecision'],
+      ['edit(options Proxy)', () => reviews.edit('rev-1', DRAFT, trap as never), 'invalidDecision'],
+      [
+        'reject(hostile reason)',
+        () => reviews.reject('rev-1', hostile as never, { by: 'a' }),
+        'invalidDecision',
+      ],
+    ];
+    for (const [what, call, code] of calls) {
+      let promise: Promise<unknown> | undefined;
+      expect(() => {
+        promise = call();
+      }, what).not.toThrow();
+      expect((await reviewError(promise!)).code, what).toBe(code);
+    }
+    // The review is still pending and takes a proper decision.
+    expect(reviews.list().map((r) => r.reviewId)).toEqual(['rev-1']);
+    expect(await reviews.approve('rev-1', { by: 'alice' })).toMatchObject({ decision: 'approved' });
+  });
+
+  it('an edit with a key the shared state refuses is refused before it is accepted', async () => {
+    const { reviews } = setup();
+    reviews.open(INPUT);
+    for (const output of [
+      JSON.parse('{"content":"x","confidence":0.9,"constructor":{"a":1}}'),
+      JSON.parse('{"content":"x","confidence":0.9,"nested":{"__proto__":{"polluted":true}}}'),
+      { content: 'x', confidence: 0.9, prototype: 1 },
+    ]) {
+      const error = await reviewError(reviews.edit('rev-1', output, { by: 'alice' }));
+      expect(error.code).toBe('invalidEdit');
+      expect(error.message).toMatch(/forbidden key "(constructor|__proto__|prototype)"/);
+    }
+    expect(reviews.list()).toHaveLength(1);
   });
 });
 
@@ -381,7 +440,7 @@ describe('track', () => {
     const actor = createActor(escalationMachine, { clock: testClock(), input: INPUT }).start();
     const untrack = reviews.track(actor);
     expect(reviews.track(actor)).toBeTypeOf('function'); // idempotent
-    expect(reviews.list().map((r) => r.id)).toEqual(['rev-1']);
+    expect(reviews.list().map((r) => r.reviewId)).toEqual(['rev-1']);
     await reviews.approve('rev-1', { by: 'alice' });
     expect(actor.getSnapshot().output).toMatchObject({ decision: 'approved', by: 'alice' });
     untrack();
@@ -451,7 +510,7 @@ describe('persisted reviews come back after a restart', () => {
     second.clock.set(30_000);
     second.reviews.open(INPUT, { snapshot: saved });
     expect(second.reviews.list()).toMatchObject([
-      { id: 'rev-1', status: 'awaitingReview', openedAt: 1_000, expiresAt: 61_000, output: DRAFT },
+      { reviewId: 'rev-1', status: 'awaitingReview', openedAt: 1_000, expiresAt: 61_000, output: DRAFT },
     ]);
     second.clock.set(60_999);
     expect(second.reviews.list()).toHaveLength(1);
@@ -477,8 +536,8 @@ describe('listeners', () => {
       onListenerError: (error, event) => errors.push([String(error), event.type]),
     });
     const seen: string[] = [];
-    reviews.on('pending', (e) => seen.push(`pending ${e.review.id}`));
-    reviews.on('decided', (e) => seen.push(`decided ${e.review.id} ${e.review.status}`));
+    reviews.on('pending', (e) => seen.push(`pending ${e.review.reviewId}`));
+    reviews.on('decided', (e) => seen.push(`decided ${e.review.reviewId} ${e.review.status}`));
     const off = reviews.on('pending', () => {
       throw new Error('listener bug');
     });
@@ -590,7 +649,7 @@ describe('inside a parent machine (how a workflow step uses it)', () => {
     const run = createActor(stepMachine(logic, reviews), { clock }).start();
     trackChildren(run, reviews);
     await settle();
-    expect(reviews.list()).toMatchObject([{ id: 'rev-1', runId: 'run-1', status: 'awaitingReview' }]);
+    expect(reviews.list()).toMatchObject([{ reviewId: 'rev-1', runId: 'run-1', status: 'awaitingReview' }]);
     expect((await reviewError(reviews.edit('rev-1', { content: 7 }, { by: 'carol' }))).code).toBe(
       'invalidEdit',
     );
@@ -622,7 +681,7 @@ describe('inside a parent machine (how a workflow step uses it)', () => {
     }).start();
     trackChildren(restored, second.reviews);
     restored.send({ type: 'restore' });
-    expect(second.reviews.list()).toMatchObject([{ id: 'rev-1', openedAt: 0, expiresAt: 60_000 }]);
+    expect(second.reviews.list()).toMatchObject([{ reviewId: 'rev-1', openedAt: 0, expiresAt: 60_000 }]);
     second.clock.set(59_999);
     expect(restored.getSnapshot().value).toBe('reviewing');
     second.clock.set(60_000);

@@ -1,3 +1,4 @@
+import { ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
@@ -158,6 +159,67 @@ describe('OpenTelemetry and failing observers', () => {
       }
     }
     expect(exported.some((s) => s.attributes['gen_ai.agent.name'] === 'writer')).toBe(true);
+  });
+
+  it('the OpenTelemetry trace id is run.trace().traceId', async () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const { handle } = await run({}, { tracer: provider.getTracer('test') });
+    const exported = exporter.getFinishedSpans();
+    expect(exported.length).toBeGreaterThan(0);
+    expect(new Set(exported.map((s) => s.spanContext().traceId))).toEqual(new Set([handle.trace().traceId]));
+    expect(handle.trace().spans.every((s) => s.traceId === handle.trace().traceId)).toBe(true);
+    await provider.shutdown();
+  });
+
+  it('a run started with { parent } is a child of the caller’s span (an HTTP request’s), in one trace', async () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const tracer = provider.getTracer('test');
+    const clock = testClock();
+    const { workflow } = reportWorkflow(clock);
+    runtime = createRuntime({ clock, tracer });
+    const request = tracer.startSpan('POST /runs');
+    const parent = trace.setSpan(ROOT_CONTEXT, request);
+    const handle = runtime.start(workflow, { topic: 't' }, { runId: 'run-1', parent });
+    // Another run at the same time, without a parent: a trace of its own.
+    const other = runtime.start(workflow, { topic: 't' }, { runId: 'run-2' });
+    for (let i = 0; i < 80; i++) await clock.advance(50);
+    await handle.done;
+    await other.done;
+    request.end();
+    const requestId = request.spanContext().traceId;
+    expect(handle.trace().traceId).toBe(requestId);
+    const spans = exporter.getFinishedSpans();
+    const runSpan = spans.find(
+      (s) =>
+        s.attributes['agentcharts.span_id'] ===
+        handle.trace().spans.find((x) => x.operation === 'run')!.spanId,
+    )!;
+    expect(runSpan.parentSpanContext?.spanId).toBe(request.spanContext().spanId);
+    const mine = spans.filter((s) => s.attributes['agentcharts.trace_id'] === handle.trace().traceId);
+    expect(mine).toHaveLength(handle.trace().spans.length);
+    expect(mine.every((s) => s.spanContext().traceId === requestId)).toBe(true);
+    expect(other.trace().traceId).not.toBe(requestId);
+    expect(spans.filter((s) => s.spanContext().traceId === other.trace().traceId)).toHaveLength(
+      other.trace().spans.length,
+    );
+    await provider.shutdown();
+  });
+
+  it('without a tracer, { parent } still makes the run’s trace id the caller’s; a non-Context is refused', async () => {
+    const provider = new BasicTracerProvider();
+    const request = provider.getTracer('test').startSpan('GET /');
+    const clock = testClock();
+    const { workflow } = reportWorkflow(clock);
+    runtime = createRuntime({ clock });
+    const handle = runtime.start(workflow, { topic: 't' }, { parent: trace.setSpan(ROOT_CONTEXT, request) });
+    expect(handle.trace().traceId).toBe(request.spanContext().traceId);
+    expect(() => runtime!.start(workflow, { topic: 't' }, { parent: { span: 1 } as never })).toThrow(
+      /runtime\.start: parent must be an OpenTelemetry Context/,
+    );
+    request.end();
+    await provider.shutdown();
   });
 
   it('an observer, exporter or listener that throws never breaks the run; it is reported', async () => {

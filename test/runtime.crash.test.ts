@@ -143,7 +143,7 @@ describe('runtime: a process killed with SIGKILL mid-way, then resumed', () => {
     ).toBe(true);
     expect(finishedBefore + done.size).toBe(known.length);
     // No pending review lost.
-    for (const runId of waiting) expect(pending).toContain(`${runId}/writer.1`);
+    for (const runId of waiting) expect(pending).toContain(`${runId}.writer.1`);
     // No recorded step called again (calls in flight at the kill may repeat: at-least-once).
     const repeated = resumedCalls.filter((key) => [...recorded].some((prefix) => key.startsWith(prefix)));
     expect(repeated).toEqual([]);

@@ -64,15 +64,15 @@ describe('workflow + human review', () => {
     expect(paused).toMatchObject({
       status: 'awaitingReview',
       output: '[Pending human review — confidence 62%]',
-      reviews: [{ reviewId: 'r1/writer.1', stepId: 'writer', agentId: 'writer', confidence: 0.62 }],
+      reviews: [{ reviewId: 'r1.writer.1', stepId: 'writer', agentId: 'writer', confidence: 0.62 }],
     });
     await settle();
-    expect(lines).toEqual(['r1/writer.1: [Pending human review — confidence 62%]']);
+    expect(lines).toEqual(['r1.writer.1: [Pending human review — confidence 62%]']);
     // Paused: nothing after the writer has run.
     expect(publisherRun.calls).toHaveLength(0);
     expect(runtime!.reviews.list()).toEqual([
       expect.objectContaining({
-        id: 'r1/writer.1',
+        reviewId: 'r1.writer.1',
         runId: 'r1',
         stepId: 'writer',
         agentId: 'writer',
@@ -82,14 +82,14 @@ describe('workflow + human review', () => {
       }),
     ]);
     // The pending review is part of the run's persisted snapshot.
-    expect(JSON.stringify(run.snapshot())).toContain('r1/writer.1');
+    expect(JSON.stringify(run.snapshot())).toContain('r1.writer.1');
 
-    await runtime!.reviews.edit('r1/writer.1', draft('a careful draft', 0.9), { by: 'alice' });
+    await runtime!.reviews.edit('r1.writer.1', draft('a careful draft', 0.9), { by: 'alice' });
     const done = await run.done;
     expect(done).toMatchObject({ status: 'completed', output: draft('a careful draft', 0.9) });
     expect(done.steps.find((s) => s.stepId === 'writer')).toMatchObject({
       status: 'passed',
-      review: { reviewId: 'r1/writer.1', decision: 'edited', by: 'alice' },
+      review: { reviewId: 'r1.writer.1', decision: 'edited', by: 'alice' },
     });
     expect(publisherRun.calls).toHaveLength(1);
     // The escalation is a span and two progress events.
@@ -110,23 +110,56 @@ describe('workflow + human review', () => {
     expect(decided).toBeDefined();
   });
 
+  it('review ids are URL-safe and opaque: run, step and visit are fields; the escalation span is under its step', async () => {
+    const { workflow } = pipeline([{ output: draft('shaky', 0.6) }]);
+    const clock = testClock();
+    runtime = createRuntime({ clock, onEscalation: () => {} });
+    const run = runtime.start(workflow, null, { runId: 'team.run-7_a' });
+    await run.result;
+    await settle();
+    const [review] = runtime.reviews.list();
+    expect(review).toMatchObject({ runId: 'team.run-7_a', stepId: 'writer', visit: 1 });
+    expect(encodeURIComponent(review!.reviewId)).toBe(review!.reviewId);
+    expect(review!.reviewId).toMatch(/^[A-Za-z0-9._~-]+$/);
+    await runtime.reviews.approve(review!.reviewId, { by: 'dan' });
+    await run.done;
+    const spans = run.trace().spans;
+    const step = spans.find((sp) => sp.operation === 'step' && sp.stepId === 'writer')!;
+    const escalation = spans.find((sp) => sp.operation === 'escalation')!;
+    expect(escalation.parentSpanId).toBe(step.spanId);
+    expect(escalation.attributes).toMatchObject({ review_id: review!.reviewId });
+  });
+
   it('an invalid edit is refused with a clear error and the review stays pending', async () => {
     const { workflow } = pipeline([{ output: draft('shaky', 0.5) }]);
     const { run } = start(workflow);
     await run.result;
-    await expect(runtime!.reviews.edit('r1/writer.1', { content: 3 }, { by: 'bob' })).rejects.toMatchObject({
+    await expect(runtime!.reviews.edit('r1.writer.1', { content: 3 }, { by: 'bob' })).rejects.toMatchObject({
       code: 'invalidEdit',
     });
-    expect(runtime!.reviews.list().map((r) => r.id)).toEqual(['r1/writer.1']);
-    await runtime!.reviews.approve('r1/writer.1', { by: 'bob' });
+    expect(runtime!.reviews.list().map((r) => r.reviewId)).toEqual(['r1.writer.1']);
+    await runtime!.reviews.approve('r1.writer.1', { by: 'bob' });
     expect(await run.done).toMatchObject({ status: 'completed', output: draft('shaky', 0.5) });
+  });
+
+  it('an edit with a constructor key is refused while the human can fix it, not after "OK" by the run', async () => {
+    const { workflow } = pipeline([{ output: draft('shaky', 0.5) }]);
+    const { run } = start(workflow);
+    await run.result;
+    const hostile = JSON.parse('{"content":"ok","confidence":0.9,"constructor":{"prototype":{}}}');
+    await expect(runtime!.reviews.edit('r1.writer.1', hostile, { by: 'bob' })).rejects.toMatchObject({
+      code: 'invalidEdit',
+    });
+    expect(runtime!.reviews.list().map((r) => r.reviewId)).toEqual(['r1.writer.1']);
+    await runtime!.reviews.edit('r1.writer.1', draft('fixed', 0.9), { by: 'bob' });
+    expect(await run.done).toMatchObject({ status: 'completed', output: draft('fixed', 0.9) });
   });
 
   it('a rejection ends the run with an explicit fallback naming who rejected and why', async () => {
     const { workflow, publisherRun } = pipeline([{ output: draft('wrong', 0.4) }]);
     const { run } = start(workflow);
     await run.result;
-    await runtime!.reviews.reject('r1/writer.1', 'cites a retracted paper', { by: 'carol' });
+    await runtime!.reviews.reject('r1.writer.1', 'cites a retracted paper', { by: 'carol' });
     const done = await run.done;
     expect(done).toMatchObject({
       status: 'fallback',
@@ -143,9 +176,9 @@ describe('workflow + human review', () => {
     const { run } = start(workflow);
     await run.result;
     const outcomes = await Promise.allSettled([
-      runtime!.reviews.approve('r1/writer.1', { by: 'a' }),
-      runtime!.reviews.reject('r1/writer.1', 'no', { by: 'b' }),
-      runtime!.reviews.edit('r1/writer.1', draft('y'), { by: 'c' }),
+      runtime!.reviews.approve('r1.writer.1', { by: 'a' }),
+      runtime!.reviews.reject('r1.writer.1', 'no', { by: 'b' }),
+      runtime!.reviews.edit('r1.writer.1', draft('y'), { by: 'c' }),
     ]);
     expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
     expect(

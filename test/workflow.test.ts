@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createActor } from 'xstate';
 import { z } from 'zod';
 import { defineAgent } from '../src/agent.js';
+import { isOptionsError, type OptionsError } from '../src/errors.js';
 import type { RunResult } from '../src/run-result.js';
 import type { Runtime } from '../src/runtime.js';
 import { createRuntime } from '../src/runtime.js';
@@ -498,4 +499,104 @@ describe('workflow: definition-time checks name the step path', () => {
       }
     });
   }
+});
+
+describe("workflow: a step's breaker options are checked at definition", () => {
+  const agent = (id: string) => defineAgent({ id, output: Draft, run: mockRun([{ output: draft('x') }]) });
+  const cases: Array<[string, unknown, string, RegExp]> = [
+    [
+      'a zero failure threshold',
+      { failureThreshold: 0 },
+      'failureThreshold',
+      /must be an integer ≥ 1, received 0$/,
+    ],
+    [
+      'a negative cooldown',
+      { cooldownMs: -5 },
+      'cooldownMs',
+      /must be a number of milliseconds .*received -5$/,
+    ],
+    ['a misspelt option', { failureTreshold: 2 }, 'failureTreshold', /is not a known option, received 2$/],
+    [
+      'a growing cooldown without a cap',
+      { cooldownGrowth: 2 },
+      'maxCooldownMs',
+      /is required when cooldownGrowth > 1/,
+    ],
+    [
+      'the gate quality in the breaker',
+      { minQuality: 'HIGH' },
+      'minQuality',
+      /the step's own minQuality, received "HIGH"$/,
+    ],
+    ['an empty key', { key: '' }, 'key', /must be a breaker key/],
+  ];
+  for (const [what, breaker, field, message] of cases) {
+    it(`${what}: names steps[i].breaker.${field}`, () => {
+      let error: unknown;
+      try {
+        defineWorkflow({ id: 'w', steps: [agent('a'), { agent: agent('b'), breaker: breaker as never }] });
+      } catch (e) {
+        error = e;
+      }
+      expect(isOptionsError(error)).toBe(true);
+      expect((error as OptionsError).field).toBe(`steps[1].breaker.${field}`);
+      expect((error as Error).message).toMatch(/^defineWorkflow\("w"\): steps\[1\]\.breaker\./);
+      expect((error as Error).message).toMatch(message);
+    });
+  }
+
+  it('names the branch path inside a parallel step', () => {
+    expect(() =>
+      defineWorkflow({
+        id: 'w',
+        steps: [{ parallel: [agent('a'), { agent: agent('b'), breaker: { successThreshold: 0 } }] }],
+      }),
+    ).toThrow(/steps\[0\]\.parallel\[1\]\.breaker\.successThreshold must be an integer ≥ 1, received 0/);
+  });
+
+  it('valid options are kept, with the breaker defaults applied once', () => {
+    const workflow = defineWorkflow({
+      id: 'w',
+      steps: [{ agent: agent('a'), breaker: { failureThreshold: 5, key: 'shared' } }, agent('b')],
+    });
+    expect(workflow.breakers.get('shared')).toMatchObject({ failureThreshold: 5, cooldownMs: 30_000 });
+    expect(workflow.breakers.get('b→output')).toMatchObject({ failureThreshold: 3, minQuality: 'MEDIUM' });
+  });
+});
+
+describe('workflow: names that Object.prototype also has', () => {
+  it('steps named toString and constructor run, are reviewed and complete', async () => {
+    const clock = testClock();
+    const a = defineAgent({ id: 'toString', output: Draft, run: mockRun([{ output: draft('x', 0.9) }]) });
+    const b = defineAgent({ id: 'constructor', output: Draft, run: mockRun([{ output: draft('y', 0.5) }]) });
+    const workflow = defineWorkflow({ id: 'w', steps: [a, { agent: b, review: true, writes: 'valueOf' }] });
+    runtime = createRuntime({ clock, onEscalation: () => {} });
+    const run = runtime.start(workflow, null, { runId: 'r' });
+    const paused = await finish(clock, run.result);
+    expect(paused).toMatchObject({ status: 'awaitingReview', steps: [{ stepId: 'toString', visit: 1 }] });
+    await runtime.reviews.approve('r.constructor.1', { by: 'x' });
+    const done = await run.done;
+    expect(done).toMatchObject({ status: 'completed', output: draft('y', 0.5) });
+    expect(done.steps.map((s) => [s.stepId, s.visit])).toEqual([
+      ['toString', 1],
+      ['constructor', 1],
+    ]);
+    expect(
+      run
+        .trace()
+        .spans.filter((s) => s.operation === 'step')
+        .map((s) => s.stepId),
+    ).toEqual(['toString', 'constructor']);
+  });
+
+  it('a step that would write a forbidden key is refused at definition, naming steps[i].writes', () => {
+    const b = defineAgent({ id: 'constructor', output: Draft, run: mockRun([{ output: draft('y') }]) });
+    expect(() => defineWorkflow({ id: 'w', steps: [b] })).toThrow(
+      /steps\[0\]\.writes must be a shared-state key: key "constructor" contains the forbidden segment "constructor" \(the step id, written to by default; set writes\), received "constructor"/,
+    );
+    expect(() => defineWorkflow({ id: 'w', steps: [{ agent: b, writes: 'a.__proto__' }] })).toThrow(
+      /steps\[0\]\.writes must be a shared-state key/,
+    );
+  });
 });

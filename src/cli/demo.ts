@@ -62,19 +62,19 @@ export async function demo(argv: string[], out: Out): Promise<number> {
   // The scripted reviewer: looks at each escalation a moment later and approves it.
   const escalations: string[][] = [];
   runtime.reviews.on('pending', ({ review }) => {
-    out.log(`  ✋ ${review.id}: ${review.reason} — waiting for a human`);
+    out.log(`  ✋ ${review.reviewId}: ${review.reason} — waiting for a human`);
     setTimeout(() => {
-      runtime.reviews.approve(review.id, { by: 'demo-reviewer' }).then(
+      runtime.reviews.approve(review.reviewId, { by: 'demo-reviewer' }).then(
         (outcome) => {
           escalations.push([
-            review.id,
+            review.reviewId,
             `${Math.round(review.confidence * 100)}%`,
             outcome.decision,
             outcome.by ?? '',
           ]);
-          out.log(`  ✔ ${review.id}: ${outcome.decision} by ${outcome.by}`);
+          out.log(`  ✔ ${review.reviewId}: ${outcome.decision} by ${outcome.by}`);
         },
-        (error: unknown) => out.err(`  review ${review.id}: ${String(error)}`),
+        (error: unknown) => out.err(`  review ${review.reviewId}: ${String(error)}`),
       );
     }, 300);
   });

@@ -1,5 +1,6 @@
 import type { ValidationIssue } from '../../machines/agent-result.js';
 import type { EscalationOutcome, Refusal } from '../../machines/escalation-context.js';
+import { describeError, safeText } from '../../machines/untrusted.js';
 import { formatValue } from '../errors.js';
 
 export type ReviewErrorCode =
@@ -43,8 +44,16 @@ export const isReviewError = (e: unknown): e is ReviewError =>
 export const unknownReview = (id: unknown): ReviewError =>
   new ReviewError(
     'unknownReview',
-    String(id),
+    safeText(id),
     `no pending review ${formatValue(id)} (unknown id, or stopped with its run before a decision)`,
+  );
+
+/** A decision whose arguments could not even be read (a throwing getter, a hostile Proxy). */
+export const unreadableDecision = (id: unknown, error: unknown): ReviewError =>
+  new ReviewError(
+    'invalidDecision',
+    safeText(id),
+    `review ${formatValue(id)}: the decision could not be read (${describeError(error).message})`,
   );
 
 export function alreadyDecided(id: string, outcome: EscalationOutcome): ReviewError {

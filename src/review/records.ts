@@ -12,9 +12,12 @@ import { deepFreeze } from '../../machines/frozen.js';
 
 /** A pending review as `list()` shows it. */
 export interface PendingReview {
-  readonly id: string;
+  /** The id to decide on: URL-safe, opaque (runId, stepId and visit are their own fields). */
+  readonly reviewId: string;
   readonly runId: string;
   readonly stepId: string;
+  /** Which visit of the step (a step in a loop may be reviewed once per visit). */
+  readonly visit: number;
   readonly agentId: string;
   /** The output under review; null when there is none to approve (then edit or reject). */
   readonly output: unknown;
@@ -65,9 +68,10 @@ export const frozenCopy = <T>(value: T): T => deepFreeze(structuredClone(value))
 export function pendingRecord(snap: EscalationSnap, previous?: PendingReview): PendingReview {
   const c = snap.context;
   return Object.freeze({
-    id: c.reviewId,
+    reviewId: c.reviewId,
     runId: c.runId,
     stepId: c.stepId,
+    visit: c.visit,
     agentId: c.agentId,
     // The output never changes while a review is open: copy it once.
     output: previous ? previous.output : frozenCopy(c.output),

@@ -27,7 +27,14 @@ import {
 } from '../../machines/escalation-options.js';
 import { formatValue } from '../errors.js';
 import { clock, fn, integer, parseOptions } from '../options.js';
-import { alreadyDecided, type ReviewError, refused, unknownReview } from './errors.js';
+import {
+  alreadyDecided,
+  isReviewError,
+  type ReviewError,
+  refused,
+  unknownReview,
+  unreadableDecision,
+} from './errors.js';
 import { type EscalationHook, jsonLineHook, type LineWriter } from './hook.js';
 import {
   type ClosedReview,
@@ -76,7 +83,7 @@ export interface OpenOptions {
 }
 
 export interface OpenedReview {
-  readonly id: string;
+  readonly reviewId: string;
   readonly actor: Actor<EscalationMachine>;
   /** Settles with the outcome; rejects (unknownReview) if the actor is stopped first. */
   readonly done: Promise<EscalationOutcome>;
@@ -120,7 +127,10 @@ interface Entry {
 }
 
 const reportListenerError = (error: unknown, event: ReviewsEvent) => {
-  console.error(`agentcharts: a reviews listener for "${event.type}" (${event.review.id}) threw`, error);
+  console.error(
+    `agentcharts: a reviews listener for "${event.type}" (${event.review.reviewId}) threw`,
+    error,
+  );
 };
 
 /**
@@ -138,7 +148,8 @@ export function createReviews(options: CreateReviewsOptions = {}): Reviews {
   const notify = fromPromise<void, EscalationNotice>(async ({ input, signal }) => {
     await hook(input, { signal });
   });
-  const defaultLogic = createEscalationMachine().provide({ actors: { notify } });
+  // Reviews opened by a workflow step take the registry's retry policy (the runtime's escalationRetry).
+  const defaultLogic = createEscalationMachine({ notify: notifyPolicy }).provide({ actors: { notify } });
   const logics = new WeakMap<EditValidator, EscalationMachine>();
 
   const active = new Map<string, Entry>();
@@ -279,12 +290,23 @@ export function createReviews(options: CreateReviewsOptions = {}): Reviews {
     ...(options?.at === undefined ? {} : { at: options.at }),
   });
 
+  /** A decision always answers with a promise: arguments that throw when read reject it. */
+  function guarded(id: string, take: () => Promise<EscalationOutcome>): Promise<EscalationOutcome> {
+    try {
+      return take();
+    } catch (error) {
+      return Promise.reject(isReviewError(error) ? error : unreadableDecision(id, error));
+    }
+  }
+
   function logic(opts: { validateEdit?: EditValidator } = {}): EscalationMachine {
     const validateEdit = opts.validateEdit;
     if (!validateEdit) return defaultLogic;
     let machine = logics.get(validateEdit);
     if (!machine) {
-      machine = createEscalationMachine({ validateEdit }).provide({ actors: { notify } });
+      machine = createEscalationMachine({ validateEdit, notify: notifyPolicy }).provide({
+        actors: { notify },
+      });
       logics.set(validateEdit, machine);
     }
     return machine;
@@ -298,9 +320,11 @@ export function createReviews(options: CreateReviewsOptions = {}): Reviews {
     get(id) {
       return active.get(id)?.record ?? closed.get(id);
     },
-    approve: (id, opts) => decide(id, { type: 'review.approve', ...decision(opts) }),
-    edit: (id, output, opts) => decide(id, { type: 'review.edit', output, ...decision(opts) }),
-    reject: (id, reason, opts) => decide(id, { type: 'review.reject', reason, ...decision(opts) }),
+    approve: (id, opts) => guarded(id, () => decide(id, { type: 'review.approve', ...decision(opts) })),
+    edit: (id, output, opts) =>
+      guarded(id, () => decide(id, { type: 'review.edit', output, ...decision(opts) })),
+    reject: (id, reason, opts) =>
+      guarded(id, () => decide(id, { type: 'review.reject', reason, ...decision(opts) })),
     track,
     untrack(idOrRef) {
       if (typeof idOrRef === 'string') {
@@ -346,7 +370,7 @@ export function createReviews(options: CreateReviewsOptions = {}): Reviews {
       actor.start();
       // Re-arms the review timer from the absolute expiresAt (XState does not restore timers).
       if (opts.snapshot) actor.send({ type: 'restore' });
-      return { id, actor, done };
+      return { reviewId: id, actor, done };
     },
   };
   return reviews;

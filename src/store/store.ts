@@ -1,4 +1,5 @@
 import type { LogEntry } from '../log/state-log.js';
+import { isSafeRunId } from '../run-id.js';
 import { StoreError } from './errors.js';
 
 /**
@@ -148,14 +149,9 @@ export interface Store {
   release?(): Promise<void>;
 }
 
-// Run ids become file names and key prefixes: letters, digits, `_`, `-`, `.`, not starting with a dot
-// (so `.`, `..` and hidden files are out), no separators, and none of Windows' reserved device names.
-const SAFE_RUN_ID = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,199}$/;
-const RESERVED = /^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$/i;
-
-/** Throws StoreError `invalid` unless the run id is safe as a file name on every platform. */
+/** Throws StoreError `invalid` unless the run id is safe as a file name on every platform (src/run-id.ts). */
 export function checkRunId(runId: unknown): asserts runId is string {
-  if (typeof runId === 'string' && SAFE_RUN_ID.test(runId) && !RESERVED.test(runId)) return;
+  if (isSafeRunId(runId)) return;
   const shown = typeof runId === 'string' ? JSON.stringify(runId) : String(runId);
   throw new StoreError(
     'invalid',

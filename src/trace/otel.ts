@@ -6,6 +6,7 @@ import type {
   SpanStatusCode,
   Tracer,
 } from '@opentelemetry/api';
+import { isTraceId } from './ids.js';
 import type { Span } from './span.js';
 import type { TraceExporter } from './tracer.js';
 
@@ -31,8 +32,10 @@ import type { TraceExporter } from './tracer.js';
  * - span attributes become `agentcharts.<key>`; keys already in the `gen_ai.` namespace pass through.
  * - start and end times are the spans' clock times (ms since the epoch on a real clock).
  *
- * OpenTelemetry generates its own trace and span ids; each span carries ours as
- * `agentcharts.trace_id` / `agentcharts.span_id` for correlation with `run.trace()`.
+ * One trace id: OpenTelemetry assigns trace ids (the parent's, or a new one for a root), so the
+ * recorder takes the id of the OpenTelemetry span its first span became (`traceIdFor`), and
+ * `run.trace().traceId` is the id a tracing backend shows. Span ids stay each side's own; every span
+ * carries ours as `agentcharts.span_id` (and `agentcharts.trace_id`) for correlation.
  */
 
 export interface OtelExporterOptions {
@@ -56,27 +59,46 @@ interface Entry {
 export function otelExporter(tracer: Tracer, options: OtelExporterOptions = {}): TraceExporter {
   // Per trace, so a finished trace's entries can be dropped together.
   const traces = new Map<string, { entries: Map<string, Entry>; running: number }>();
+  // A trace's first span, started early to learn its trace id (traceIdFor), by our span id.
+  const early = new Map<string, Entry>();
+
+  const startOtel = (span: Span, base: Context | undefined): Entry => {
+    const spanOptions: SpanOptions = {
+      startTime: span.startedAt,
+      attributes: startAttributes(span),
+      ...(base ? {} : { root: true }),
+    };
+    const otelSpan = tracer.startSpan(otelName(span), spanOptions, base);
+    return { span: otelSpan, context: (base ?? emptyContext).setValue(SPAN_KEY, otelSpan) };
+  };
 
   return {
     name: 'opentelemetry',
+    traceIdFor(first) {
+      if (first.parentSpanId !== null) return undefined;
+      try {
+        const entry = startOtel(first, options.context?.());
+        early.set(first.spanId, entry);
+        return entry.span.spanContext().traceId;
+      } catch {
+        return undefined; // onSpanStart tries again, and its failure is reported there
+      }
+    },
     onSpanStart(span) {
       let trace = traces.get(span.traceId);
       if (!trace) {
         trace = { entries: new Map(), running: 0 };
         traces.set(span.traceId, trace);
       }
-      const parent = span.parentSpanId === null ? undefined : trace.entries.get(span.parentSpanId);
-      const base = parent?.context ?? options.context?.();
-      const spanOptions: SpanOptions = {
-        startTime: span.startedAt,
-        attributes: startAttributes(span),
-        ...(base ? {} : { root: true }),
-      };
-      const otelSpan = tracer.startSpan(otelName(span), spanOptions, base);
-      trace.entries.set(span.spanId, {
-        span: otelSpan,
-        context: (base ?? emptyContext).setValue(SPAN_KEY, otelSpan),
-      });
+      let entry = early.get(span.spanId);
+      if (entry) {
+        early.delete(span.spanId);
+        entry.span.setAttribute('agentcharts.trace_id', span.traceId);
+      } else {
+        const parent = span.parentSpanId === null ? undefined : trace.entries.get(span.parentSpanId);
+        entry = startOtel(span, parent?.context ?? options.context?.());
+      }
+      trace.entries.set(span.spanId, entry);
       trace.running++;
     },
     onSpanEnd(span) {
@@ -137,6 +159,23 @@ function endAttributes(span: Span): Attributes {
   return attributes;
 }
 
+/**
+ * The trace id of the span in an OpenTelemetry Context (e.g. an HTTP request's), or undefined when it
+ * holds none or an invalid one. Reads the API's span key directly, so it needs no API at run time.
+ */
+export function traceIdOf(context: Context): string | undefined {
+  const span = context.getValue(SPAN_KEY) as OtelSpan | undefined;
+  const id = typeof span?.spanContext === 'function' ? span.spanContext().traceId : undefined;
+  return isTraceId(id) ? id : undefined;
+}
+
+/** Whether a value is an OpenTelemetry Context (what `context.active()` returns). */
+export const isOtelContext = (value: unknown): value is Context =>
+  typeof value === 'object' &&
+  value !== null &&
+  typeof (value as { getValue?: unknown }).getValue === 'function' &&
+  typeof (value as { setValue?: unknown }).setValue === 'function';
+
 /** An immutable, empty Context, the same contract as the API's ROOT_CONTEXT. */
 function contextOf(values: ReadonlyMap<symbol, unknown>): Context {
   return {
@@ -152,4 +191,4 @@ function contextOf(values: ReadonlyMap<symbol, unknown>): Context {
 
 const emptyContext = contextOf(new Map());
 
-export type { Tracer as OtelTracer } from '@opentelemetry/api';
+export type { Context as OtelContext, Tracer as OtelTracer } from '@opentelemetry/api';

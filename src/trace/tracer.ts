@@ -15,6 +15,12 @@ import type { Span, SpanEnd, SpanStart, Trace } from './span.js';
 export interface TraceExporter {
   /** Names the exporter in error reports. */
   readonly name?: string;
+  /**
+   * Called once, with the trace's first span (its `traceId` still empty), when the recorder was given
+   * no trace id: an exporter whose backend assigns trace ids (OpenTelemetry) returns the one it uses,
+   * so `trace().traceId` and the backend's are the same id. The first valid id returned wins.
+   */
+  traceIdFor?(first: Span): string | undefined;
   onSpanStart?(span: Span): void;
   onSpanEnd?(span: Span): void;
 }
@@ -30,6 +36,7 @@ export interface TraceRecorderOptions {
 }
 
 export interface TraceRecorder {
+  /** Fixed by the first span (an exporter may name it) or the first read, whichever comes first. */
   readonly traceId: string;
   /** Open a span; returns its id. */
   start(span: SpanStart): string;
@@ -60,7 +67,8 @@ const exporterSchema = z.custom<TraceExporter>(
     isObject(v) &&
     (isFunction(v.onSpanStart) || isFunction(v.onSpanEnd)) &&
     (v.onSpanStart === undefined || isFunction(v.onSpanStart)) &&
-    (v.onSpanEnd === undefined || isFunction(v.onSpanEnd)),
+    (v.onSpanEnd === undefined || isFunction(v.onSpanEnd)) &&
+    (v.traceIdFor === undefined || isFunction(v.traceIdFor)),
   { error: 'must be an object with onSpanStart and/or onSpanEnd functions' },
 );
 
@@ -85,7 +93,8 @@ const wallClock = { now: () => Date.now() };
 
 export function createTraceRecorder(options: TraceRecorderOptions = {}): TraceRecorder {
   const parsed = parseOptions(optionsSchema, options, 'createTraceRecorder');
-  const traceId = parsed.traceId ?? newTraceId();
+  // Decided late: an exporter may name it when the first span starts (see TraceExporter.traceIdFor).
+  let traceId: string | null = parsed.traceId ?? null;
   const clock = parsed.clock ?? wallClock;
   const onError = parsed.onError ?? reportOncePerSource();
   // Insertion-ordered; `end` overwrites in place, so the order stays the start order.
@@ -115,11 +124,30 @@ export function createTraceRecorder(options: TraceRecorderOptions = {}): TraceRe
     };
   }
 
+  /** The trace id: the one given, else the first an exporter names for the first span, else a new one. */
+  function fixTraceId(first: Span | null): string {
+    if (traceId !== null) return traceId;
+    for (const source of idSources) {
+      if (!first) break;
+      try {
+        const id = source.traceIdFor(first);
+        if (isTraceId(id)) {
+          traceId = id;
+          return id;
+        }
+      } catch (error) {
+        safeReport(onError, error, `${source.source} (traceIdFor)`);
+      }
+    }
+    traceId = newTraceId();
+    return traceId;
+  }
+
   // Built by assignment rather than conditional spreads: this runs for every span of every run.
   function start(fields: SpanStart): string {
     const spanId = newSpanId();
     const span: Span = {
-      traceId,
+      traceId: traceId ?? '',
       spanId,
       parentSpanId: fields.parentSpanId ?? null,
       name: fields.name,
@@ -130,6 +158,7 @@ export function createTraceRecorder(options: TraceRecorderOptions = {}): TraceRe
     };
     if (fields.agentId !== undefined) span.agentId = fields.agentId;
     if (fields.stepId !== undefined) span.stepId = fields.stepId;
+    if (traceId === null) span.traceId = fixTraceId(idSources.length > 0 ? Object.freeze({ ...span }) : null);
     spans.set(spanId, Object.freeze(span));
     if (startSinks.length > 0) notify(startSinks, span, 'start');
     return spanId;
@@ -152,12 +181,20 @@ export function createTraceRecorder(options: TraceRecorderOptions = {}): TraceRe
     return span;
   }
 
+  const idSources: Array<{ source: string; traceIdFor: (first: Span) => string | undefined }> = [];
+  function addExporter(exporter: TraceExporter, source: string): () => void {
+    if (exporter.traceIdFor && traceId === null)
+      idSources.push({ source, traceIdFor: (first) => exporter.traceIdFor!(first) });
+    return addSink(sinkOf(exporter, source));
+  }
   for (const [i, exporter] of (parsed.exporters ?? []).entries()) {
-    addSink(sinkOf(exporter, `trace exporter ${JSON.stringify(exporter.name ?? `#${i + 1}`)}`));
+    addExporter(exporter, `trace exporter ${JSON.stringify(exporter.name ?? `#${i + 1}`)}`);
   }
 
   return {
-    traceId,
+    get traceId() {
+      return fixTraceId(null);
+    },
     start,
     end,
     record(fields) {
@@ -192,7 +229,7 @@ export function createTraceRecorder(options: TraceRecorderOptions = {}): TraceRe
       // A running span lasts until now.
       if (running) last = Math.max(last, clock.now());
       return {
-        traceId,
+        traceId: fixTraceId(null),
         totalDurationMs: spans.size === 0 ? 0 : Math.max(0, last - first),
         agentCalls,
         errors,
@@ -201,7 +238,7 @@ export function createTraceRecorder(options: TraceRecorderOptions = {}): TraceRe
     },
     addExporter(exporter) {
       parseOptions(exporterSchema, exporter, 'recorder.addExporter');
-      return addSink(sinkOf(exporter, `trace exporter ${JSON.stringify(exporter.name ?? 'added')}`));
+      return addExporter(exporter, `trace exporter ${JSON.stringify(exporter.name ?? 'added')}`);
     },
     onSpanStart(listener) {
       return addSink({ source: `span listener #${++listeners}`, start: listener });

@@ -29,8 +29,8 @@ export function blackboardLogic(
 
 function freeFormPolicy(reducers: Record<string, unknown>, where: string) {
   const policy: { reducers: Record<string, ReducerName | 'custom'>; custom: Record<string, ReducerFn> } = {
-    reducers: {},
-    custom: {},
+    reducers: Object.create(null),
+    custom: Object.create(null),
   };
   for (const [raw, reducer] of Object.entries(reducers)) {
     const parsed = parseKeyPath(raw);

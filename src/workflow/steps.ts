@@ -1,4 +1,7 @@
+import { z } from 'zod';
 import type { BreakerOptions } from '../../machines/breaker-options.js';
+import { breakerOptionsShape, checkCooldowns } from '../../machines/breaker-options.js';
+import { parseKeyPath } from '../../machines/key-path.js';
 import type { Quality } from '../../machines/quality.js';
 import type {
   AgentStepPlan,
@@ -11,7 +14,7 @@ import { END } from '../../machines/workflow-plan.js';
 import type { AnyAgent } from '../agent.js';
 import { isAgent } from '../agent.js';
 import { isOptionsError } from '../errors.js';
-import { fail } from '../options.js';
+import { fail, parseOptions } from '../options.js';
 import type { ReviewOptions } from '../review/options.js';
 import { parseReviewOptions } from '../review/options.js';
 
@@ -69,6 +72,20 @@ const RESERVED = new Set([
   'branches',
 ]);
 const STEP_ID = /^[A-Za-z][\w-]{0,63}$/;
+
+// A step's breaker: the breaker's own option rules (machines/breaker-options.ts), checked when the
+// workflow is defined; the gate's minQuality is the step's own field, and `key` shares one breaker.
+const { minQuality: _gateField, ...stepBreakerShape } = breakerOptionsShape;
+const StepBreakerSchema = z
+  .strictObject({
+    ...stepBreakerShape,
+    key: z
+      .string({ error: 'must be a breaker key (a non-empty string)' })
+      .min(1, { error: 'must be a breaker key (a non-empty string)' })
+      .max(200, { error: 'must be a breaker key of at most 200 characters' })
+      .optional(),
+  })
+  .superRefine(checkCooldowns);
 
 /** The code a plan references by name. */
 export interface StepCode<I, S> {
@@ -139,6 +156,12 @@ export function normaliseSteps<I, S>(
     const writes = step.writes ?? id;
     if (typeof writes !== 'string' || writes.length === 0)
       fail(where, `${path}.writes`, step.writes, 'must be a shared-state key');
+    // The blackboard's key rules, now rather than as a refused write in every run.
+    const key = parseKeyPath(writes);
+    if (!key.ok) {
+      const implied = step.writes === undefined ? ` (the step id, written to by default; set writes)` : '';
+      fail(where, `${path}.writes`, writes, `must be a shared-state key: ${key.message}${implied}`);
+    }
     const minQuality = step.minQuality ?? 'MEDIUM';
     let review: ReviewPlan | null;
     try {
@@ -180,7 +203,7 @@ export function normaliseSteps<I, S>(
     path: string;
     next: unknown;
     plan: StepPlan;
-    raws: Array<{ plan: AgentStepPlan; raw: AgentStep<I, S> }>;
+    raws: Array<{ plan: AgentStepPlan; raw: AgentStep<I, S>; path: string }>;
   };
   const pending: Pending[] = steps.map((raw, index): Pending => {
     const path = `steps[${index}]`;
@@ -210,12 +233,12 @@ export function normaliseSteps<I, S>(
         path,
         next: par.next,
         plan: { kind: 'parallel', id, branches: plans, next: [] } satisfies ParallelStepPlan,
-        raws: branches.map((b, i) => ({ plan: plans[i]!, raw: b.raw })),
+        raws: branches.map((b, i) => ({ plan: plans[i]!, raw: b.raw, path: `${path}.parallel[${i}]` })),
       };
     }
     const one = agentStep(raw, path, false);
     const plan = { ...one.plan, breaker: null, next: [] } as AgentStepPlan;
-    return { path, next: one.raw.next, plan, raws: [{ plan, raw: one.raw }] };
+    return { path, next: one.raw.next, plan, raws: [{ plan, raw: one.raw, path }] };
   });
 
   const ids = new Set(pending.map((p) => p.plan.id));
@@ -227,18 +250,32 @@ export function normaliseSteps<I, S>(
     // The breaker guards the edge from this step's agent to whatever consumes its output.
     const successor = p.plan.next.length === 1 ? p.plan.next[0]!.target : following;
     const consumer = successor === END ? 'output' : successor;
-    for (const { plan, raw } of p.raws) {
+    for (const { plan, raw, path } of p.raws) {
       const options = raw.breaker;
       if (options === false) continue;
       if (options !== undefined && (typeof options !== 'object' || options === null)) {
-        fail(where, `${p.path}.breaker`, options, 'must be breaker options or false');
+        fail(where, `${path}.breaker`, options, 'must be breaker options or false');
       }
-      const { key, ...rest } = options ?? {};
+      const { key, ...rest } = stepBreaker(where, `${path}.breaker`, options ?? {});
       plan.breaker = key ?? `${plan.agentId}→${consumer}`;
       code.breakers.set(plan.breaker, { ...rest, minQuality: plan.minQuality });
     }
   });
   return { plans: pending.map((p) => p.plan), code };
+}
+
+/** A step's breaker options, checked by the breaker's own rules; errors name the step path. */
+function stepBreaker(where: string, path: string, options: object): z.output<typeof StepBreakerSchema> {
+  try {
+    return parseOptions(StepBreakerSchema, options, where);
+  } catch (error) {
+    if (!isOptionsError(error)) throw error;
+    const expected =
+      error.field === 'minQuality'
+        ? "is not a breaker option here: the gate takes the step's own minQuality"
+        : error.expected;
+    return fail(where, `${path}.${error.field}`, error.received, expected);
+  }
 }
 
 function transitions<I, S>(
