@@ -13,6 +13,7 @@ import type { AttemptMeta } from '../machines/attempt-meta.js';
 import { deepFreeze } from '../machines/frozen.js';
 import type { QualityThresholds } from '../machines/quality.js';
 import type { RetryPolicy } from '../machines/retry.js';
+import { forParsing } from '../machines/schema-path.js';
 import { AGENT_BRAND, brand, brandOf } from './brand.js';
 import { formatValue } from './errors.js';
 import { fail, fn, id, integer, MAX_TIMER_MS, number, parseOptions, zodSchema } from './options.js';
@@ -227,7 +228,8 @@ async function validate(
   confidenceOf: ((output: unknown) => number) | 'reported',
   isDone: ((output: unknown) => boolean) | undefined,
 ): Promise<Verdict> {
-  const parsed = await schema.safeParseAsync(output);
+  // A schema with a key named like an Object.prototype member (toString) must not see the inherited one.
+  const parsed = await schema.safeParseAsync(forParsing(schema, output));
   if (!parsed.success) {
     const issues = toValidationIssues(parsed.error.issues);
     const first = issues[0]!;
