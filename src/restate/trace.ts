@@ -1,0 +1,91 @@
+import { createHash } from 'node:crypto';
+import type { RunResult } from '../run-result.js';
+import type { Trace } from '../trace/span.js';
+import type { TraceExporter } from '../trace/tracer.js';
+import { createTraceRecorder } from '../trace/tracer.js';
+import type { RunView } from './run-workflow.js';
+
+/**
+ * A run's trace built from what its journal recorded (the finished steps and every agent call's
+ * attempts): the same span shapes as in-process — run, step, agent, attempt — with the trace id
+ * derived from the run id, so every client builds the same trace. Exporters (e.g. `otelExporter`)
+ * see each span.
+ */
+export function traceOfRun(
+  runId: string,
+  view: RunView,
+  result: RunResult | null,
+  exporters: TraceExporter[] = [],
+): Trace {
+  const traceId = createHash('sha256').update(`agentcharts.run:${runId}`).digest('hex').slice(0, 32);
+  const rec = createTraceRecorder({ traceId, exporters });
+  const runSpan = rec.start({
+    name: `run ${view.workflowId}`,
+    operation: 'run',
+    startedAt: view.startedAt,
+    attributes: { runId, workflowId: view.workflowId, version: view.version },
+  });
+  const callsByStep = new Map(view.calls.map((c) => [`${c.stepId}.${c.visit}`, c.result]));
+  for (const step of view.steps) {
+    const stepSpan = rec.start({
+      name: `step ${step.stepId}`,
+      operation: 'step',
+      parentSpanId: runSpan,
+      stepId: step.stepId,
+      agentId: step.agentId,
+      startedAt: step.startedAt,
+      attributes: { visit: step.visit },
+    });
+    const call = callsByStep.get(`${step.stepId}.${step.visit}`);
+    if (call) {
+      const agentSpan = rec.start({
+        name: `agent ${call.agentId}`,
+        operation: 'agent',
+        parentSpanId: stepSpan,
+        agentId: call.agentId,
+        stepId: step.stepId,
+        startedAt: call.startedAt,
+      });
+      for (const a of call.attempts) {
+        rec.record({
+          name: `attempt ${a.attempt}`,
+          operation: 'attempt',
+          parentSpanId: agentSpan,
+          agentId: call.agentId,
+          stepId: step.stepId,
+          startedAt: a.startedAt,
+          endedAt: a.endedAt,
+          status: a.outcome === 'valid' ? 'success' : 'error',
+          ...(a.reason ? { reason: a.reason } : {}),
+          attributes: {
+            attempt: a.attempt,
+            idempotencyKey: a.idempotencyKey,
+            outcome: a.outcome,
+            ...(a.confidence === undefined ? {} : { confidence: a.confidence }),
+          },
+        });
+      }
+      rec.end(agentSpan, {
+        status: call.fallback ? 'fallback' : 'success',
+        endedAt: call.endedAt,
+        ...(call.fallback ? { reason: call.reason } : {}),
+        attributes: { status: call.status, attempts: call.attempts.length },
+      });
+    }
+    rec.end(stepSpan, {
+      status: step.status === 'passed' ? 'success' : 'fallback',
+      endedAt: step.endedAt,
+      ...(step.reason ? { reason: step.reason } : {}),
+      attributes: { status: step.status, confidence: step.confidence, quality: step.quality },
+    });
+  }
+  if (result && result.status !== 'awaitingReview') {
+    rec.end(runSpan, {
+      status: result.status === 'completed' ? 'success' : result.status === 'fallback' ? 'fallback' : 'error',
+      endedAt: result.endedAt,
+      ...('reason' in result ? { reason: result.reason } : {}),
+      attributes: { status: result.status },
+    });
+  }
+  return rec.trace();
+}
