@@ -22,6 +22,8 @@ export interface AgentCallInput {
   runId: string;
   stepId: string;
   visit: number;
+  /** When the step started (journaled by the run): the agent's own deadline counts from here. */
+  startedAt: number;
   /** The workflow's deadline (absolute ms): no attempt is started or allowed to run past it. */
   workflowDeadlineAt: number | null;
 }
@@ -60,7 +62,7 @@ const usageOf = (meta: AttemptMeta | undefined) => (meta?.usage ? { usage: meta.
 export async function callAgent(ctx: Context, agent: AnyAgent, call: AgentCallInput): Promise<AgentResult> {
   const spec = agent.spec;
   const body = attemptBody(agent);
-  const startedAt = await ctx.date.now();
+  const startedAt = call.startedAt;
   const own = spec.limits.deadlineMs === null ? null : startedAt + spec.limits.deadlineMs;
   const deadlineAt =
     own === null

@@ -89,7 +89,7 @@ export const breakerObject = restate.object({
         const state = snap.value === 'open' ? 'open' : 'halfOpen';
         return { allowed: false, refusal: rejectionOf(snap.context, state, at) };
       }),
-    /** The agent's result: through the gate, and its verdict counted by the breaker. */
+    /** The agent's result, counted by the breaker (runs send it one-way and gate the result themselves). */
     report: async (
       ctx: restate.ObjectContext,
       req: { requestId: string; epoch: number; result: AgentResult; options: unknown },
@@ -99,6 +99,18 @@ export const breakerObject = restate.object({
         actor.send({ type: 'outcome', requestId: req.requestId, epoch: req.epoch, result: req.result });
         return decision;
       }),
+    /**
+     * The breaker's value and epoch without taking the object's lock. A closed breaker grants every
+     * request without changing state, so runs ask `acquire` (exclusive) only when it is not closed.
+     */
+    peek: restate.handlers.object.shared(
+      async (ctx: restate.ObjectSharedContext): Promise<{ value: string; epoch: number } | null> => {
+        const stored = await ctx.get<Stored>('breaker');
+        if (!stored) return null;
+        const snap = stored.snapshot as { value: string; context: { epoch: number } };
+        return { value: snap.value, epoch: snap.context.epoch };
+      },
+    ),
     state: restate.handlers.object.shared(
       async (ctx: restate.ObjectSharedContext): Promise<BreakerState | null> => {
         const stored = await ctx.get<Stored>('breaker');
@@ -113,3 +125,15 @@ export const breakerObject = restate.object({
 });
 
 export type BreakerObject = typeof breakerObject;
+
+/** The gate options of a breaker's options (the gate is a pure function: runs apply it themselves). */
+export function gateOptionsOf(options: unknown, key: string): BreakerConfig {
+  const {
+    clock: _c,
+    snapshot: _s,
+    inspect: _i,
+    onListenerError: _l,
+    ...config
+  } = parseBreakerOptions(options, `breaker ${JSON.stringify(key)}`);
+  return config as BreakerConfig;
+}

@@ -126,7 +126,28 @@ export function createRestateClient(options: RestateClientOptions): RestateClien
   const runUrl = (runId: string, handler: string) => `${ingress}/${RUN_SERVICE}/${seg(runId)}/${handler}`;
 
   function handle<O>(runId: string): RestateRun<O> {
-    const done = attach<O>(runId);
+    const attached = attach<O>(runId);
+    // A worker that refused the run (another version of its workflow) halts it: a failed result.
+    const halted = call('POST', runUrl(runId, 'halted'), undefined, { timeoutMs: null })
+      .then((r) => r.json as { reason: string } | null)
+      .catch(() => null);
+    const done = Promise.race<RunTerminal<O>>([
+      attached,
+      halted.then((h) =>
+        h
+          ? ({
+              status: 'failed',
+              runId,
+              workflowId: '',
+              steps: [],
+              startedAt: 0,
+              endedAt: 0,
+              durationMs: 0,
+              reason: h.reason,
+            } satisfies RunFailed)
+          : attached,
+      ),
+    ]);
     const paused = call('POST', runUrl(runId, 'paused'), undefined, { timeoutMs: null })
       .then((r) => r.json as RunAwaitingReview | null)
       .catch(() => null);

@@ -23,7 +23,8 @@ import { inputFailed, toRunResult } from '../run-result.js';
 import type { Workflow } from '../workflow/define.js';
 import type { AgentCallInput } from './agent-call.js';
 import { callAgent } from './agent-call.js';
-import type { Admission } from './breaker-object.js';
+import type { Admission, BreakerObject } from './breaker-object.js';
+import { gateOptionsOf } from './breaker-object.js';
 import { decideReview, type ReviewDecisionRequest, type ReviewDecisionResult } from './decide.js';
 import { AGENT_SERVICE, BREAKER_OBJECT, REVIEWS_KEY, REVIEWS_OBJECT, RUN_SERVICE } from './names.js';
 import type { PendingEntry } from './reviews-object.js';
@@ -101,7 +102,7 @@ export const versionError = (workflowId: string, started: string, here: string) 
   );
 
 /** The Restate workflow that runs agentcharts runs, and the service that makes agent calls. */
-export function createServices(registry: Registry) {
+export function createServices(registry: Registry, options: { ingressUrl?: string } = {}) {
   const agentService = restate.service({
     name: AGENT_SERVICE,
     handlers: {
@@ -122,7 +123,14 @@ export function createServices(registry: Registry) {
         const served = servedOr(registry, req.workflowId, null);
         // The version is the run's first journal entry: a worker with other logic stops right here.
         const started = await ctx.run('version', () => served.version);
-        if (started !== served.version) throw versionError(req.workflowId, started, served.version);
+        if (started !== served.version) {
+          // Ending the run here would diverge from its journal, so the engine would refuse it: the
+          // run is parked instead (retried until a worker with its version serves it, or killed),
+          // and its clients are told through the run's `halt` handler.
+          const message = versionError(req.workflowId, started, served.version).message;
+          if (options.ingressUrl) await reportHalt(options.ingressUrl, ctx.key, message);
+          throw new Error(message);
+        }
         return runPlan(ctx, served, req.input);
       },
       /** Approve, edit or reject one of this run's reviews (from any process, via the client). */
@@ -138,9 +146,32 @@ export function createServices(registry: Registry) {
       paused: async (ctx: restate.WorkflowSharedContext): Promise<RunAwaitingReview | null> =>
         ctx.promise<RunAwaitingReview | null>('paused').get(),
       view: async (ctx: restate.WorkflowSharedContext): Promise<RunView | null> => ctx.get<RunView>('view'),
+      /** A worker that refuses to resume the run (another version) reports it here, once. */
+      halt: async (ctx: restate.WorkflowSharedContext, req: { reason: string }): Promise<void> => {
+        const halted = ctx.promise<{ reason: string } | null>('halted');
+        if ((await halted.peek()) !== undefined) return;
+        await halted.resolve({ reason: String(req?.reason ?? 'halted').slice(0, 2000) });
+      },
+      /** Settles with why the run was halted, or null when it ended normally. */
+      halted: async (ctx: restate.WorkflowSharedContext): Promise<{ reason: string } | null> =>
+        ctx.promise<{ reason: string } | null>('halted').get(),
     },
   });
   return { agentService, runWorkflow };
+}
+
+/** Tell the run's clients it was halted: a plain request to the ingress, outside the journal. */
+async function reportHalt(ingressUrl: string, runId: string, reason: string): Promise<void> {
+  try {
+    await fetch(`${ingressUrl.replace(/\/+$/, '')}/${RUN_SERVICE}/${encodeURIComponent(runId)}/halt`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ reason }),
+      signal: AbortSignal.timeout(10_000),
+    });
+  } catch {
+    // The run stays parked either way; the next retry reports again.
+  }
 }
 
 type AgentServiceDef = { call: (ctx: restate.Context, req: AgentServiceRequest) => Promise<AgentResult> };
@@ -212,6 +243,8 @@ async function runPlan(
     board.stop();
     // A client waiting for the first pause learns there was none.
     if (!pausedOnce) await ctx.promise<RunAwaitingReview | null>('paused').resolve(null);
+    const halted = ctx.promise<{ reason: string } | null>('halted');
+    if ((await halted.peek()) === undefined) await halted.resolve(null);
     view.status = 'ended';
     save();
     const c = boardState();
@@ -264,12 +297,16 @@ async function runPlan(
         ...fields,
       }) as StepRecord;
 
-    // Admission, one breaker request at a time.
+    // Admission, one breaker at a time: a closed breaker is read without its lock; any other state
+    // takes the exclusive `acquire` (the half-open probe, the cooldown check).
     for (const s of slots) {
       if (!s.b.breaker) continue;
-      const admission: Admission = await ctx
-        .objectClient<import('./breaker-object.js').BreakerObject>({ name: BREAKER_OBJECT }, s.b.breaker)
-        .acquire({ requestId: s.requestId, options: breakerOptions(s.b.breaker) });
+      const breaker = ctx.objectClient<BreakerObject>({ name: BREAKER_OBJECT }, s.b.breaker);
+      const peek = await breaker.peek();
+      const admission: Admission =
+        !peek || peek.value === 'closed'
+          ? { allowed: true, epoch: peek?.epoch ?? 0, probe: false }
+          : await breaker.acquire({ requestId: s.requestId, options: breakerOptions(s.b.breaker) });
       if (admission.allowed) s.epoch = admission.epoch;
       else s.refusal = admission.refusal;
     }
@@ -312,6 +349,7 @@ async function runPlan(
             runId,
             stepId: s.b.id,
             visit: s.visit,
+            startedAt: at,
             workflowDeadlineAt: deadlineAt,
           },
         }),
@@ -321,16 +359,25 @@ async function runPlan(
       s.result = results[i] as AgentResult;
       view.calls.push({ stepId: s.b.id, visit: s.visit, result: s.result });
     });
-    // The gate (and the breaker's count), one report at a time.
+    // The gate, a pure function of the result; the breaker counts the verdict (a one-way message,
+    // so the shared object is off the run's path).
     for (const s of calling) {
       const result = s.result!;
-      s.decision = s.b.breaker
-        ? await ctx
-            .objectClient<import('./breaker-object.js').BreakerObject>({ name: BREAKER_OBJECT }, s.b.breaker)
-            .report({ requestId: s.requestId, epoch: s.epoch, result, options: breakerOptions(s.b.breaker) })
-        : applyGate(result, { minQuality: s.b.minQuality });
+      if (!s.b.breaker) {
+        s.decision = applyGate(result, { minQuality: s.b.minQuality });
+        continue;
+      }
+      const options = breakerOptions(s.b.breaker);
+      s.decision = applyGate(result, gateOptionsOf(options, s.b.breaker));
+      ctx
+        .objectSendClient<BreakerObject>({ name: BREAKER_OBJECT }, s.b.breaker)
+        .report({ requestId: s.requestId, epoch: s.epoch, result, options });
     }
-    const endedAt = await ctx.date.now();
+    const endedAt = Math.max(
+      at,
+      ...calling.map((s) => s.result!.endedAt),
+      ...slots.map((s) => s.refusal?.at ?? 0),
+    );
     // What goes to a human, what passes, what ends the run.
     for (const s of slots) {
       const subject = s.refusal ?? (s.decision!.passed ? s.decision!.result : s.decision!.fallback);
@@ -390,6 +437,7 @@ async function runPlan(
 
     // Human review: every review of the group opens, then they are awaited together.
     const reviewing = slots.filter((s) => s.review);
+    let reviewedAt = 0;
     if (reviewing.length > 0) {
       const openedAt = await ctx.date.now();
       const contexts = reviewing.map((s) =>
@@ -470,6 +518,7 @@ async function runPlan(
       });
       const decided = await restate.RestatePromise.all(waits);
       const closedAt = await ctx.date.now();
+      reviewedAt = closedAt;
       view.status = 'running';
       for (const [i, s] of reviewing.entries()) {
         const c: EscalationContext = contexts[i]!;
@@ -528,7 +577,7 @@ async function runPlan(
     }
 
     // Writes, in branch order, through the blackboard statechart: stale writes conflict, reducers merge.
-    const writtenAt = await ctx.date.now();
+    const writtenAt = Math.max(endedAt, reviewedAt);
     clock.set(Math.max(clock.now(), writtenAt));
     for (const s of slots) {
       const before = boardState();
@@ -595,6 +644,7 @@ async function runPlan(
       });
     }
     if (deadlineAt !== null && (await ctx.date.now()) >= deadlineAt) return end(deadlineOutcome());
+    // (Without a deadline, no clock read is needed here: each step reads it once on entry.)
     const stepEnd = await runGroup(step.kind === 'agent' ? [step] : step.branches);
     if (stepEnd) {
       if (stepEnd.record) view.steps.push(stepEnd.record);

@@ -24,6 +24,11 @@ export interface ServeWorkflowsOptions {
    * options. A run only ever resumes on a worker with the version it started with.
    */
   versions?: Record<string, string>;
+  /**
+   * The Restate ingress, e.g. `http://127.0.0.1:8080`: where this worker reports a run it refuses
+   * to resume (another version of its workflow), so the run's clients get a failed result.
+   */
+  ingressUrl?: string;
 }
 
 export interface WorkflowWorker {
@@ -42,10 +47,15 @@ const optionsSchema = z.strictObject({
   port: z.number().int().min(0).max(65_535).default(9080),
   host: z.string().min(1).default('127.0.0.1'),
   versions: z.record(z.string(), z.string().min(1).max(200)).optional(),
+  ingressUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
 });
 
 /** The Restate services of a worker: the run workflow, the agent-call service, breakers, reviews. */
-export function workflowServices(workflows: Workflow[], versions: Record<string, string> = {}) {
+export function workflowServices(
+  workflows: Workflow[],
+  versions: Record<string, string> = {},
+  ingressUrl?: string,
+) {
   const registry = new Map<string, Served>();
   for (const [i, workflow] of workflows.entries()) {
     if (registry.has(workflow.id))
@@ -57,7 +67,7 @@ export function workflowServices(workflows: Workflow[], versions: Record<string,
       );
     registry.set(workflow.id, { workflow, version: versions[workflow.id] ?? workflowVersion(workflow) });
   }
-  const { agentService, runWorkflow } = createServices(registry);
+  const { agentService, runWorkflow } = createServices(registry, ingressUrl ? { ingressUrl } : {});
   return { registry, services: [runWorkflow, agentService, breakerObject, reviewsObject] };
 }
 
@@ -68,7 +78,7 @@ export function workflowServices(workflows: Workflow[], versions: Record<string,
  */
 export async function serveWorkflows(options: ServeWorkflowsOptions): Promise<WorkflowWorker> {
   const o = parseOptions(optionsSchema, options, 'serveWorkflows');
-  const { registry, services } = workflowServices(o.workflows, o.versions);
+  const { registry, services } = workflowServices(o.workflows, o.versions, o.ingressUrl);
   const handler = restate.createEndpointHandler({ services, bidirectional: true });
   const server = http2.createServer(handler);
   const sessions = new Set<http2.ServerHttp2Session>();
