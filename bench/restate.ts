@@ -73,7 +73,10 @@ async function measure(name: string, runOne: (id: string) => Promise<unknown>): 
 
 // The same definition as the worker fixture's `report`, run in this process.
 const Draft = z.object({ content: z.string(), confidence: z.number() });
-const agent = (id: string, make: (input: { input: { topic: string }; state: Record<string, { content: string }> }) => string) =>
+const agent = (
+  id: string,
+  make: (input: { input: { topic: string }; state: Record<string, { content: string }> }) => string,
+) =>
   defineAgent({
     id,
     output: Draft,
@@ -148,7 +151,9 @@ async function main() {
   console.log(
     `report workflow (3 agents × ${AGENT_MS} ms), ${RUNS} runs at ${CONCURRENCY} in flight, server WAL fsync ${FSYNC ? 'on' : 'off'}\n`,
   );
-  console.log('| setup | run alone p50 / p99 (ms) | runs/s under load | under load p50 / p99 (ms) | runs/s vs in-process |');
+  console.log(
+    '| setup | run alone p50 / p99 (ms) | runs/s under load | under load p50 / p99 (ms) | runs/s vs in-process |',
+  );
   console.log('|---|---|---|---|---|');
   for (const r of rows) {
     console.log(

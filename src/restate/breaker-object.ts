@@ -17,6 +17,13 @@ import { BREAKER_OBJECT } from './names.js';
  * open breaker past its absolute `probeAt` turns halfOpen on the next request, as in-process.
  */
 
+export interface Peek {
+  value: string;
+  epoch: number;
+  /** Consecutive failures counted while closed. */
+  failures: number;
+}
+
 export type Admission =
   | { allowed: true; epoch: number; probe: boolean }
   | { allowed: false; refusal: BreakerOpen };
@@ -103,14 +110,12 @@ export const breakerObject = restate.object({
      * The breaker's value and epoch without taking the object's lock. A closed breaker grants every
      * request without changing state, so runs ask `acquire` (exclusive) only when it is not closed.
      */
-    peek: restate.handlers.object.shared(
-      async (ctx: restate.ObjectSharedContext): Promise<{ value: string; epoch: number } | null> => {
-        const stored = await ctx.get<Stored>('breaker');
-        if (!stored) return null;
-        const snap = stored.snapshot as { value: string; context: { epoch: number } };
-        return { value: snap.value, epoch: snap.context.epoch };
-      },
-    ),
+    peek: restate.handlers.object.shared(async (ctx: restate.ObjectSharedContext): Promise<Peek | null> => {
+      const stored = await ctx.get<Stored>('breaker');
+      if (!stored) return null;
+      const snap = stored.snapshot as { value: string; context: { epoch: number; failures: number } };
+      return { value: snap.value, epoch: snap.context.epoch, failures: snap.context.failures };
+    }),
     state: restate.handlers.object.shared(
       async (ctx: restate.ObjectSharedContext): Promise<BreakerState | null> => {
         const stored = await ctx.get<Stored>('breaker');

@@ -5,7 +5,7 @@ import type { BreakerState } from '../breaker.js';
 import { fail, parseOptions } from '../options.js';
 import { alreadyDecided, ReviewError, refused, unknownReview } from '../review/errors.js';
 import type { DecisionOptions } from '../review/reviews.js';
-import type { RunAwaitingReview, RunFailed, RunResult, RunTerminal } from '../run-result.js';
+import type { RunFailed, RunResult, RunTerminal } from '../run-result.js';
 import type { Trace } from '../trace/span.js';
 import type { TraceExporter } from '../trace/tracer.js';
 import type { Workflow } from '../workflow/define.js';
@@ -13,7 +13,7 @@ import type { ReviewDecisionRequest, ReviewDecisionResult } from './decide.js';
 import { isRestateError, MAX_RESPONSE_BYTES, RestateError } from './errors.js';
 import { BREAKER_OBJECT, REVIEWS_KEY, REVIEWS_OBJECT, RUN_SERVICE } from './names.js';
 import type { PendingEntry } from './reviews-object.js';
-import type { RunView } from './run-workflow.js';
+import type { RunView, Settled } from './run-workflow.js';
 import { traceOfRun } from './trace.js';
 
 export interface RestateClientOptions {
@@ -126,36 +126,54 @@ export function createRestateClient(options: RestateClientOptions): RestateClien
   const runUrl = (runId: string, handler: string) => `${ingress}/${RUN_SERVICE}/${seg(runId)}/${handler}`;
 
   function handle<O>(runId: string): RestateRun<O> {
-    const attached = attach<O>(runId);
-    // A worker that refused the run (another version of its workflow) halts it: a failed result.
-    const halted = call('POST', runUrl(runId, 'halted'), undefined, { timeoutMs: null })
-      .then((r) => r.json as { reason: string } | null)
-      .catch(() => null);
-    const done = Promise.race<RunTerminal<O>>([
-      attached,
-      halted.then((h) =>
-        h
-          ? ({
-              status: 'failed',
-              runId,
-              workflowId: '',
-              steps: [],
-              startedAt: 0,
-              endedAt: 0,
-              durationMs: 0,
-              reason: h.reason,
-            } satisfies RunFailed)
-          : attached,
-      ),
-    ]);
-    const paused = call('POST', runUrl(runId, 'paused'), undefined, { timeoutMs: null })
-      .then((r) => r.json as RunAwaitingReview | null)
-      .catch(() => null);
-    const result = Promise.race<RunResult<O>>([
-      done,
-      paused.then((p): Promise<RunResult<O>> | RunResult<O> => p ?? done),
-    ]);
-    return { runId, done, result };
+    const failed = (reason: string): RunFailed => ({
+      status: 'failed',
+      runId,
+      workflowId: '',
+      steps: [],
+      startedAt: 0,
+      endedAt: 0,
+      durationMs: 0,
+      reason,
+    });
+    const longPoll = <T>(handler: string) =>
+      call('POST', runUrl(runId, handler), undefined, { timeoutMs: null }).then((r) => r.json as T);
+    // Started on first use: a run that is only awaited with `done` never asks for `result`.
+    let attached: Promise<RunTerminal<O>> | undefined;
+    let settled: Promise<Settled | null> | undefined;
+    const attachOnce = () => (attached ??= attach<O>(runId));
+    const settledOnce = () => (settled ??= longPoll<Settled | null>('settled').catch(() => null));
+    let done: Promise<RunTerminal<O>> | undefined;
+    let result: Promise<RunResult<O>> | undefined;
+    return {
+      runId,
+      get done() {
+        // A worker that refused the run (another version of its workflow) halts it: a failed result.
+        done ??= Promise.race([
+          attachOnce(),
+          settledOnce().then((s): Promise<RunTerminal<O>> | RunTerminal<O> => {
+            if (s?.kind === 'halted') return failed(s.reason);
+            if (s?.kind !== 'paused') return attachOnce();
+            return Promise.race([
+              attachOnce(),
+              longPoll<{ reason: string } | null>('halted')
+                .catch(() => null)
+                .then((h) => (h ? failed(h.reason) : attachOnce())),
+            ]);
+          }),
+        ]);
+        return done;
+      },
+      get result() {
+        result ??= Promise.race<RunResult<O>>([
+          attachOnce(),
+          settledOnce().then((s): Promise<RunResult<O>> | RunResult<O> =>
+            s?.kind === 'paused' ? (s.result as RunResult<O>) : this.done,
+          ),
+        ]);
+        return result;
+      },
+    };
   }
 
   /** Waits for the run's outcome. A run the engine failed (e.g. a version mismatch) is a failed result. */

@@ -59,6 +59,12 @@ export interface AgentServiceRequest {
   call: AgentCallInput;
 }
 
+/** How a run first settled, for clients waiting on `run.result`. */
+export type Settled =
+  | { kind: 'paused'; result: RunAwaitingReview }
+  | { kind: 'halted'; reason: string }
+  | { kind: 'ended' };
+
 /** What the run keeps in Restate state for the client: status, finished steps, agent calls. */
 export interface RunView {
   status: 'running' | 'awaitingReview' | 'ended';
@@ -143,14 +149,17 @@ export function createServices(registry: Registry, options: { ingressUrl?: strin
         return decideReview(ctx, req, served?.workflow);
       },
       /** Settles when the run first waits for a human (never, if it ends first: then use attach). */
-      paused: async (ctx: restate.WorkflowSharedContext): Promise<RunAwaitingReview | null> =>
-        ctx.promise<RunAwaitingReview | null>('paused').get(),
+      /** Settles with the first of: the run's first wait for a human, its halt, its end. */
+      settled: async (ctx: restate.WorkflowSharedContext): Promise<Settled> =>
+        ctx.promise<Settled>('settled').get(),
       view: async (ctx: restate.WorkflowSharedContext): Promise<RunView | null> => ctx.get<RunView>('view'),
       /** A worker that refuses to resume the run (another version) reports it here, once. */
       halt: async (ctx: restate.WorkflowSharedContext, req: { reason: string }): Promise<void> => {
+        const reason = String(req?.reason ?? 'halted').slice(0, 2000);
         const halted = ctx.promise<{ reason: string } | null>('halted');
-        if ((await halted.peek()) !== undefined) return;
-        await halted.resolve({ reason: String(req?.reason ?? 'halted').slice(0, 2000) });
+        if ((await halted.peek()) === undefined) await halted.resolve({ reason });
+        const settled = ctx.promise<Settled>('settled');
+        if ((await settled.peek()) === undefined) await settled.resolve({ kind: 'halted', reason });
       },
       /** Settles with why the run was halted, or null when it ended normally. */
       halted: async (ctx: restate.WorkflowSharedContext): Promise<{ reason: string } | null> =>
@@ -242,9 +251,13 @@ async function runPlan(
     const endedAt = await ctx.date.now();
     board.stop();
     // A client waiting for the first pause learns there was none.
-    if (!pausedOnce) await ctx.promise<RunAwaitingReview | null>('paused').resolve(null);
-    const halted = ctx.promise<{ reason: string } | null>('halted');
-    if ((await halted.peek()) === undefined) await halted.resolve(null);
+    const settled = ctx.promise<Settled>('settled');
+    if ((await settled.peek()) === undefined) await settled.resolve({ kind: 'ended' });
+    // After a pause, clients wait on `halted` too: tell them the run ended normally.
+    if (pausedOnce) {
+      const halted = ctx.promise<{ reason: string } | null>('halted');
+      if ((await halted.peek()) === undefined) await halted.resolve(null);
+    }
     view.status = 'ended';
     save();
     const c = boardState();
@@ -277,6 +290,8 @@ async function runPlan(
         startedAt: at,
         requestId: `${runId}/${b.id}.${visits[b.id]}`,
         epoch: 0,
+        /** The breaker was closed with no failures counted: a success would change nothing there. */
+        quiet: false,
         refusal: null as BreakerOpen | null,
         agentInput: undefined as unknown,
         result: null as AgentResult | null,
@@ -309,6 +324,7 @@ async function runPlan(
           : await breaker.acquire({ requestId: s.requestId, options: breakerOptions(s.b.breaker) });
       if (admission.allowed) s.epoch = admission.epoch;
       else s.refusal = admission.refusal;
+      s.quiet = !peek || (peek.value === 'closed' && peek.failures === 0);
     }
     // The agents' inputs: the step's own mapping (journaled: it is user code) or { input, state }.
     for (const s of slots) {
@@ -336,25 +352,30 @@ async function runPlan(
       }
       s.agentInput = prepared.value;
     }
-    // The calls, side by side: each a sub-invocation that any worker may run.
+    // One call runs in this invocation's journal; parallel branches run side by side, each a
+    // sub-invocation that any worker may take (awaited together, so the journal's order is fixed).
     const calling = slots.filter((s) => !s.refusal);
-    const results = await restate.RestatePromise.all(
-      calling.map((s) =>
-        ctx.serviceClient<AgentServiceDef>({ name: AGENT_SERVICE }).call({
-          workflowId: workflow.id,
-          version,
-          agentId: s.b.agentId,
-          call: {
-            input: s.agentInput,
-            runId,
-            stepId: s.b.id,
-            visit: s.visit,
-            startedAt: at,
-            workflowDeadlineAt: deadlineAt,
-          },
-        }),
-      ),
-    );
+    const callInput = (s: (typeof slots)[number]): AgentCallInput => ({
+      input: s.agentInput,
+      runId,
+      stepId: s.b.id,
+      visit: s.visit,
+      startedAt: at,
+      workflowDeadlineAt: deadlineAt,
+    });
+    const results =
+      calling.length === 1
+        ? [await callAgent(ctx, workflow.agents.get(calling[0]!.b.agentId)!, callInput(calling[0]!))]
+        : await restate.RestatePromise.all(
+            calling.map((s) =>
+              ctx.serviceClient<AgentServiceDef>({ name: AGENT_SERVICE }).call({
+                workflowId: workflow.id,
+                version,
+                agentId: s.b.agentId,
+                call: callInput(s),
+              }),
+            ),
+          );
     calling.forEach((s, i) => {
       s.result = results[i] as AgentResult;
       view.calls.push({ stepId: s.b.id, visit: s.visit, result: s.result });
@@ -369,6 +390,8 @@ async function runPlan(
       }
       const options = breakerOptions(s.b.breaker);
       s.decision = applyGate(result, gateOptionsOf(options, s.b.breaker));
+      // A success on a closed breaker with no failures counted changes nothing: no message.
+      if (s.quiet && s.decision.passed) continue;
       ctx
         .objectSendClient<BreakerObject>({ name: BREAKER_OBJECT }, s.b.breaker)
         .report({ requestId: s.requestId, epoch: s.epoch, result, options });
@@ -503,7 +526,8 @@ async function runPlan(
           endedAt: openedAt,
           durationMs: openedAt - startedAt,
         };
-        await ctx.promise<RunAwaitingReview>('paused').resolve(paused);
+        const settled = ctx.promise<Settled>('settled');
+        if ((await settled.peek()) === undefined) await settled.resolve({ kind: 'paused', result: paused });
       }
       // Each wait is a durable promise, bounded by a durable timer (the review timeout, or what is
       // left of the workflow's deadline): it fires even if no worker is up when it is due.
