@@ -101,6 +101,14 @@ describe('agentcharts/restate on a real restate-server', () => {
     expect(callsOf(a, before[0]!)).toBeGreaterThan(0);
     expect(callsOf(b, before[1]!)).toBeGreaterThan(0);
     expect(callsOf(a, before[0]!) + callsOf(b, before[1]!)).toBe(300);
+    // A parallel step: its branches run side by side as sub-invocations, then the writer reads both.
+    const fanned = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => client.start('fanout', { topic: `f${i}` }, { runId: `fan-${i}` })),
+    );
+    (await Promise.all(fanned.map((r) => r.done))).forEach((r, i) => {
+      expect(r.status === 'completed' && r.output).toBe(`merged(facts(f${i})+tone(f${i}))`);
+      expect(r.steps.map((s) => s.stepId).sort()).toEqual(['facts', 'merger', 'tone']);
+    });
     // The trace, from the journal: run → steps → agents → attempts.
     const trace = await client.trace('batch-7');
     expect(trace?.agentCalls).toBe(3);
@@ -140,9 +148,8 @@ describe('agentcharts/restate on a real restate-server', () => {
         }
       });
     });
-    a.onLine((line) => {
-      if (!killed) count(line);
-    });
+    // Every line A printed is from before its death (some are read after the kill).
+    a.onLine(count);
     b.onLine((line) => {
       count(line);
       if (killed && line.startsWith('CALL ')) callsAfterKill.push(line.slice(5));
@@ -163,7 +170,15 @@ describe('agentcharts/restate on a real restate-server', () => {
     const pending = await client.reviews.list();
     const ids = reviewed.map((r) => `${r.runId}/drafter.1`);
     expect(pending.map((p) => p.id)).toEqual(expect.arrayContaining(ids));
-    for (const id of ids) await client.reviews.approve(id, { by: 'ann' });
+    // The same review errors as in-process: a bad edit is refused and the review stays pending.
+    await expect(client.reviews.edit(ids[1]!, { content: 42 }, { by: 'ann' })).rejects.toSatisfy(
+      (e) => isReviewError(e) && e.code === 'invalidEdit' && e.issues.length > 0,
+    );
+    await expect(client.reviews.approve('rev-none/drafter.1', { by: 'ann' })).rejects.toSatisfy(
+      (e) => isReviewError(e) && e.code === 'unknownReview',
+    );
+    await client.reviews.edit(ids[1]!, { content: 'edited', confidence: 0.9 }, { by: 'ann' });
+    for (const id of ids.filter((_, i) => i !== 1)) await client.reviews.approve(id, { by: 'ann' });
     await expect(client.reviews.approve(ids[0]!, { by: 'bob' })).rejects.toSatisfy(
       (e) => isReviewError(e) && e.code === 'alreadyDecided',
     );
@@ -175,9 +190,12 @@ describe('agentcharts/restate on a real restate-server', () => {
     });
     const reviewedDone = await Promise.all(reviewed.map((r) => r.done));
     reviewedDone.forEach((r, i) => {
-      expect(r.status === 'completed' && r.output).toBe(`polished(draft(r${i}))`);
-      expect(r.steps[0]!.review).toMatchObject({ decision: 'approved', by: 'ann' });
+      expect(r.status === 'completed' && r.output).toBe(
+        i === 1 ? 'polished(edited)' : `polished(draft(r${i}))`,
+      );
+      expect(r.steps[0]!.review).toMatchObject({ decision: i === 1 ? 'edited' : 'approved', by: 'ann' });
     });
+    expect((await client.reviews.list()).filter((p) => ids.includes(p.id))).toEqual([]);
     // No attempt the engine had recorded ran again (each ran exactly once); only attempts in flight
     // on A when it died ran a second time, on B, with the same idempotency key.
     for (const key of recorded) {
