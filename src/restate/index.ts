@@ -8,5 +8,5 @@ export { isRestateError, RestateError } from './errors.js';
 export type { PendingEntry as RestatePendingReview } from './reviews-object.js';
 export type { RunView } from './run-workflow.js';
 export { workflowVersion } from './version.js';
-export type { ServeWorkflowsOptions, WorkflowWorker } from './worker.js';
-export { serveWorkflows, workflowServices } from './worker.js';
+export type { ServeWorkflowsOptions, WorkflowWorker } from './worker.node.js';
+export { serveWorkflows, workflowServices } from './worker.node.js';

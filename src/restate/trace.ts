@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import type { RunResult } from '../run-result.js';
 import type { Trace } from '../trace/span.js';
 import type { TraceExporter } from '../trace/tracer.js';
 import { createTraceRecorder } from '../trace/tracer.js';
+import { digest } from './hash.js';
 import type { RunView } from './run-workflow.js';
 
 /**
@@ -17,7 +17,7 @@ export function traceOfRun(
   result: RunResult | null,
   exporters: TraceExporter[] = [],
 ): Trace {
-  const traceId = createHash('sha256').update(`agentcharts.run:${runId}`).digest('hex').slice(0, 32);
+  const traceId = digest(`agentcharts.run:${runId}`, 4);
   const rec = createTraceRecorder({ traceId, exporters });
   const runSpan = rec.start({
     name: `run ${view.workflowId}`,

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { AnyAgent } from '../agent.js';
 import type { Workflow } from '../workflow/define.js';
+import { digest } from './hash.js';
 
 /**
  * A workflow's version: a hash of what decides its behaviour as data (its plan, its agents' limits
@@ -11,5 +11,5 @@ export function workflowVersion(workflow: Workflow): string {
   const agents = [...workflow.agents.values()].map((a: AnyAgent) => a.spec);
   const breakers = [...workflow.breakers.entries()];
   const json = JSON.stringify({ plan: workflow.plan, agents, breakers });
-  return createHash('sha256').update(json).digest('hex').slice(0, 12);
+  return digest(json, 2).slice(0, 12);
 }
