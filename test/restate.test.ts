@@ -109,8 +109,14 @@ describe('agentcharts/restate on a real restate-server', () => {
       expect(r.status === 'completed' && r.output).toBe(`merged(facts(f${i})+tone(f${i}))`);
       expect(r.steps.map((s) => s.stepId).sort()).toEqual(['facts', 'merger', 'tone']);
     });
-    // The trace, from the journal: run → steps → agents → attempts.
-    const trace = await client.trace('batch-7');
+    // The trace, from the journal: run → steps → agents → attempts, also handed to exporters
+    // (otelExporter(tracer) is one).
+    const exported: string[] = [];
+    const trace = await client.trace('batch-7', {
+      exporters: [{ onSpanEnd: (span) => exported.push(`${span.operation} ${span.status}`) }],
+    });
+    expect(exported).toContain('run success');
+    expect(exported.filter((e) => e === 'attempt success')).toHaveLength(3);
     expect(trace?.agentCalls).toBe(3);
     expect(
       trace?.spans.filter((s) => s.operation === 'attempt').map((s) => s.attributes.idempotencyKey),
@@ -127,6 +133,9 @@ describe('agentcharts/restate on a real restate-server', () => {
     );
     const paused = await Promise.all(reviewed.map((r) => r.result));
     for (const p of paused) expect(p.status).toBe('awaitingReview');
+    // Each review's hook ran on the worker that opened it.
+    const notified = workers.flatMap((w) => w.lines.filter((l) => l.startsWith('NOTIFY rev-')));
+    expect(notified.sort()).toEqual(reviewed.map((r) => `NOTIFY ${r.runId}/drafter.1`).sort());
 
     // A batch of runs; kill worker A once it is well into its share.
     const calls = new Map<string, number>();

@@ -6,7 +6,7 @@ import type { BlackboardContext } from '../../machines/blackboard.js';
 import type { BreakerOpen, EdgeDecision } from '../../machines/edge-result.js';
 import { initialContext } from '../../machines/escalation-checks.js';
 import type { DecisionRecord, EscalationContext } from '../../machines/escalation-context.js';
-import { buildOutcome } from '../../machines/escalation-context.js';
+import { buildOutcome, noticeOf } from '../../machines/escalation-context.js';
 import { cloneData } from '../../machines/frozen.js';
 import { applyGate } from '../../machines/gate.js';
 import type { ReviewRequest } from '../../machines/review-trigger.js';
@@ -18,6 +18,8 @@ import { WORKFLOW_FALLBACK_CONTENT } from '../../machines/workflow-context.js';
 import type { AgentStepPlan } from '../../machines/workflow-plan.js';
 import { END } from '../../machines/workflow-plan.js';
 import { initialState } from '../blackboard.js';
+import type { EscalationHook } from '../review/hook.js';
+import { jsonLineHook } from '../review/hook.js';
 import type { RunAwaitingReview, RunTerminal } from '../run-result.js';
 import { inputFailed, toRunResult } from '../run-result.js';
 import type { Workflow } from '../workflow/define.js';
@@ -108,7 +110,13 @@ export const versionError = (workflowId: string, started: string, here: string) 
   );
 
 /** The Restate workflow that runs agentcharts runs, and the service that makes agent calls. */
-export function createServices(registry: Registry, options: { ingressUrl?: string } = {}) {
+export interface ServiceOptions {
+  ingressUrl?: string;
+  /** Told when a review opens (journaled: called until one call returns, at least once). */
+  onEscalation?: EscalationHook;
+}
+
+export function createServices(registry: Registry, options: ServiceOptions = {}) {
   const agentService = restate.service({
     name: AGENT_SERVICE,
     handlers: {
@@ -137,7 +145,7 @@ export function createServices(registry: Registry, options: { ingressUrl?: strin
           if (options.ingressUrl) await reportHalt(options.ingressUrl, ctx.key, message);
           throw new Error(message);
         }
-        return runPlan(ctx, served, req.input);
+        return runPlan(ctx, served, req.input, options.onEscalation ?? jsonLineHook());
       },
       /** Approve, edit or reject one of this run's reviews (from any process, via the client). */
       decide: async (
@@ -187,10 +195,14 @@ type AgentServiceDef = { call: (ctx: restate.Context, req: AgentServiceRequest) 
 
 type StepEnd = { outcome: RunOutcome; record?: StepRecord };
 
+/** Bound on one call of the escalation hook. */
+const NOTIFY_TIMEOUT_MS = 10_000;
+
 async function runPlan(
   ctx: restate.WorkflowContext,
   served: Served,
   rawInput: unknown,
+  onEscalation: EscalationHook,
 ): Promise<RunTerminal> {
   const { workflow, version } = served;
   const plan = workflow.plan;
@@ -503,6 +515,23 @@ async function runPlan(
             status: 'awaitingReview',
             notifyFailures: [],
           } satisfies PendingEntry);
+      }
+      // The hook (log, alert, ticket), each call journaled; a failure is recorded and the review waits.
+      for (const c of contexts) {
+        const notice = noticeOf({ ...c, notifyAttempt: 1 });
+        const told = await ctx.run(`notify ${c.reviewId}`, () =>
+          guarded(async () => {
+            await onEscalation(notice, { signal: AbortSignal.timeout(NOTIFY_TIMEOUT_MS) });
+            return Date.now();
+          }),
+        );
+        Object.assign(
+          c,
+          told.ok
+            ? { notifiedAt: told.value, notifyAttempt: 1 }
+            : { notifyAttempt: 1, notifyFailures: [{ attempt: 1, at: openedAt, reason: told.message }] },
+        );
+        ctx.set(`review:${c.reviewId}`, c);
       }
       view.status = 'awaitingReview';
       save();

@@ -3,12 +3,13 @@ import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import * as restate from '@restatedev/restate-sdk';
 import { z } from 'zod';
-import { fail, parseOptions } from '../options.js';
+import { fail, fn, parseOptions } from '../options.js';
+import type { EscalationHook } from '../review/hook.js';
 import type { Workflow } from '../workflow/define.js';
 import { isWorkflow } from '../workflow/define.js';
 import { breakerObject } from './breaker-object.js';
 import { reviewsObject } from './reviews-object.js';
-import type { Served } from './run-workflow.js';
+import type { Served, ServiceOptions } from './run-workflow.js';
 import { createServices } from './run-workflow.js';
 import { workflowVersion } from './version.js';
 
@@ -29,6 +30,8 @@ export interface ServeWorkflowsOptions {
    * to resume (another version of its workflow), so the run's clients get a failed result.
    */
   ingressUrl?: string;
+  /** Told when a review opens (log, alert, ticket); each call journaled. Default: one JSON line. */
+  onEscalation?: EscalationHook;
 }
 
 export interface WorkflowWorker {
@@ -48,13 +51,14 @@ const optionsSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   versions: z.record(z.string(), z.string().min(1).max(200)).optional(),
   ingressUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  onEscalation: fn<EscalationHook>().optional(),
 });
 
 /** The Restate services of a worker: the run workflow, the agent-call service, breakers, reviews. */
 export function workflowServices(
   workflows: Workflow[],
   versions: Record<string, string> = {},
-  ingressUrl?: string,
+  options: ServiceOptions = {},
 ) {
   const registry = new Map<string, Served>();
   for (const [i, workflow] of workflows.entries()) {
@@ -67,7 +71,7 @@ export function workflowServices(
       );
     registry.set(workflow.id, { workflow, version: versions[workflow.id] ?? workflowVersion(workflow) });
   }
-  const { agentService, runWorkflow } = createServices(registry, ingressUrl ? { ingressUrl } : {});
+  const { agentService, runWorkflow } = createServices(registry, options);
   return { registry, services: [runWorkflow, agentService, breakerObject, reviewsObject] };
 }
 
@@ -78,7 +82,10 @@ export function workflowServices(
  */
 export async function serveWorkflows(options: ServeWorkflowsOptions): Promise<WorkflowWorker> {
   const o = parseOptions(optionsSchema, options, 'serveWorkflows');
-  const { registry, services } = workflowServices(o.workflows, o.versions, o.ingressUrl);
+  const { registry, services } = workflowServices(o.workflows, o.versions, {
+    ...(o.ingressUrl ? { ingressUrl: o.ingressUrl } : {}),
+    ...(o.onEscalation ? { onEscalation: o.onEscalation } : {}),
+  });
   const handler = restate.createEndpointHandler({ services, bidirectional: true });
   const server = http2.createServer(handler);
   const sessions = new Set<http2.ServerHttp2Session>();
