@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createRuntime, defineAgent, defineWorkflow } from '../src/index.js';
 import type { RestateClient } from '../src/restate/index.js';
 import { createRestateClient, isRestateError } from '../src/restate/index.js';
 import { isReviewError } from '../src/review/errors.js';
@@ -11,6 +12,7 @@ import {
   startServer,
   startWorker,
 } from './fixtures/restate/cluster.js';
+import { makeWorkflows } from './fixtures/restate/workflows.mjs';
 
 /**
  * agentcharts/restate end to end: the real restate-server on loopback (free ports, a temporary data
@@ -121,6 +123,50 @@ describe('agentcharts/restate on a real restate-server', () => {
     expect(
       trace?.spans.filter((s) => s.operation === 'attempt').map((s) => s.attributes.idempotencyKey),
     ).toEqual(['batch-7:researcher.1:1', 'batch-7:writer.1:1', 'batch-7:editor.1:1']);
+  }, 60_000);
+
+  it('gives the results of the in-process runtime for the same definitions: timeouts, retries, parallel steps', async () => {
+    const local = new Map(
+      makeWorkflows({ defineAgent, defineWorkflow }, { fixedMs: 5, quiet: true }).map((w) => [w.id, w]),
+    );
+    const runtime = createRuntime({ tracing: false, onEscalation: () => {} });
+    const cases: Array<[string, unknown]> = [
+      ['report', { topic: 'same' }],
+      ['fanout', { topic: 'same' }],
+      ['slow', { topic: 'same' }],
+      ['report', { topic: 42 }],
+    ];
+    const shape = (r: Awaited<ReturnType<RestateClient['run']>['done']>) => ({
+      status: r.status,
+      ...(r.status === 'completed' || r.status === 'fallback' ? { output: r.output } : {}),
+      ...('reason' in r ? { reason: r.reason } : {}),
+      steps: r.steps
+        .map(({ startedAt: _s, endedAt: _e, ...rest }) => rest)
+        .sort((a, b) => a.stepId.localeCompare(b.stepId)),
+    });
+    try {
+      for (const [i, [id, input]] of cases.entries()) {
+        const runId = `same-${i}`;
+        const here = await runtime.start(local.get(id)!, input, { runId }).done;
+        const there = await (await client.start(id, input, { runId })).done;
+        expect(shape(there)).toEqual(shape(here));
+      }
+    } finally {
+      await runtime.stop();
+    }
+    // The attempts behind `slow`, from the journal: a timeout then a success; an invalid output then a fix.
+    const trace = await client.trace('same-2');
+    expect(trace!.spans.filter((s) => s.operation === 'attempt').map((s) => s.attributes.outcome)).toEqual([
+      'timedOut',
+      'valid',
+      'invalid',
+      'valid',
+    ]);
+    const view = await client.view('same-2');
+    expect(view!.calls.find((c) => c.stepId === 'sloppy')!.result).toMatchObject({
+      status: 'succeeded',
+      content: { content: 'fixed(invalid)' },
+    });
   }, 60_000);
 
   it('survives a worker killed with SIGKILL mid-run: every run completes, no recorded step runs again, pending reviews are decided from another process', async () => {
