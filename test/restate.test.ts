@@ -135,6 +135,7 @@ describe('agentcharts/restate on a real restate-server', () => {
       ['fanout', { topic: 'same' }],
       ['slow', { topic: 'same' }],
       ['report', { topic: 42 }],
+      ['late', {}],
     ];
     const shape = (r: Awaited<ReturnType<RestateClient['run']>['done']>) => ({
       status: r.status,
@@ -162,6 +163,10 @@ describe('agentcharts/restate on a real restate-server', () => {
       'invalid',
       'valid',
     ]);
+    // The run's shared state, readable from the client.
+    expect((await client.view('same-0'))!.state).toMatchObject({
+      editor: { content: 'final(draft(notes(same)))' },
+    });
     const view = await client.view('same-2');
     expect(view!.calls.find((c) => c.stepId === 'sloppy')!.result).toMatchObject({
       status: 'succeeded',

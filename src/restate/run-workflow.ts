@@ -73,6 +73,9 @@ export interface RunView {
   workflowId: string;
   version: string;
   startedAt: number;
+  /** The run's shared state and its version, as of the last finished step. */
+  state: Readonly<Record<string, unknown>>;
+  stateVersion: number;
   steps: StepRecord[];
   /** Every agent call's result, for the trace. */
   calls: Array<{ stepId: string; visit: number; result: AgentResult }>;
@@ -226,17 +229,6 @@ async function runPlan(
   }
   const input = plain.value;
 
-  const view: RunView = {
-    status: 'running',
-    workflowId: workflow.id,
-    version,
-    startedAt,
-    steps: [],
-    calls: [],
-  };
-  const save = () => ctx.set('view', view);
-  save();
-
   // The run's shared state: the workflow's own blackboard statechart, on a clock set to journaled time.
   const clock = new SimulatedClock();
   clock.set(startedAt);
@@ -250,6 +242,23 @@ async function runPlan(
   };
   board.start();
   const boardState = () => board.getSnapshot().context;
+  const view: RunView = {
+    status: 'running',
+    workflowId: workflow.id,
+    version,
+    startedAt,
+    state: {},
+    stateVersion: 0,
+    steps: [],
+    calls: [],
+  };
+  const save = () => {
+    const c = boardState();
+    view.state = c.state;
+    view.stateVersion = c.version;
+    ctx.set('view', view);
+  };
+  save();
 
   const deadlineAt = plan.deadlineMs === null ? null : startedAt + plan.deadlineMs;
   const visits: Record<string, number> = {};
@@ -392,6 +401,9 @@ async function runPlan(
       s.result = results[i] as AgentResult;
       view.calls.push({ stepId: s.b.id, visit: s.visit, result: s.result });
     });
+    // The workflow's deadline passed during the calls: the run ends as in-process, by its deadline.
+    if (deadlineAt !== null && calling.some((s) => s.result!.endedAt >= deadlineAt))
+      return { outcome: deadlineOutcome() };
     // The gate, a pure function of the result; the breaker counts the verdict (a one-way message,
     // so the shared object is off the run's path).
     for (const s of calling) {
