@@ -13,7 +13,7 @@ import type { ReviewDecisionRequest, ReviewDecisionResult } from './decide.js';
 import { isRestateError, MAX_RESPONSE_BYTES, RestateError } from './errors.js';
 import { BREAKER_OBJECT, REVIEWS_KEY, REVIEWS_OBJECT, RUN_SERVICE } from './names.js';
 import type { PendingEntry } from './reviews-object.js';
-import type { RunView, Settled } from './run-workflow.js';
+import type { RunView, Settled } from './run-scope.js';
 import { traceOfRun } from './trace.js';
 
 export interface RestateClientOptions {

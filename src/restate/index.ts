@@ -6,7 +6,7 @@ export { createRestateClient } from './client.js';
 export type { RestateErrorCode } from './errors.js';
 export { isRestateError, RestateError } from './errors.js';
 export type { PendingEntry as RestatePendingReview } from './reviews-object.js';
-export type { RunView } from './run-workflow.js';
+export type { RunView } from './run-scope.js';
 export { workflowVersion } from './version.js';
 export type { ServeWorkflowsOptions, WorkflowWorker } from './worker.node.js';
 export { serveWorkflows, workflowServices } from './worker.node.js';

@@ -3,7 +3,7 @@ import type { Trace } from '../trace/span.js';
 import type { TraceExporter } from '../trace/tracer.js';
 import { createTraceRecorder } from '../trace/tracer.js';
 import { digest } from './hash.js';
-import type { RunView } from './run-workflow.js';
+import type { RunView } from './run-scope.js';
 
 /**
  * A run's trace built from what its journal recorded (the finished steps and every agent call's

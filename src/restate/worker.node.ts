@@ -9,8 +9,9 @@ import type { Workflow } from '../workflow/define.js';
 import { isWorkflow } from '../workflow/define.js';
 import { breakerObject } from './breaker-object.js';
 import { reviewsObject } from './reviews-object.js';
-import type { Served, ServiceOptions } from './run-workflow.js';
-import { createServices } from './run-workflow.js';
+import type { Served } from './run-scope.js';
+import type { ServiceOptions } from './services.js';
+import { createServices } from './services.js';
 import { workflowVersion } from './version.js';
 
 export interface ServeWorkflowsOptions {
