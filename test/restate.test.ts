@@ -344,6 +344,13 @@ describe('agentcharts/restate on a real restate-server', () => {
     expect(reason).toContain('v2-other');
   }, 60_000);
 
+  it('fails a run of a workflow no worker serves, saying so', async () => {
+    const run = await client.start('no-such-workflow', {}, { runId: 'unknown-1' });
+    const r = await run.done;
+    expect(r.status).toBe('failed');
+    expect(r.status === 'failed' && r.reason).toMatch(/does not serve workflow "no-such-workflow".*"report"/);
+  });
+
   it('names the URL when the server is unreachable', async () => {
     const port = await freePort();
     const lost = createRestateClient({ ingressUrl: `http://127.0.0.1:${port}` });

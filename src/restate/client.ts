@@ -179,13 +179,19 @@ export function createRestateClient(options: RestateClientOptions): RestateClien
   /** Waits for the run's outcome. A run the engine failed (e.g. a version mismatch) is a failed result. */
   async function attach<O>(runId: string): Promise<RunTerminal<O>> {
     const target = `${ingress}/restate/workflow/${RUN_SERVICE}/${seg(runId)}/attach`;
-    for (;;) {
+    for (let unavailable = 0; ; ) {
       try {
         const { json } = await call('GET', target, undefined, { timeoutMs: null });
         return json as RunTerminal<O>;
       } catch (error) {
         if (isRestateError(error) && error.code === 'http' && error.status !== null && error.status < 500)
           throw error;
+        // The server is busy or failing over (a lost node): attach again, for a bounded while.
+        if (isRestateError(error) && [502, 503, 504].includes(error.status ?? 0) && ++unavailable <= 60) {
+          await new Promise((resolve) => setTimeout(resolve, Math.min(2_000, 100 * unavailable)));
+          continue;
+        }
+        // Any other server error is the run's own failure (a terminal error), with its message.
         if (isRestateError(error) && error.code === 'http') {
           const failed: RunFailed = {
             status: 'failed',
