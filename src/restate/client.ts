@@ -93,16 +93,22 @@ export function createRestateClient(options: RestateClientOptions): RestateClien
     method: string,
     target: string,
     body?: unknown,
-    opts: { timeoutMs?: number | null; allow?: number[] } = {},
+    opts: { timeoutMs?: number | null; allow?: number[]; signal?: AbortSignal } = {},
   ): Promise<{ status: number; json: unknown }> {
     const timeoutMs = opts.timeoutMs === undefined ? o.requestTimeoutMs : opts.timeoutMs;
+    const signals = [
+      ...(timeoutMs === null ? [] : [AbortSignal.timeout(timeoutMs)]),
+      ...(opts.signal ? [opts.signal] : []),
+    ];
     let res: Response;
     try {
       res = await fetch(target, {
         method,
         headers: body === undefined ? {} : { 'content-type': 'application/json' },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        ...(timeoutMs === null ? {} : { signal: AbortSignal.timeout(timeoutMs) }),
+        ...(signals.length === 0
+          ? {}
+          : { signal: signals.length === 1 ? signals[0] : AbortSignal.any(signals) }),
       });
     } catch (error) {
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
@@ -136,16 +142,20 @@ export function createRestateClient(options: RestateClientOptions): RestateClien
       durationMs: 0,
       reason,
     });
+    // Long polls end when the run does: an open request would keep the process alive.
+    const polls = new AbortController();
     const longPoll = <T>(handler: string) =>
-      call('POST', runUrl(runId, handler), undefined, { timeoutMs: null }).then((r) => r.json as T);
-    // Started on first use: a run that is only awaited with `done` never asks for `result`.
+      call('POST', runUrl(runId, handler), undefined, { timeoutMs: null, signal: polls.signal }).then(
+        (r) => r.json as T,
+      );
+    // Started on first use: `result` needs no attach unless the run ends without a pause.
     let attached: Promise<RunTerminal<O>> | undefined;
     let settled: Promise<Settled | null> | undefined;
-    const attachOnce = () => (attached ??= attach<O>(runId));
+    const attachOnce = () => (attached ??= attach<O>(runId, polls.signal));
     const settledOnce = () => (settled ??= longPoll<Settled | null>('settled').catch(() => null));
     let done: Promise<RunTerminal<O>> | undefined;
     let result: Promise<RunResult<O>> | undefined;
-    return {
+    const handle: RestateRun<O> = {
       runId,
       get done() {
         // A worker that refused the run (another version of its workflow) halts it: a failed result.
@@ -161,27 +171,27 @@ export function createRestateClient(options: RestateClientOptions): RestateClien
                 .then((h) => (h ? failed(h.reason) : attachOnce())),
             ]);
           }),
-        ]);
+        ]).finally(() => polls.abort());
         return done;
       },
       get result() {
-        result ??= Promise.race<RunResult<O>>([
-          attachOnce(),
-          settledOnce().then((s): Promise<RunResult<O>> | RunResult<O> =>
-            s?.kind === 'paused' ? (s.result as RunResult<O>) : this.done,
-          ),
-        ]);
+        result ??= settledOnce().then((s): Promise<RunResult<O>> | RunResult<O> => {
+          if (s?.kind === 'paused') return s.result as RunResult<O>;
+          if (s?.kind === 'halted') return failed(s.reason);
+          return handle.done;
+        });
         return result;
       },
     };
+    return handle;
   }
 
   /** Waits for the run's outcome. A run the engine failed (e.g. a version mismatch) is a failed result. */
-  async function attach<O>(runId: string): Promise<RunTerminal<O>> {
+  async function attach<O>(runId: string, signal: AbortSignal): Promise<RunTerminal<O>> {
     const target = `${ingress}/restate/workflow/${RUN_SERVICE}/${seg(runId)}/attach`;
     for (let unavailable = 0; ; ) {
       try {
-        const { json } = await call('GET', target, undefined, { timeoutMs: null });
+        const { json } = await call('GET', target, undefined, { timeoutMs: null, signal });
         return json as RunTerminal<O>;
       } catch (error) {
         if (isRestateError(error) && error.code === 'http' && error.status !== null && error.status < 500)

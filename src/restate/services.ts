@@ -3,6 +3,7 @@ import type { AgentResult } from '../../machines/agent-result.js';
 import type { EscalationHook } from '../review/hook.js';
 import { jsonLineHook } from '../review/hook.js';
 import type { RunTerminal } from '../run-result.js';
+import { inputFailed } from '../run-result.js';
 import { callAgent } from './agent-call.js';
 import { decideReview, type ReviewDecisionRequest, type ReviewDecisionResult } from './decide.js';
 import { AGENT_SERVICE, RUN_SERVICE } from './names.js';
@@ -22,14 +23,13 @@ import type { AgentServiceRequest, Registry, RunRequest, RunView, Served, Settle
  * the order of the journal never depends on which call happened to finish first.
  */
 
-function servedOr(registry: Registry, workflowId: string, version: string | null): Served {
+const unserved = (registry: Registry, workflowId: string) =>
+  `this worker does not serve workflow "${workflowId}" (it serves ${[...registry.keys()].map((k) => `"${k}"`).join(', ') || 'none'})`;
+
+function servedOr(registry: Registry, workflowId: string, version: string): Served {
   const served = registry.get(workflowId);
-  if (!served) {
-    throw new restate.TerminalError(
-      `this worker does not serve workflow "${workflowId}" (it serves ${[...registry.keys()].map((k) => `"${k}"`).join(', ') || 'none'})`,
-    );
-  }
-  if (version !== null && version !== served.version) throw versionError(workflowId, version, served.version);
+  if (!served) throw new restate.TerminalError(unserved(registry, workflowId));
+  if (version !== served.version) throw versionError(workflowId, version, served.version);
   return served;
 }
 
@@ -63,7 +63,14 @@ export function createServices(registry: Registry, options: ServiceOptions = {})
     name: RUN_SERVICE,
     handlers: {
       run: async (ctx: restate.WorkflowContext, req: RunRequest): Promise<RunTerminal> => {
-        const served = servedOr(registry, req.workflowId, null);
+        const served = registry.get(req.workflowId);
+        if (!served) {
+          // Nothing ran: a failed result (settling the clients' wait too), not an engine error.
+          const reason = unserved(registry, req.workflowId);
+          const at = await ctx.date.now();
+          await ctx.promise<Settled>('settled').resolve({ kind: 'ended' });
+          return inputFailed(ctx.key, req.workflowId, at, reason, [{ path: 'workflowId', message: reason }]);
+        }
         // The version is the run's first journal entry: a worker with other logic stops right here.
         const started = await ctx.run('version', () => served.version);
         if (started !== served.version) {
@@ -74,7 +81,17 @@ export function createServices(registry: Registry, options: ServiceOptions = {})
           if (options.ingressUrl) await reportHalt(options.ingressUrl, ctx.key, message);
           throw new Error(message);
         }
-        return runPlan(ctx, served, req.input, options.onEscalation ?? jsonLineHook());
+        try {
+          return await runPlan(ctx, served, req.input, options.onEscalation ?? jsonLineHook());
+        } catch (error) {
+          // A terminal failure (e.g. a branch's worker refused the run's version) ends the run:
+          // clients waiting for it to settle learn it has.
+          if (error instanceof restate.TerminalError) {
+            const settled = ctx.promise<Settled>('settled');
+            if ((await settled.peek()) === undefined) await settled.resolve({ kind: 'ended' });
+          }
+          throw error;
+        }
       },
       /** Approve, edit or reject one of this run's reviews (from any process, via the client). */
       decide: async (
