@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createRuntime, defineAgent, defineWorkflow } from '../src/index.js';
 import type { RestateClient } from '../src/restate/index.js';
@@ -5,6 +6,7 @@ import { createRestateClient, isRestateError } from '../src/restate/index.js';
 import { isReviewError } from '../src/review/errors.js';
 import type { Balancer, Server, Worker } from './fixtures/restate/cluster.js';
 import {
+  BUILT,
   compileFixtures,
   freePort,
   sql,
@@ -342,6 +344,21 @@ describe('agentcharts/restate on a real restate-server', () => {
     const reason = r.status === 'failed' ? r.reason : '';
     expect(reason).toContain(started);
     expect(reason).toContain('v2-other');
+    // Another process learns the same, and exits by itself afterwards (no request left open).
+    const waiter = spawn(
+      process.execPath,
+      ['test/fixtures/restate/await-run.mjs', BUILT, server.ingressUrl, 'version-1'],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let out = '';
+    waiter.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+    });
+    const code = await new Promise<number | null>((resolve) => waiter.once('exit', resolve));
+    expect(code).toBe(0);
+    expect(out).toMatch(/^DONE failed .*v2-other/);
   }, 60_000);
 
   it('fails a run of a workflow no worker serves, saying so', async () => {
