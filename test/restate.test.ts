@@ -258,6 +258,16 @@ describe('agentcharts/restate on a real restate-server', () => {
       expect(r.steps[0]!.review).toMatchObject({ decision: i === 1 ? 'edited' : 'approved', by: 'ann' });
     });
     expect((await client.reviews.list()).filter((p) => ids.includes(p.id))).toEqual([]);
+    // The trace of a reviewed run: the gate refused the draft, a human approved it.
+    const spans = (await client.trace('rev-0'))!.spans.map((s) => `${s.operation} ${s.name} ${s.status}`);
+    expect(spans).toEqual(
+      expect.arrayContaining([
+        'gate gate drafter fallback',
+        'escalation escalation drafter success',
+        'gate gate polisher success',
+        'run run reviewed success',
+      ]),
+    );
     // No attempt the engine had recorded ran again (each ran exactly once); only attempts in flight
     // on A when it died ran a second time, on B, with the same idempotency key.
     for (const key of recorded) {
@@ -295,6 +305,9 @@ describe('agentcharts/restate on a real restate-server', () => {
     expect(r.status === 'fallback' && r.cause).toBe('breakerOpen');
     expect(r.status === 'fallback' && r.output).toMatch(/circuit|breaker/i);
     expect(c.lines.slice(callsOnC).filter((l) => l.includes('style-2:'))).toEqual([]);
+    const spans = (await client.trace('style-2'))!.spans;
+    expect(spans.find((s) => s.operation === 'breaker')).toMatchObject({ status: 'fallback' });
+    expect(spans.some((s) => s.operation === 'agent')).toBe(false);
     await only(b, c);
   }, 60_000);
 

@@ -1,5 +1,6 @@
 import * as restate from '@restatedev/restate-sdk';
 import type { AgentResult } from '../../machines/agent-result.js';
+import type { EdgeDecision } from '../../machines/edge-result.js';
 import { applyGate } from '../../machines/gate.js';
 import { reviewTrigger } from '../../machines/review-trigger.js';
 import { WORKFLOW_FALLBACK_CONTENT } from '../../machines/workflow-context.js';
@@ -12,6 +13,9 @@ import { AGENT_SERVICE, BREAKER_OBJECT } from './names.js';
 import { reviewGroup } from './run-review.js';
 import type { AgentServiceDef, RunScope, Slot, StepEnd } from './run-scope.js';
 import { guarded, plainOrNull, serviceOf, stepRecord } from './run-scope.js';
+
+const gateOf = (d: EdgeDecision) =>
+  d.passed ? { passed: true } : { passed: false, reason: d.fallback.reason };
 
 /**
  * One group of agent steps — a sequential step (one) or a parallel step's branches — as the
@@ -42,6 +46,7 @@ export async function runGroup(scope: RunScope, branches: AgentStepPlan[]): Prom
       output: undefined,
       reviewed: undefined,
       end: null,
+      call: null,
     };
   });
   // Admission, one breaker at a time: a closed breaker is read without its lock; any other state
@@ -110,7 +115,8 @@ export async function runGroup(scope: RunScope, branches: AgentStepPlan[]): Prom
         );
   calling.forEach((s, i) => {
     s.result = results[i] as AgentResult;
-    view.calls.push({ stepId: s.b.id, visit: s.visit, result: s.result });
+    s.call = { stepId: s.b.id, visit: s.visit, result: s.result };
+    view.calls.push(s.call);
   });
   // The workflow's deadline passed during the calls: the run ends as in-process, by its deadline.
   if (deadlineAt !== null && calling.some((s) => s.result!.endedAt >= deadlineAt))
@@ -121,10 +127,12 @@ export async function runGroup(scope: RunScope, branches: AgentStepPlan[]): Prom
     const result = s.result!;
     if (!s.b.breaker) {
       s.decision = applyGate(result, { minQuality: s.b.minQuality });
+      s.call!.gate = gateOf(s.decision);
       continue;
     }
     const options = breakerOptions(s.b.breaker);
     s.decision = applyGate(result, gateOptionsOf(options, s.b.breaker));
+    s.call!.gate = gateOf(s.decision);
     // A success on a closed breaker with no failures counted changes nothing: no message.
     if (s.quiet && s.decision.passed) continue;
     ctx

@@ -70,6 +70,7 @@ export async function runPlan(
     stateVersion: 0,
     steps: [],
     calls: [],
+    reviews: [],
   };
   const save = () => {
     const c = boardState();

@@ -81,6 +81,16 @@ export async function reviewGroup(
         );
         ctx.set(`review:${c.reviewId}`, c);
       }
+      for (const c of contexts) {
+        view.reviews.push({
+          reviewId: c.reviewId,
+          stepId: c.stepId,
+          agentId: c.agentId,
+          trigger: c.trigger,
+          confidence: c.confidence,
+          openedAt: c.openedAt,
+        });
+      }
       view.status = 'awaitingReview';
       save();
       if (!scope.pausedOnce) {
@@ -140,6 +150,12 @@ export async function reviewGroup(
         ctx.objectSendClient<ReviewsObject>({ name: REVIEWS_OBJECT }, REVIEWS_KEY).remove(c.reviewId);
         const o = buildOutcome(closed);
         const reviewed = { reviewId: o.reviewId, decision: o.decision, by: o.by, decidedAt: o.decidedAt };
+        Object.assign(view.reviews.find((r) => r.reviewId === c.reviewId) ?? {}, {
+          decision: o.decision,
+          by: o.by,
+          decidedAt: o.decidedAt,
+          reason: o.reason,
+        });
         if (o.resolution === 'output') {
           s.output = o.output;
           s.reviewed = reviewed;

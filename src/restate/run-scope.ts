@@ -50,7 +50,30 @@ export interface RunView {
   stateVersion: number;
   steps: StepRecord[];
   /** Every agent call's result, for the trace. */
-  calls: Array<{ stepId: string; visit: number; result: AgentResult }>;
+  calls: RunCall[];
+  /** Every review the run opened, with its decision once taken. */
+  reviews: RunReview[];
+}
+
+/** One agent call of a run, and what the gate made of it. */
+export interface RunCall {
+  stepId: string;
+  visit: number;
+  result: AgentResult;
+  gate?: { passed: boolean; reason?: string };
+}
+
+export interface RunReview {
+  reviewId: string;
+  stepId: string;
+  agentId: string;
+  trigger: string;
+  confidence: number;
+  openedAt: number;
+  decision?: string;
+  by?: string | null;
+  decidedAt?: number;
+  reason?: string;
 }
 
 /** The run's scope, built once per execution of the run handler (and rebuilt, the same, on replay). */
@@ -95,6 +118,8 @@ export interface Slot {
   output: unknown;
   reviewed: StepRecord['review'];
   end: StepEnd | null;
+  /** The call's entry in the run's view, for the trace. */
+  call: RunCall | null;
 }
 
 export type StepEnd = { outcome: RunOutcome; record?: StepRecord };

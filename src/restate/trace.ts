@@ -25,7 +25,8 @@ export function traceOfRun(
     startedAt: view.startedAt,
     attributes: { runId, workflowId: view.workflowId, version: view.version },
   });
-  const callsByStep = new Map(view.calls.map((c) => [`${c.stepId}.${c.visit}`, c.result]));
+  const callsByStep = new Map(view.calls.map((c) => [`${c.stepId}.${c.visit}`, c]));
+  const reviewsById = new Map(view.reviews.map((r) => [r.reviewId, r]));
   for (const step of view.steps) {
     const stepSpan = rec.start({
       name: `step ${step.stepId}`,
@@ -36,7 +37,20 @@ export function traceOfRun(
       startedAt: step.startedAt,
       attributes: { visit: step.visit },
     });
-    const call = callsByStep.get(`${step.stepId}.${step.visit}`);
+    const entry = callsByStep.get(`${step.stepId}.${step.visit}`);
+    const call = entry?.result;
+    if (step.status === 'breakerOpen') {
+      rec.record({
+        name: `breaker ${step.stepId}`,
+        operation: 'breaker',
+        parentSpanId: stepSpan,
+        stepId: step.stepId,
+        startedAt: step.startedAt,
+        endedAt: step.startedAt,
+        status: 'fallback',
+        ...(step.reason ? { reason: step.reason } : {}),
+      });
+    }
     if (call) {
       const agentSpan = rec.start({
         name: `agent ${call.agentId}`,
@@ -70,6 +84,43 @@ export function traceOfRun(
         endedAt: call.endedAt,
         ...(call.fallback ? { reason: call.reason } : {}),
         attributes: { status: call.status, attempts: call.attempts.length },
+      });
+      if (entry.gate) {
+        rec.record({
+          name: `gate ${step.stepId}`,
+          operation: 'gate',
+          parentSpanId: stepSpan,
+          stepId: step.stepId,
+          startedAt: call.endedAt,
+          endedAt: call.endedAt,
+          ...(entry.gate.passed
+            ? {
+                status: 'success' as const,
+                attributes: { confidence: call.confidence, quality: call.quality },
+              }
+            : { status: 'fallback' as const, reason: entry.gate.reason ?? 'gated' }),
+        });
+      }
+    }
+    const review = step.review ? reviewsById.get(step.review.reviewId) : undefined;
+    if (review) {
+      rec.record({
+        name: `escalation ${step.stepId}`,
+        operation: 'escalation',
+        parentSpanId: stepSpan,
+        agentId: review.agentId,
+        stepId: step.stepId,
+        startedAt: review.openedAt,
+        endedAt: review.decidedAt ?? step.endedAt,
+        status: review.decision === 'approved' || review.decision === 'edited' ? 'success' : 'fallback',
+        ...(review.reason ? { reason: review.reason } : {}),
+        attributes: {
+          review_id: review.reviewId,
+          trigger: review.trigger,
+          confidence: review.confidence,
+          ...(review.decision ? { decision: review.decision } : {}),
+          ...(review.by ? { by: review.by } : {}),
+        },
       });
     }
     rec.end(stepSpan, {
