@@ -12,6 +12,7 @@ export default defineConfig({
       { find: /^agentcharts\/model$/, replacement: source('./src/model/index.ts') },
       { find: /^agentcharts\/node$/, replacement: source('./src/node.node.ts') },
       { find: /^agentcharts\/otel$/, replacement: source('./src/otel.ts') },
+      { find: /^agentcharts\/restate$/, replacement: source('./src/restate/index.ts') },
       { find: /^agentcharts\/testing$/, replacement: source('./src/testing/index.ts') },
     ],
   },

@@ -1,0 +1,392 @@
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createRuntime, defineAgent, defineWorkflow } from '../src/index.js';
+import type { RestateClient } from '../src/restate/index.js';
+import { createRestateClient, isRestateError } from '../src/restate/index.js';
+import { isReviewError } from '../src/review/errors.js';
+import type { Balancer, Server, Worker } from './fixtures/restate/cluster.js';
+import {
+  BUILT,
+  compileFixtures,
+  freePort,
+  sql,
+  startBalancer,
+  startServer,
+  startWorker,
+} from './fixtures/restate/cluster.js';
+import { makeWorkflows } from './fixtures/restate/workflows.mjs';
+
+/**
+ * agentcharts/restate end to end: the real restate-server on loopback (free ports, a temporary data
+ * folder), worker processes serving the fixture workflows behind an HTTP/2 balancer, and the client
+ * in this process. Real processes and real time on purpose: this is about what the engine keeps when
+ * workers die. Waits are on events (a worker's output lines, a run's result) or bounded polls of
+ * the server's state (vi.waitFor), never sleeps.
+ */
+
+let server: Server;
+let balancer: Balancer;
+let client: RestateClient;
+const workers: Worker[] = [];
+
+async function worker(version = ''): Promise<Worker> {
+  const w = startWorker([version, server.ingressUrl]);
+  workers.push(w);
+  await w.port;
+  return w;
+}
+const portOf = (w: Worker) => w.port;
+const only = async (...ws: Worker[]) => {
+  balancer.upstreams = await Promise.all(ws.map(portOf));
+};
+
+beforeAll(async () => {
+  await compileFixtures();
+  server = await startServer();
+  const [a, b] = await Promise.all([worker(), worker()]);
+  balancer = await startBalancer([await a.port, await b.port]);
+  client = createRestateClient({ ingressUrl: server.ingressUrl, adminUrl: server.adminUrl });
+  // The server takes a moment after listening before it accepts registrations.
+  await vi.waitFor(() => client.registerDeployment(balancer.url), { timeout: 20_000, interval: 100 });
+}, 60_000);
+
+afterAll(async () => {
+  for (const w of workers) w.kill();
+  await balancer?.stop();
+  server?.stop();
+});
+
+const expected = (topic: string) => ({ report: `final(draft(notes(${topic})))` });
+
+/** The attempts the server had journaled as finished by `before`: `ctx.run` commands with their completion. */
+async function recordedAttempts(before: number): Promise<Set<string>> {
+  const rows = await sql(
+    server.adminUrl,
+    "SELECT id, entry_type, name, entry_json, appended_at FROM sys_journal WHERE entry_type = 'Command: Run' OR entry_type = 'Notification: Run'",
+  );
+  const commands = new Map<string, string>();
+  const completed = new Set<string>();
+  for (const row of rows) {
+    const json = JSON.parse(String(row.entry_json));
+    if (row.entry_type === 'Command: Run') {
+      const name = String(row.name ?? '');
+      if (name.startsWith('attempt '))
+        commands.set(`${row.id}#${json.Command.Run.completion_id}`, name.slice(8));
+    } else {
+      const id = json.Notification?.Completion?.Run?.completion_id;
+      if (id !== undefined && Date.parse(String(row.appended_at)) < before) completed.add(`${row.id}#${id}`);
+    }
+  }
+  return new Set([...commands].filter(([k]) => completed.has(k)).map(([, key]) => key));
+}
+
+describe('agentcharts/restate on a real restate-server', () => {
+  it('runs 100 workflows across 2 worker processes with the outputs of the in-process runtime', async () => {
+    const [a, b] = workers as [Worker, Worker];
+    const before = [a.lines.length, b.lines.length];
+    const runs = await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        client.start('report', { topic: `t${i}` }, { runId: `batch-${i}` }),
+      ),
+    );
+    const results = await Promise.all(runs.map((r) => r.done));
+    results.forEach((r, i) => {
+      expect(r.status).toBe('completed');
+      expect(r.status === 'completed' && r.output).toEqual(expected(`t${i}`));
+      expect(r.steps.map((s) => [s.stepId, s.status])).toEqual([
+        ['researcher', 'passed'],
+        ['writer', 'passed'],
+        ['editor', 'passed'],
+      ]);
+    });
+    // Both workers took agent calls.
+    const callsOf = (w: Worker, from: number) =>
+      w.lines.slice(from).filter((l) => l.startsWith('CALL ')).length;
+    expect(callsOf(a, before[0]!)).toBeGreaterThan(0);
+    expect(callsOf(b, before[1]!)).toBeGreaterThan(0);
+    expect(callsOf(a, before[0]!) + callsOf(b, before[1]!)).toBe(300);
+    // A parallel step: its branches run side by side as sub-invocations, then the writer reads both.
+    const fanned = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => client.start('fanout', { topic: `f${i}` }, { runId: `fan-${i}` })),
+    );
+    (await Promise.all(fanned.map((r) => r.done))).forEach((r, i) => {
+      expect(r.status === 'completed' && r.output).toBe(`merged(facts(f${i})+tone(f${i}))`);
+      expect(r.steps.map((s) => s.stepId).sort()).toEqual(['facts', 'merger', 'tone']);
+    });
+    // The trace, from the journal: run → steps → agents → attempts, also handed to exporters
+    // (otelExporter(tracer) is one).
+    const exported: string[] = [];
+    const trace = await client.trace('batch-7', {
+      exporters: [{ onSpanEnd: (span) => exported.push(`${span.operation} ${span.status}`) }],
+    });
+    expect(exported).toContain('run success');
+    expect(exported.filter((e) => e === 'attempt success')).toHaveLength(3);
+    expect(trace?.agentCalls).toBe(3);
+    expect(
+      trace?.spans.filter((s) => s.operation === 'attempt').map((s) => s.attributes.idempotencyKey),
+    ).toEqual(['batch-7:researcher.1:1', 'batch-7:writer.1:1', 'batch-7:editor.1:1']);
+  }, 60_000);
+
+  it('gives the results of the in-process runtime for the same definitions: timeouts, retries, parallel steps', async () => {
+    const local = new Map(
+      makeWorkflows({ defineAgent, defineWorkflow }, { fixedMs: 5, quiet: true }).map((w) => [w.id, w]),
+    );
+    const runtime = createRuntime({ tracing: false, onEscalation: () => {} });
+    const cases: Array<[string, unknown]> = [
+      ['report', { topic: 'same' }],
+      ['fanout', { topic: 'same' }],
+      ['slow', { topic: 'same' }],
+      ['report', { topic: 42 }],
+      ['late', {}],
+    ];
+    const shape = (r: Awaited<ReturnType<RestateClient['run']>['done']>) => ({
+      status: r.status,
+      ...(r.status === 'completed' || r.status === 'fallback' ? { output: r.output } : {}),
+      ...('reason' in r ? { reason: r.reason } : {}),
+      steps: r.steps
+        .map(({ startedAt: _s, endedAt: _e, ...rest }) => rest)
+        .sort((a, b) => a.stepId.localeCompare(b.stepId)),
+    });
+    try {
+      for (const [i, [id, input]] of cases.entries()) {
+        const runId = `same-${i}`;
+        const here = await runtime.start(local.get(id)!, input, { runId }).done;
+        const there = await (await client.start(id, input, { runId })).done;
+        expect(shape(there)).toEqual(shape(here));
+      }
+    } finally {
+      await runtime.stop();
+    }
+    // The attempts behind `slow`, from the journal: a timeout then a success; an invalid output then a fix.
+    const trace = await client.trace('same-2');
+    expect(trace!.spans.filter((s) => s.operation === 'attempt').map((s) => s.attributes.outcome)).toEqual([
+      'timedOut',
+      'valid',
+      'invalid',
+      'valid',
+    ]);
+    // The run's shared state, readable from the client.
+    expect((await client.view('same-0'))!.state).toMatchObject({
+      editor: { content: 'final(draft(notes(same)))' },
+    });
+    const view = await client.view('same-2');
+    expect(view!.calls.find((c) => c.stepId === 'sloppy')!.result).toMatchObject({
+      status: 'succeeded',
+      content: { content: 'fixed(invalid)' },
+    });
+  }, 60_000);
+
+  it('survives a worker killed with SIGKILL mid-run: every run completes, no recorded step runs again, pending reviews are decided from another process', async () => {
+    const [a, b] = workers as [Worker, Worker];
+    // Reviews pending before the kill.
+    const reviewed = await Promise.all(
+      Array.from({ length: 4 }, (_, i) =>
+        client.start('reviewed', { topic: `r${i}` }, { runId: `rev-${i}` }),
+      ),
+    );
+    const paused = await Promise.all(reviewed.map((r) => r.result));
+    for (const p of paused) expect(p.status).toBe('awaitingReview');
+    // Each review's hook ran on the worker that opened it.
+    const notified = workers.flatMap((w) => w.lines.filter((l) => l.startsWith('NOTIFY rev-')));
+    expect(notified.sort()).toEqual(reviewed.map((r) => `NOTIFY ${r.runId}/drafter.1`).sort());
+
+    // A batch of runs; kill worker A once it is well into its share.
+    const calls = new Map<string, number>();
+    const count = (line: string) => {
+      if (line.startsWith('CALL ')) calls.set(line.slice(5), (calls.get(line.slice(5)) ?? 0) + 1);
+    };
+    const callsAfterKill: string[] = [];
+    let killed = false;
+    let killTime = 0;
+    const killedAt = new Promise<void>((resolve) => {
+      let seen = 0;
+      a.onLine((line) => {
+        if (!line.startsWith('CALL ') || killed) return;
+        if (++seen === 40) {
+          killed = true;
+          killTime = Date.now();
+          a.kill();
+          resolve();
+        }
+      });
+    });
+    // Every line A printed is from before its death (some are read after the kill).
+    a.onLine(count);
+    b.onLine((line) => {
+      count(line);
+      if (killed && line.startsWith('CALL ')) callsAfterKill.push(line.slice(5));
+    });
+    const runs = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        client.start('report', { topic: `k${i}` }, { runId: `kill-${i}` }),
+      ),
+    );
+    await killedAt;
+    await a.exited;
+    // What the engine had recorded when A died; only B is left behind the balancer.
+    const recorded = await recordedAttempts(killTime);
+    await only(b);
+    expect(recorded.size).toBeGreaterThan(0);
+
+    // The pending reviews are still there, and this process (neither worker) decides them.
+    const pending = await client.reviews.list();
+    const ids = reviewed.map((r) => `${r.runId}/drafter.1`);
+    expect(pending.map((p) => p.id)).toEqual(expect.arrayContaining(ids));
+    // The same review errors as in-process: a bad edit is refused and the review stays pending.
+    await expect(client.reviews.edit(ids[1]!, { content: 42 }, { by: 'ann' })).rejects.toSatisfy(
+      (e) => isReviewError(e) && e.code === 'invalidEdit' && e.issues.length > 0,
+    );
+    await expect(client.reviews.approve('rev-none/drafter.1', { by: 'ann' })).rejects.toSatisfy(
+      (e) => isReviewError(e) && e.code === 'unknownReview',
+    );
+    await client.reviews.edit(ids[1]!, { content: 'edited', confidence: 0.9 }, { by: 'ann' });
+    for (const id of ids.filter((_, i) => i !== 1)) await client.reviews.approve(id, { by: 'ann' });
+    await expect(client.reviews.approve(ids[0]!, { by: 'bob' })).rejects.toSatisfy(
+      (e) => isReviewError(e) && e.code === 'alreadyDecided',
+    );
+
+    const results = await Promise.all(runs.map((r) => r.done));
+    results.forEach((r, i) => {
+      expect(r.status).toBe('completed');
+      expect(r.status === 'completed' && r.output).toEqual(expected(`k${i}`));
+    });
+    const reviewedDone = await Promise.all(reviewed.map((r) => r.done));
+    reviewedDone.forEach((r, i) => {
+      expect(r.status === 'completed' && r.output).toBe(
+        i === 1 ? 'polished(edited)' : `polished(draft(r${i}))`,
+      );
+      expect(r.steps[0]!.review).toMatchObject({ decision: i === 1 ? 'edited' : 'approved', by: 'ann' });
+    });
+    expect((await client.reviews.list()).filter((p) => ids.includes(p.id))).toEqual([]);
+    // The trace of a reviewed run: the gate refused the draft, a human approved it.
+    const spans = (await client.trace('rev-0'))!.spans.map((s) => `${s.operation} ${s.name} ${s.status}`);
+    expect(spans).toEqual(
+      expect.arrayContaining([
+        'gate gate drafter fallback',
+        'escalation escalation drafter success',
+        'gate gate polisher success',
+        'run run reviewed success',
+      ]),
+    );
+    // No attempt the engine had recorded ran again (each ran exactly once); only attempts in flight
+    // on A when it died ran a second time, on B, with the same idempotency key.
+    for (const key of recorded) {
+      if (key.startsWith('kill-')) expect(calls.get(key), `${key} was recorded, yet ran again`).toBe(1);
+    }
+    const twice = [...calls].filter(([, n]) => n > 1).map(([k]) => k);
+    for (const key of twice) expect(recorded.has(key)).toBe(false);
+    expect(twice.every((k) => callsAfterKill.includes(k))).toBe(true);
+    expect([...calls.keys()].filter((k) => k.startsWith('kill-')).length).toBe(180);
+  }, 60_000);
+
+  it('shares breakers across workers: one worker opens style-checker→finisher, another fails fast', async () => {
+    const b = workers[1]!;
+    const c = await worker();
+    // Two failing runs on B only: the gate refuses the style checker's weak output twice.
+    await only(b);
+    for (const i of [0, 1]) {
+      const run = await client.start('styled', { topic: `s${i}` }, { runId: `style-${i}` });
+      const r = await run.done;
+      expect(r.status === 'fallback' && r.cause).toBe('gate');
+    }
+    // The verdicts reach the shared breaker object as one-way messages: it opens right after.
+    await vi.waitFor(
+      async () => expect((await client.breaker('style-checker→finisher'))?.value).toBe('open'),
+      {
+        timeout: 10_000,
+        interval: 50,
+      },
+    );
+    // On C, which never saw a failure: no call at all, an explicit breakerOpen fallback.
+    await only(c);
+    const callsOnC = c.lines.length;
+    const run = await client.start('styled', { topic: 's2' }, { runId: 'style-2' });
+    const r = await run.done;
+    expect(r.status === 'fallback' && r.cause).toBe('breakerOpen');
+    expect(r.status === 'fallback' && r.output).toMatch(/circuit|breaker/i);
+    expect(c.lines.slice(callsOnC).filter((l) => l.includes('style-2:'))).toEqual([]);
+    const spans = (await client.trace('style-2'))!.spans;
+    expect(spans.find((s) => s.operation === 'breaker')).toMatchObject({ status: 'fallback' });
+    expect(spans.some((s) => s.operation === 'agent')).toBe(false);
+    await only(b, c);
+  }, 60_000);
+
+  it('fires a review timeout that fell due while no worker was up', async () => {
+    const run = await client.start('expiring', { topic: 'late' }, { runId: 'expire-1' });
+    const paused = await run.result;
+    expect(paused.status).toBe('awaitingReview');
+    const [pending] = (await client.reviews.list()).filter((p) => p.runId === 'expire-1');
+    const expiresAt = pending!.expiresAt!;
+    expect(expiresAt).toBeGreaterThan(0);
+    // Every worker goes down.
+    for (const w of workers) w.kill();
+    await Promise.all(workers.map((w) => w.exited));
+    balancer.upstreams = [];
+    // The server, alone, keeps the timer: it fires after expiresAt and the run wants a worker again.
+    await vi.waitFor(
+      async () => {
+        expect(Date.now()).toBeGreaterThan(expiresAt);
+        const [row] = await sql(
+          server.adminUrl,
+          "SELECT status, retry_count FROM sys_invocation WHERE target_service_key = 'expire-1' AND target_handler_name = 'run'",
+        );
+        expect(row?.status).toBe('backing-off');
+      },
+      { timeout: 20_000, interval: 100 },
+    );
+    const startedAfter = Date.now();
+    const fresh = await worker();
+    await only(fresh);
+    const r = await run.done;
+    expect(startedAfter).toBeGreaterThan(expiresAt);
+    expect(r.status === 'fallback' && r.cause).toBe('reviewExpired');
+    expect(r.steps[0]!.review).toMatchObject({ decision: 'expired', by: null });
+  }, 60_000);
+
+  it('fails a run resumed by a worker with another version of its workflow, naming both', async () => {
+    const run = await client.start('reviewed', { topic: 'v' }, { runId: 'version-1' });
+    expect((await run.result).status).toBe('awaitingReview');
+    const started = (await client.view('version-1'))!.version;
+    for (const w of workers) w.kill();
+    await Promise.all(workers.map((w) => w.exited));
+    const other = await worker('v2-other');
+    await only(other);
+    await client.reviews.approve('version-1/drafter.1', { by: 'ann' });
+    const r = await run.done;
+    expect(r.status).toBe('failed');
+    const reason = r.status === 'failed' ? r.reason : '';
+    expect(reason).toContain(started);
+    expect(reason).toContain('v2-other');
+    // Another process learns the same, and exits by itself afterwards (no request left open).
+    const waiter = spawn(
+      process.execPath,
+      ['test/fixtures/restate/await-run.mjs', BUILT, server.ingressUrl, 'version-1'],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let out = '';
+    waiter.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+    });
+    const code = await new Promise<number | null>((resolve) => waiter.once('exit', resolve));
+    expect(code).toBe(0);
+    expect(out).toMatch(/^DONE failed .*v2-other/);
+  }, 60_000);
+
+  it('fails a run of a workflow no worker serves, saying so', async () => {
+    const run = await client.start('no-such-workflow', {}, { runId: 'unknown-1' });
+    const r = await run.done;
+    expect(r.status).toBe('failed');
+    expect(r.status === 'failed' && r.reason).toMatch(/does not serve workflow "no-such-workflow".*"report"/);
+  });
+
+  it('names the URL when the server is unreachable', async () => {
+    const port = await freePort();
+    const lost = createRestateClient({ ingressUrl: `http://127.0.0.1:${port}` });
+    const error = await lost.start('report', { topic: 'x' }).catch((e: unknown) => e);
+    expect(isRestateError(error) && error.code).toBe('unreachable');
+    expect((error as Error).message).toContain(`http://127.0.0.1:${port}`);
+    expect(() => createRestateClient({ ingressUrl: 'localhost:8080' })).toThrow(/ingressUrl/);
+  });
+});
