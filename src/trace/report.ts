@@ -28,3 +28,16 @@ export function safeReport(handler: ObserverErrorHandler, error: unknown, source
     // The error handler itself failed; there is nowhere left to report to.
   }
 }
+
+/**
+ * A handler that passes on the first error of each source only: for sources that can fail on every
+ * entry of a run (a hostile value in the state log), so one cause is one report.
+ */
+export function firstPerSource(handler: ObserverErrorHandler): ObserverErrorHandler {
+  const reported = new Set<string>();
+  return (error, source) => {
+    if (reported.has(source)) return;
+    reported.add(source);
+    safeReport(handler, error, source);
+  };
+}
