@@ -1,7 +1,9 @@
 import type { AnyActorRef } from 'xstate';
 import type { WorkflowContext } from '../machines/workflow-context.js';
+import { freezeForLog } from './log/freeze.js';
 import type { LogEntry, StateLog } from './log/state-log.js';
 import type { RunTerminal } from './run-result.js';
+import { isStoreError } from './store/errors.js';
 import type { Store } from './store/store.js';
 import type { ObserverErrorHandler } from './trace/report.js';
 
@@ -32,6 +34,11 @@ export interface PersistRunOptions {
   onError: ObserverErrorHandler;
   /** Already in the store (a resumed run): no `create`. */
   resumed: boolean;
+  /**
+   * The store refused a record as too large: the run must end (in a fallback), since it can no
+   * longer be stored. Called once; later checkpoints are not committed, the finish still is.
+   */
+  onRefused?: (reason: string) => void;
 }
 
 export function persistRun(o: PersistRunOptions): RunPersistence {
@@ -54,14 +61,24 @@ export function persistRun(o: PersistRunOptions): RunPersistence {
   let seenSteps = -1;
   let seenVisits: unknown;
   let seenWaiting = false;
+  let refused = false;
+  const onCommitError = (error: unknown) => {
+    if (isStoreError(error) && error.code === 'tooLarge' && !refused) {
+      refused = true;
+      o.onRefused?.(error.message);
+    }
+    report(error);
+  };
 
   return {
     created: created.catch(() => undefined),
     observe(context, awaitingReview) {
-      if (disabled) return;
+      if (disabled || refused) return;
       const checkpoint =
         context.steps.length !== seenSteps || context.visits !== seenVisits || awaitingReview !== seenWaiting;
       if (!checkpoint) return;
+      // A step that ended is what this checkpoint carries (its output), else the one that started.
+      const stepId = context.steps.length !== seenSteps ? context.steps.at(-1)?.stepId : stepOf(context);
       seenSteps = context.steps.length;
       seenVisits = context.visits;
       seenWaiting = awaitingReview;
@@ -70,10 +87,13 @@ export function persistRun(o: PersistRunOptions): RunPersistence {
         .commit(o.runId, {
           at: o.now(),
           entries,
-          snapshot: o.actor().getPersistedSnapshot(),
+          // Frozen and structurally shared with the log (and the previous commit), so the store
+          // captures it for free and encodes only what changed.
+          snapshot: freezeForLog(o.actor().getPersistedSnapshot()),
           status: awaitingReview ? 'awaitingReview' : 'running',
+          ...(stepId === undefined ? {} : { stepId }),
         })
-        .catch(report);
+        .catch(onCommitError);
     },
     finish(result) {
       if (disabled) return;
@@ -82,4 +102,11 @@ export function persistRun(o: PersistRunOptions): RunPersistence {
         .catch(report);
     },
   };
+}
+
+/** The step that started last, else the one that ended last. */
+function stepOf(context: WorkflowContext): string | undefined {
+  let last: string | undefined;
+  for (const stepId in context.slots) last = stepId;
+  return last ?? context.steps[context.steps.length - 1]?.stepId;
 }

@@ -185,6 +185,7 @@ export function startRun<I, O>(
         now: nowMs,
         onError: deps.onObserverError,
         resumed: restore !== undefined,
+        onRefused: (reason) => actor.send({ type: 'store.refused', reason }),
       })
     : null;
   deps.onObserver?.(runId, observer);

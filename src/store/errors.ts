@@ -14,7 +14,9 @@ export type StoreErrorCode =
   /** The call was refused: an unsafe run id, a run that exists already, a write to a finished run, non-JSON data, a log entry out of order. */
   | 'invalid'
   /** The store was closed. */
-  | 'closed';
+  | 'closed'
+  /** A record is over the store's `maxRecordBytes` cap: refused when written, not read when stored. */
+  | 'tooLarge';
 
 export interface StoreErrorDetails {
   /** Where the bad record is, e.g. `/var/runs/runs/a1.jsonl line 7` or `IndexedDB "app" record 7`. */

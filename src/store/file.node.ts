@@ -1,11 +1,12 @@
 import type { FileHandle } from 'node:fs/promises';
-import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { fn, parseOptions } from '../options.js';
 import type { Backend } from './backend.js';
-import { RunExists } from './backend.js';
-import { recordStore } from './record-store.js';
+import { LineTooLong, RunExists } from './backend.js';
+import type { RecordStoreOptions } from './record-store.js';
+import { recordStore, recordStoreOptions } from './record-store.js';
 import type { Store } from './store.js';
 
 /**
@@ -18,7 +19,7 @@ import type { Store } from './store.js';
  * write of whole lines followed by an fsync (fdatasync), so a crash can only cut off the last line;
  * reading ignores such a torn last line, and the next append to the run first cuts it away.
  */
-export interface FileStoreOptions {
+export interface FileStoreOptions extends RecordStoreOptions {
   /** The folder; created when missing. */
   dir: string;
   /** fdatasync after each write, so a resolved write survives a power cut. Default true; false is for tests and benchmarks. */
@@ -31,6 +32,7 @@ const optionsSchema = z.strictObject({
   dir: z.custom<string>((v) => typeof v === 'string' && v.length > 0, { error: 'must be a folder path' }),
   fsync: z.boolean().default(true),
   onSync: fn<(file: string) => void>().optional(),
+  ...recordStoreOptions,
 });
 
 const RUNS = 'runs';
@@ -39,7 +41,8 @@ const CHUNK = 64 * 1024;
 const NEWLINE = 0x0a;
 
 export function fileStore(options: FileStoreOptions): Store {
-  return recordStore(fileBackend(options));
+  const { maxRecordBytes } = parseOptions(optionsSchema, options, 'fileStore');
+  return recordStore(fileBackend(options), maxRecordBytes === undefined ? {} : { maxRecordBytes });
 }
 
 const isCode = (error: unknown, code: string): boolean => (error as { code?: unknown })?.code === code;
@@ -118,15 +121,8 @@ function fileBackend(options: FileStoreOptions): Backend {
   return {
     kind: 'file',
     locate: (runId, line) => `${fileOf(runId)} line ${line}`,
-    async read(runId) {
-      let text: string;
-      try {
-        text = await readFile(fileOf(runId), 'utf8');
-      } catch (error) {
-        if (isCode(error, 'ENOENT')) return undefined;
-        throw error;
-      }
-      return splitLines(text);
+    async read(runId, onLine, maxLine) {
+      return readLines(fileOf(runId), onLine, maxLine);
     },
     async last(runId) {
       let handle: FileHandle;
@@ -208,14 +204,13 @@ function fileBackend(options: FileStoreOptions): Backend {
       checked.add(breakersFile);
     },
     async readBreakers() {
-      let text: string;
-      try {
-        text = await readFile(breakersFile, 'utf8');
-      } catch (error) {
-        if (isCode(error, 'ENOENT')) return [];
-        throw error;
-      }
-      return splitLines(text).lines.map((line, i) => ({ line, location: `${breakersFile} line ${i + 1}` }));
+      const lines: Array<{ line: string; location: string }> = [];
+      await readLines(
+        breakersFile,
+        (line) => lines.push({ line, location: `${breakersFile} line ${lines.length + 1}` }),
+        Number.POSITIVE_INFINITY,
+      );
+      return lines;
     },
     async compactBreakers(lines) {
       // Write the new file beside the old one, then swap: a crash leaves one or the other, whole.
@@ -232,13 +227,58 @@ function fileBackend(options: FileStoreOptions): Backend {
   };
 }
 
-/** Complete lines, and whether a partial last line (no newline: a cut-off write) was dropped. */
-function splitLines(text: string): { lines: string[]; torn: boolean } {
-  if (text.length === 0) return { lines: [], torn: false };
-  const lines = text.split('\n');
-  // Text ending in a newline splits into a last empty string; anything else there is a torn line.
-  const tail = lines.pop()!;
-  return { lines, torn: tail.length > 0 };
+/**
+ * Hand a file's complete lines to `onLine` in order, reading it in chunks: a file is never held as one
+ * string, only the line being read. A partial last line (no newline: a cut-off write) is dropped and
+ * reported as `torn`. A line longer than `maxLine` bytes stops the read (LineTooLong). Undefined: no file.
+ */
+async function readLines(
+  file: string,
+  onLine: (line: string) => void,
+  maxLine: number,
+): Promise<{ torn: boolean } | undefined> {
+  let handle: FileHandle;
+  try {
+    handle = await open(file, 'r');
+  } catch (error) {
+    if (isCode(error, 'ENOENT')) return undefined;
+    throw error;
+  }
+  try {
+    const buffer = Buffer.alloc(CHUNK);
+    let parts: Buffer[] = [];
+    let partBytes = 0;
+    let count = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, CHUNK, null);
+      if (bytesRead === 0) break;
+      let start = 0;
+      for (
+        let at = buffer.indexOf(NEWLINE, 0);
+        at >= 0 && at < bytesRead;
+        at = buffer.indexOf(NEWLINE, start)
+      ) {
+        const piece = buffer.subarray(start, at);
+        count++;
+        if (partBytes + piece.length > maxLine) throw new LineTooLong(count, partBytes + piece.length);
+        const line =
+          partBytes === 0 ? piece.toString('utf8') : Buffer.concat([...parts, piece]).toString('utf8');
+        parts = [];
+        partBytes = 0;
+        start = at + 1;
+        onLine(line);
+      }
+      if (start < bytesRead) {
+        // Part of a line: copied, since the buffer is reused for the next chunk.
+        parts.push(Buffer.from(buffer.subarray(start, bytesRead)));
+        partBytes += bytesRead - start;
+        if (partBytes > maxLine) throw new LineTooLong(count + 1, partBytes);
+      }
+    }
+    return { torn: partBytes > 0 };
+  } finally {
+    await handle.close();
+  }
 }
 
 /** The offset just past the last newline: the end of the complete lines. */

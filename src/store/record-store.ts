@@ -1,6 +1,10 @@
+import { z } from 'zod';
 import type { LogEntry } from '../log/state-log.js';
+import { parseOptions } from '../options.js';
 import type { Backend } from './backend.js';
 import { RunExists } from './backend.js';
+import type { Bases } from './codec.js';
+import { captureJson, forgetStrings, internStrings, makePatch } from './codec.js';
 import { ioError, isStoreError, prefix, StoreError } from './errors.js';
 import type { RunState } from './records.js';
 import {
@@ -11,8 +15,8 @@ import {
   decodeRecord,
   emptyRunState,
   encodeRecord,
-  foldState,
   frame,
+  readRun,
   toStoredRun,
 } from './records.js';
 import type {
@@ -32,13 +36,42 @@ import { checkRunId, isTerminalStatus } from './store.js';
  * Each run has a lane: a promise chain its writes, loads and removal run on, one at a time, in call
  * order. Writes that arrive while the lane is busy wait in `pending` and go out as one batch (one
  * append, one fsync): group commit, so a caller may fire a commit per snapshot without awaiting.
- * A write is encoded when it is called, so changing the objects afterwards changes nothing stored.
+ * A write's data is captured (frozen) when it is called, so changing the objects afterwards changes
+ * nothing stored; it is encoded in lane order, as changes on what the run stored before (codec.ts).
  */
+
+export interface RecordStoreOptions {
+  /**
+   * The largest record one write may make, in bytes of UTF-8 (default 16 MiB). A larger one is
+   * refused with StoreError `tooLarge` naming the run and step, and nothing stored is touched; a
+   * stored record over the cap is not read (open the store with a larger cap to read it).
+   */
+  maxRecordBytes?: number;
+}
+
+export const DEFAULT_MAX_RECORD_BYTES = 16 * 1024 * 1024;
+
+/** The options every store built on recordStore accepts, for its own schema. */
+export const recordStoreOptions = {
+  maxRecordBytes: z
+    .number({ error: 'must be a whole number of bytes, at least 1024' })
+    .int({ error: 'must be a whole number of bytes, at least 1024' })
+    .min(1024, { error: 'must be a whole number of bytes, at least 1024' })
+    .optional(),
+};
+
+const optionsSchema = z.strictObject(recordStoreOptions);
 
 interface Op {
   t: 'meta' | 'commit' | 'finished';
-  /** The record's JSON without its header: `{"at":…}`; the number and run id are added when written. */
-  fields: string;
+  /** The record's own fields (captured, frozen), after `t`, `n` and `runId`. */
+  fields: Record<string, unknown>;
+  /** Log entries (captured), encoded as changes when written. */
+  entries: readonly LogEntry[] | undefined;
+  /** The workflow snapshot (captured), encoded as a change when written. */
+  snapshot: unknown;
+  /** The step the write is about, for messages. */
+  stepId: string | undefined;
   firstSeq: number | undefined;
   lastSeq: number | undefined;
   status: string | undefined;
@@ -61,14 +94,72 @@ interface Lane {
 const invalid = (runId: string | undefined, message: string): StoreError =>
   new StoreError('invalid', runId, `${prefix(runId)}${message}`);
 
-function stringify(runId: string | undefined, what: string, value: unknown): string {
+/** `value` captured as frozen JSON data; StoreError `invalid` when it is not JSON data. */
+function capture(runId: string | undefined, what: string, value: unknown): unknown {
   try {
-    const text = JSON.stringify(value);
-    if (text === undefined) throw new TypeError('it is not JSON data');
-    return text;
+    return captureJson(value);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw invalid(runId, `${what} cannot be stored as JSON: ${reason}`);
+  }
+}
+
+/** UTF-8 length of a string, counted only as far as needed to know whether it exceeds `max`. */
+function exceeds(text: string, max: number): number | false {
+  if (text.length * 3 <= max) return false;
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    bytes += c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c < 0xdc00 ? 4 : c >= 0xdc00 && c < 0xe000 ? 0 : 3;
+  }
+  return bytes > max ? bytes : false;
+}
+
+const megabytes = (n: number): string => `${(n / (1024 * 1024)).toFixed(1)} MiB`;
+
+/**
+ * One record's line, its entries and snapshot encoded as changes on `bases`, which it advances; the
+ * returned `undo` takes that back (the record was refused). Throws a TypeError for non-JSON data.
+ */
+function encodeOp(
+  runId: string,
+  n: number,
+  op: Op,
+  bases: Bases,
+  withEntries: boolean,
+): { line: string; undo: () => void } {
+  const added: number[] = [];
+  const actorsBefore = new Map<string, unknown>();
+  const snapshotBefore = bases.snapshot;
+  const undo = () => {
+    forgetStrings(bases, added);
+    for (const [key, value] of actorsBefore) {
+      if (value === undefined) bases.actors.delete(key);
+      else bases.actors.set(key, value);
+    }
+    bases.snapshot = snapshotBefore;
+  };
+  try {
+    const record: Record<string, unknown> = { t: op.t, n, runId, ...op.fields };
+    if (withEntries && op.entries && op.entries.length > 0) {
+      record.entries = op.entries.map((entry) => {
+        const base = bases.actors.get(entry.actorId);
+        if (!actorsBefore.has(entry.actorId)) actorsBefore.set(entry.actorId, base);
+        bases.actors.set(entry.actorId, entry.state);
+        if (base === undefined) return entry;
+        const { state, ...rest } = entry;
+        return { ...rest, d: makePatch(base, state) };
+      });
+    }
+    if (op.snapshot !== undefined) {
+      if (bases.snapshot === undefined) record.snapshot = op.snapshot;
+      else record.sd = makePatch(bases.snapshot, op.snapshot);
+      bases.snapshot = op.snapshot;
+    }
+    return { line: frame(JSON.stringify(record, internStrings(bases, added))), undo };
+  } catch (error) {
+    undo();
+    throw error;
   }
 }
 
@@ -77,7 +168,13 @@ function seqRange(entries: readonly LogEntry[] | undefined): [number | undefined
   return [entries[0]!.seq, entries[entries.length - 1]!.seq];
 }
 
-export function recordStore(backend: Backend): Store {
+export function recordStore(
+  backend: Backend,
+  options: RecordStoreOptions = {},
+  where = 'recordStore',
+): Store {
+  const maxRecordBytes =
+    parseOptions(optionsSchema, options, where).maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
   const lanes = new Map<string, Lane>();
   const breakerLane = { tail: Promise.resolve(), pending: [] as BreakerOp[], scheduled: false };
   let closed = false;
@@ -115,16 +212,27 @@ export function recordStore(backend: Backend): Store {
   }
 
   async function readState(runId: string): Promise<{ state: RunState; torn: boolean }> {
+    const reader = readRun(runId, (line) => backend.locate(runId, line));
     let data: Awaited<ReturnType<Backend['read']>>;
     try {
-      data = await backend.read(runId);
+      data = await backend.read(runId, reader.line, maxRecordBytes);
     } catch (error) {
+      if ((error as { isLineTooLong?: unknown })?.isLineTooLong === true) {
+        const { line } = error as { line: number };
+        const location = backend.locate(runId, line);
+        throw new StoreError(
+          'tooLarge',
+          runId,
+          `${prefix(runId)}the record at ${location} is over this store's cap of ${megabytes(maxRecordBytes)} ` +
+            '(maxRecordBytes); open the store with a larger maxRecordBytes to read it',
+          { location, line },
+        );
+      }
       throw ioError(runId, 'reading', error);
     }
     if (!data)
       throw new StoreError('notFound', runId, `${prefix(runId)}not found in the ${backend.kind} store`);
-    const state = foldState(runId, data.lines, data.torn, (line) => backend.locate(runId, line));
-    return { state, torn: data.torn };
+    return { state: reader.end(data.torn), torn: data.torn };
   }
 
   function submit(runId: string, op: Omit<Op, 'resolve' | 'reject'>): Promise<void> {
@@ -146,7 +254,8 @@ export function recordStore(backend: Backend): Store {
       if (batch[0]!.t === 'meta') lane.state = emptyRunState(runId);
       else {
         try {
-          lane.state = (await readState(runId)).state;
+          // What the next write continues from; the entries themselves are not kept.
+          lane.state = { ...(await readState(runId)).state, entries: [], result: undefined };
         } catch (error) {
           for (const op of batch) op.reject(error);
           return;
@@ -169,9 +278,36 @@ export function recordStore(backend: Backend): Store {
         op.reject(invalid(runId, problem));
         continue;
       }
+      let encoded: { line: string; undo: () => void };
+      try {
+        encoded = encodeOp(runId, draft.n + 1, op, draft.bases, true);
+        let size = exceeds(encoded.line, maxRecordBytes);
+        // A finish too large with its last entries is written without them: the run must end.
+        if (size !== false && op.t === 'finished' && op.entries && op.entries.length > 0) {
+          encoded.undo();
+          encoded = encodeOp(runId, draft.n + 1, op, draft.bases, false);
+          size = exceeds(encoded.line, maxRecordBytes);
+        }
+        if (size !== false) {
+          encoded.undo();
+          const what = op.stepId === undefined ? `the ${op.t} record` : `the record of step "${op.stepId}"`;
+          op.reject(
+            new StoreError(
+              'tooLarge',
+              runId,
+              `${prefix(runId)}${what} is ${megabytes(size)}, over the store's cap of ` +
+                `${megabytes(maxRecordBytes)} (maxRecordBytes); it was not stored, and nothing stored before it changed`,
+            ),
+          );
+          continue;
+        }
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        op.reject(invalid(runId, `the ${op.t} record cannot be stored as JSON: ${reason}`));
+        continue;
+      }
       draft.n++;
-      const body = `{"t":"${op.t}","n":${draft.n},"runId":${JSON.stringify(runId)},${op.fields.slice(1)}`;
-      lines.push(frame(body));
+      lines.push(encoded.line);
       accepted.push(op);
       if (op.lastSeq !== undefined) draft.lastSeq = op.lastSeq;
       if (op.t === 'meta') {
@@ -259,10 +395,13 @@ export function recordStore(backend: Backend): Store {
       const { runId, workflowId, input, startedAt } = run;
       const problem = checkFields({ t: 'meta', workflowId, startedAt });
       if (problem) throw invalid(runId, problem);
-      const fields = stringify(runId, 'input', { workflowId, input, startedAt });
+      const fields = { workflowId, input: capture(runId, 'input', input) ?? null, startedAt };
       return submit(runId, {
         t: 'meta',
         fields,
+        entries: undefined,
+        snapshot: undefined,
+        stepId: undefined,
         firstSeq: undefined,
         lastSeq: undefined,
         status: 'running',
@@ -277,19 +416,28 @@ export function recordStore(backend: Backend): Store {
       ensureOpen(runId);
       if (typeof commit !== 'object' || commit === null)
         throw invalid(runId, 'commit needs { at, entries?, snapshot?, actors?, status? }');
-      const { at, entries, snapshot, actors, status } = commit;
+      const { at, entries, snapshot, actors, status, stepId } = commit;
       const record = { t: 'commit', at, entries, snapshot, actors, status };
       const problem = checkFields(record) ?? checkEntries(entries, 0);
       if (problem) throw invalid(runId, problem);
       const [firstSeq, lastSeq] = seqRange(entries);
-      const fields = stringify(runId, 'the commit', {
+      const fields = {
         at,
-        ...(entries && entries.length > 0 ? { entries } : {}),
-        ...(snapshot !== undefined ? { snapshot } : {}),
-        ...(actors !== undefined ? { actors } : {}),
+        ...(actors !== undefined ? { actors: capture(runId, 'the commit', actors) } : {}),
         ...(status !== undefined ? { status } : {}),
+      };
+      return submit(runId, {
+        t: 'commit',
+        fields,
+        entries: entries && (capture(runId, 'the commit', entries) as LogEntry[]),
+        snapshot: snapshot === undefined ? undefined : capture(runId, 'the commit', snapshot),
+        stepId: typeof stepId === 'string' ? stepId : undefined,
+        firstSeq,
+        lastSeq,
+        status,
+        at,
+        meta: undefined,
       });
-      return submit(runId, { t: 'commit', fields, firstSeq, lastSeq, status, at, meta: undefined });
     },
 
     async finish(runId, finish: RunFinish) {
@@ -297,17 +445,23 @@ export function recordStore(backend: Backend): Store {
       ensureOpen(runId);
       if (typeof finish !== 'object' || finish === null)
         throw invalid(runId, 'finish needs { status, result, at }');
-      const { status, result, at, entries } = finish;
+      const { status, result, at, entries, stepId } = finish;
       const problem = checkFields({ t: 'finished', status, at }) ?? checkEntries(entries, 0);
       if (problem) throw invalid(runId, problem);
       const [firstSeq, lastSeq] = seqRange(entries);
-      const fields = stringify(runId, 'the result', {
-        at,
+      const fields = { at, status, result: capture(runId, 'the result', result) ?? null };
+      return submit(runId, {
+        t: 'finished',
+        fields,
+        entries: entries && (capture(runId, 'the result', entries) as LogEntry[]),
+        snapshot: undefined,
+        stepId: typeof stepId === 'string' ? stepId : undefined,
+        firstSeq,
+        lastSeq,
         status,
-        result: result ?? null,
-        ...(entries && entries.length > 0 ? { entries } : {}),
+        at,
+        meta: undefined,
       });
-      return submit(runId, { t: 'finished', fields, firstSeq, lastSeq, status, at, meta: undefined });
     },
 
     load,
