@@ -33,6 +33,8 @@ export interface Backend {
   readBreakers(): Promise<Array<{ line: string; location: string }>>;
   /** Replace all breaker lines by these (one per key), when the backend keeps history that grows. */
   compactBreakers?(lines: readonly string[]): Promise<void>;
+  /** The run is finished and idle: drop anything kept about it (the store holds only live runs). */
+  release?(runId: string): void;
   close(): Promise<void>;
 }
 

@@ -223,6 +223,9 @@ function fileBackend(options: FileStoreOptions): Backend {
       await syncDir(dir);
       checked.add(breakersFile);
     },
+    release: (runId) => {
+      checked.delete(runId);
+    },
     close: async () => {},
   };
 }

@@ -208,7 +208,10 @@ export function recordStore(
     lane.tasks--;
     const live = lane.state?.meta && !isTerminalStatus(lane.state.meta.status);
     // Keep the lanes of unfinished runs (their state saves a read); forget the rest.
-    if (lane.tasks === 0 && !live && lanes.get(lane.runId) === lane) lanes.delete(lane.runId);
+    if (lane.tasks === 0 && !live && lanes.get(lane.runId) === lane) {
+      lanes.delete(lane.runId);
+      backend.release?.(lane.runId);
+    }
   }
 
   async function readState(runId: string): Promise<{ state: RunState; torn: boolean }> {
