@@ -12,6 +12,8 @@
  * read becomes `UNREADABLE`, and the error goes to `onUnreadable`.
  */
 
+import { capText, MAX_NAME, MAX_TEXT } from '../../machines/untrusted.js';
+
 const MAX_DEPTH = 64;
 
 /** Stands in for a value that threw when read (a throwing getter, a Proxy trap). */
@@ -107,7 +109,8 @@ function projectError(error: Error, w: Walk): object {
   const read = (key: 'name' | 'message'): unknown => {
     try {
       const v = error[key];
-      return typeof v === 'string' ? v : String(v);
+      // A thrown error's text is untrusted: capped and escaped like every other boundary's.
+      return capText(typeof v === 'string' ? v : String(v), key === 'name' ? MAX_NAME : MAX_TEXT);
     } catch (e) {
       return unreadable(w, e);
     }
