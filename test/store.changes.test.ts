@@ -110,6 +110,14 @@ describe('the store persists changes, not copies', () => {
       }),
       { numRuns: 300 },
     );
+    // A persistent linked list that grows at its head, and a bounded list that slides: one small op each.
+    const list = Object.freeze({ head: { v: 1, prev: { v: 0, prev: null } } });
+    const pushed = { head: { v: 2, prev: list.head } };
+    expect(makePatch(list, pushed)).toEqual([[['head'], { v: 2 }, 'prev']]);
+    expect(applyPatch(list, JSON.parse(JSON.stringify(makePatch(list, pushed))))).toEqual(pushed);
+    const window = [1, 2, 3, 4, 5];
+    expect(makePatch(window, [3, 4, 5, 6])).toEqual([[[], [6], 2]]);
+    expect(applyPatch(window, makePatch(window, [3, 4, 5, 6]))).toEqual([3, 4, 5, 6]);
     const shared = { big: [1, 2, 3] };
     const next = applyPatch({ shared, n: 1 }, makePatch({ shared, n: 1 }, { shared, n: 2 })) as {
       shared: unknown;

@@ -83,8 +83,8 @@ describe('untrusted text is capped and escaped, with the cut recorded', () => {
     const outcome = await reviews.reject('rev-1', `no\u0007${'r'.repeat(TEN_MB)}`, {
       by: `eve\u001b${'n'.repeat(100_000)}`,
     });
-    expect(outcome.by.length).toBeLessThan(400);
-    expect(outcome.by.startsWith('eve\\u001b')).toBe(true);
+    expect(outcome.by?.length).toBeLessThan(400);
+    expect(outcome.by?.startsWith('eve\\u001b')).toBe(true);
     expect(outcome.reason.length).toBeLessThan(MAX_TEXT + 64);
     expect(outcome.reason).toMatch(/^no\\u0007r+…\[cut [\d,]+ characters\]$/);
   });

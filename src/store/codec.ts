@@ -1,6 +1,3 @@
-import type { Change } from '../log/diff.js';
-import { diffValues } from '../log/diff.js';
-
 /**
  * How a run's records say what changed rather than copy what did not (store format 2):
  *
@@ -21,8 +18,16 @@ const DEFINE = 1;
 const REFER = 2;
 const ESCAPE = 3;
 
-/** A patch operation: `[path]` removes, `[path, value]` sets. */
-export type PatchOp = readonly [path: readonly (string | number)[], value?: unknown];
+/**
+ * A patch operation, applied in order:
+ *   `[path]`                 remove
+ *   `[path, value]`          set
+ *   `[path, rest, key]`      wrap: `{ ...rest, [key]: <the value at path> }` (a persistent list's push)
+ *   `[path, items, shift]`   slide: `[...<the list at path>.slice(shift), ...items]` (append, window)
+ */
+export type PatchOp =
+  | readonly [path: readonly (string | number)[], value?: unknown]
+  | readonly [path: readonly (string | number)[], value: unknown, how: string | number];
 
 /** What the next record of a run is encoded against (writer) or decoded with (reader). */
 export interface Bases {
@@ -38,21 +43,79 @@ export interface Bases {
 
 export const emptyBases = (): Bases => ({ actors: new Map(), snapshot: undefined, strings: [], ids: null });
 
-/** The changes that turn `a` into `b`, as patch operations (JSON semantics: undefined members drop). */
+type Path = (string | number)[];
+const isContainer = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+/** How far back a sliding list is recognised (a bounded list that drops its oldest items). */
+const MAX_SHIFT = 8;
+
+/**
+ * The changes that turn `a` into `b`, as patch operations (JSON semantics: undefined members drop).
+ * Identical (===) parts are skipped without a look, so between two versions that share structure the
+ * cost and the size are proportional to what changed, including lists that grow at the end and
+ * persistent linked lists that grow at the head.
+ */
 export function makePatch(a: unknown, b: unknown): PatchOp[] {
-  return diffValues(a, b).flatMap((change: Change): PatchOp[] => {
-    if (change.op === 'remove') return [[change.path]];
-    const inArray = Array.isArray(parentOf(b, change.path));
-    if (change.to === undefined)
-      return inArray ? [[change.path, null]] : change.op === 'add' ? [] : [[change.path]];
-    return [[change.path, change.to]];
-  });
+  const out: PatchOp[] = [];
+  diff(a, b, [], out);
+  return out;
 }
 
-function parentOf(root: unknown, path: readonly (string | number)[]): unknown {
-  let node = root;
-  for (let i = 0; i < path.length - 1; i++) node = (node as Record<string | number, unknown>)[path[i]!];
-  return node;
+function diff(a: unknown, b: unknown, path: Path, out: PatchOp[]): void {
+  if (a === b || (typeof a === 'number' && typeof b === 'number' && Number.isNaN(a) && Number.isNaN(b)))
+    return;
+  if (!isContainer(a) || !isContainer(b) || Array.isArray(a) !== Array.isArray(b)) {
+    out.push(b === undefined ? [path.slice()] : [path.slice(), b]);
+    return;
+  }
+  if (Array.isArray(a)) {
+    diffLists(a, b as unknown as unknown[], path, out);
+    return;
+  }
+  for (const key of Object.keys(b)) {
+    if (b[key] === a) {
+      // b is a new node in front of a: say so instead of walking a's chain position by position.
+      const { [key]: _, ...rest } = b;
+      out.push([path.slice(), rest, key]);
+      return;
+    }
+  }
+  for (const key of Object.keys(a)) {
+    if (!Object.hasOwn(b, key) || b[key] === undefined) {
+      if (a[key] !== undefined) out.push([[...path, key]]);
+    } else {
+      path.push(key);
+      diff(a[key], b[key], path, out);
+      path.pop();
+    }
+  }
+  for (const key of Object.keys(b)) {
+    if (!Object.hasOwn(a, key) && b[key] !== undefined) out.push([[...path, key], b[key]]);
+  }
+}
+
+function diffLists(a: readonly unknown[], b: readonly unknown[], path: Path, out: PatchOp[]): void {
+  // A list that kept a's items (maybe dropping a few of the oldest) and added some at the end.
+  for (let shift = 0; shift <= Math.min(MAX_SHIFT, a.length); shift++) {
+    const kept = a.length - shift;
+    if (kept === 0) break;
+    if (kept > b.length) continue;
+    let same = true;
+    for (let i = 0; i < kept && same; i++) same = a[i + shift] === b[i];
+    if (!same) continue;
+    if (shift === 0 && kept === b.length) return;
+    out.push([path.slice(), b.slice(kept).map((v) => (v === undefined ? null : v)), shift]);
+    return;
+  }
+  const common = Math.min(a.length, b.length);
+  for (let i = 0; i < common; i++) {
+    path.push(i);
+    diff(a[i], b[i] === undefined ? null : b[i], path, out);
+    path.pop();
+  }
+  if (b.length > a.length)
+    out.push([path.slice(), b.slice(a.length).map((v) => (v === undefined ? null : v)), 0]);
+  // Removed from the end backwards, so the indices stay valid.
+  for (let i = a.length - 1; i >= b.length; i--) out.push([[...path, i]]);
 }
 
 /** `base` with the patch applied; the result is frozen and shares every untouched part with `base`. */
@@ -67,11 +130,30 @@ export function applyPatch(base: unknown, ops: readonly PatchOp[]): unknown {
     fresh.add(copy);
     return copy as Record<string | number, unknown>;
   };
+  const made = (value: unknown, old: unknown, how: string | number): unknown => {
+    if (typeof how === 'string') {
+      if (!isContainer(value) || Array.isArray(value)) throw new TypeError('a wrap needs an object');
+      const node: Record<string, unknown> = { ...value };
+      if (how === '__proto__')
+        Object.defineProperty(node, how, { value: old, enumerable: true, writable: true });
+      else node[how] = old;
+      fresh.add(node);
+      return node;
+    }
+    if (!Array.isArray(old) || !Array.isArray(value) || !Number.isInteger(how) || how < 0) {
+      throw new TypeError('a slide needs a list');
+    }
+    const list = old.slice(how);
+    for (const item of value) list.push(item);
+    fresh.add(list);
+    return list;
+  };
   for (const op of ops) {
     if (!Array.isArray(op) || !Array.isArray(op[0])) throw new TypeError('a patch operation is malformed');
-    const [path] = op;
+    const path = op[0] as Path;
+    const how = op.length > 2 ? (op[2] as string | number) : undefined;
     if (path.length === 0) {
-      root = op[1];
+      root = how === undefined ? op[1] : made(op[1], root, how);
       continue;
     }
     root = own(root);
@@ -86,14 +168,12 @@ export function applyPatch(base: unknown, ops: readonly PatchOp[]): unknown {
     if (op.length < 2) {
       if (Array.isArray(parent)) parent.splice(Number(key), 1);
       else delete parent[key];
-    } else if (key === '__proto__') {
-      Object.defineProperty(parent, key, {
-        value: op[1],
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    } else parent[key] = op[1];
+      continue;
+    }
+    const value = how === undefined ? op[1] : made(op[1], parent[key], how);
+    if (key === '__proto__') {
+      Object.defineProperty(parent, key, { value, enumerable: true, writable: true, configurable: true });
+    } else parent[key] = value;
   }
   for (const node of fresh) Object.freeze(node);
   return root;
