@@ -6,12 +6,22 @@
 import { blackboardMemory, printMemoryReport } from './blackboard-memory.js';
 import { fileStoreBench, printFileStoreReport } from './file-store.js';
 import { printRunLengthReport, runLengthBench } from './run-length.js';
-import { printWorkflowReport, workflowBench } from './workflow.js';
+import {
+  inFlightBench,
+  parallelBench,
+  printInFlightReport,
+  printParallelReport,
+  printWorkflowReport,
+  workflowBench,
+} from './workflow.js';
 
 console.log('## shared-state history memory\n');
 printMemoryReport(blackboardMemory());
 console.log('\n## workflow cost and tracing overhead\n');
 printWorkflowReport(await workflowBench());
+printParallelReport(await parallelBench());
+console.log('\n## 10,000 runs in flight, 5 ms agents\n');
+printInFlightReport(await inFlightBench());
 console.log('\n## file store commits\n');
 printFileStoreReport(await fileStoreBench());
 console.log('\n## run length: per-step cost at 3, 30 and 300 steps; 0.9 MB outputs on the file store\n');
