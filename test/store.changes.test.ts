@@ -118,6 +118,9 @@ describe('the store persists changes, not copies', () => {
     const window = [1, 2, 3, 4, 5];
     expect(makePatch(window, [3, 4, 5, 6])).toEqual([[[], [6], 2]]);
     expect(applyPatch(window, makePatch(window, [3, 4, 5, 6]))).toEqual([3, 4, 5, 6]);
+    // A stored patch only goes through keys that are there: never into a prototype.
+    expect(() => applyPatch({ a: {} }, [[['__proto__', 'polluted'], true]])).toThrow(/missing key/);
+    expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
     const shared = { big: [1, 2, 3] };
     const next = applyPatch({ shared, n: 1 }, makePatch({ shared, n: 1 }, { shared, n: 2 })) as {
       shared: unknown;

@@ -160,8 +160,15 @@ export function applyPatch(base: unknown, ops: readonly PatchOp[]): unknown {
     let parent = root as Record<string | number, unknown>;
     for (let i = 0; i < path.length - 1; i++) {
       const key = path[i]!;
+      // Only through what is there: a stored patch must not reach a prototype.
+      if (!Object.hasOwn(parent, key)) throw new TypeError('the patch goes through a missing key');
       const child = own(parent[key]);
-      parent[key] = child;
+      Object.defineProperty(parent, key, {
+        value: child,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
       parent = child;
     }
     const key = path[path.length - 1]!;
@@ -170,6 +177,8 @@ export function applyPatch(base: unknown, ops: readonly PatchOp[]): unknown {
       else delete parent[key];
       continue;
     }
+    if (how !== undefined && !Object.hasOwn(parent, key))
+      throw new TypeError('the patch changes a missing key');
     const value = how === undefined ? op[1] : made(op[1], parent[key], how);
     if (key === '__proto__') {
       Object.defineProperty(parent, key, { value, enumerable: true, writable: true, configurable: true });
