@@ -41,6 +41,9 @@ export interface PersistRunOptions {
   onRefused?: (reason: string) => void;
 }
 
+/** Nesting kept in a stored snapshot: the blackboard's limit, plus the snapshot's own levels. */
+const SNAPSHOT_DEPTH = 300;
+
 export function persistRun(o: PersistRunOptions): RunPersistence {
   const pending: LogEntry[] = [];
   o.log.subscribe((entry) => {
@@ -89,7 +92,8 @@ export function persistRun(o: PersistRunOptions): RunPersistence {
           entries,
           // Frozen and structurally shared with the log (and the previous commit), so the store
           // captures it for free and encodes only what changed.
-          snapshot: freezeForLog(o.actor().getPersistedSnapshot()),
+          // The depth allows what the blackboard accepts (256 levels) under the snapshot's own.
+          snapshot: freezeForLog(o.actor().getPersistedSnapshot(), undefined, SNAPSHOT_DEPTH),
           status: awaitingReview ? 'awaitingReview' : 'running',
           ...(stepId === undefined ? {} : { stepId }),
         })

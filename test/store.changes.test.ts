@@ -13,7 +13,7 @@ import { recordStore } from '../src/store/record-store.js';
 import { fnv1a32 } from '../src/store/records.js';
 import { defineWorkflow } from '../src/workflow/define.js';
 import { Draft } from './helpers/agents.js';
-import { testClock } from './helpers/clock.js';
+import { settle, testClock } from './helpers/clock.js';
 import { entry, newRun, storeError } from './helpers/store-contract.js';
 
 const dirs: string[] = [];
@@ -254,5 +254,43 @@ describe('a run whose record is over the store cap', () => {
     expect(statSync(join(dir, 'runs', 'capped-1.jsonl')).size).toBeLessThan(200_000);
     const { runs } = await fileStore({ dir, fsync: false }).listUnfinished();
     expect(runs).toEqual([]);
+  });
+});
+
+describe('a stored snapshot keeps values as deep as the blackboard accepts', () => {
+  it('a 120-level output waiting for review is stored whole, and the review resumes with it', async () => {
+    const clock = testClock();
+    let deep: unknown = 'bottom';
+    for (let i = 0; i < 120; i++) deep = { d: deep };
+    const agent = defineAgent({
+      id: 'nester',
+      output: z.object({ content: z.unknown(), confidence: z.number() }),
+      run: async () => ({ content: deep, confidence: 0.9 }),
+    });
+    const workflow = defineWorkflow({
+      id: 'deep',
+      input: z.object({}),
+      output: z.unknown(),
+      steps: [{ agent, review: { below: 0.95 } }],
+    });
+    const backend = memoryBackend();
+    const store = recordStore(backend);
+    const runtime = createRuntime({ clock, store, onEscalation: () => {} });
+    const run = runtime.start(workflow, {}, { runId: 'deep-1' });
+    for (let i = 0; i < 10; i++) await clock.advance(1);
+    expect((await run.result).status).toBe('awaitingReview');
+    await store.flush();
+    const stored = await store.load('deep-1');
+    expect(JSON.stringify(stored.snapshot?.value)).not.toContain('[Deep]');
+    await runtime.stop();
+    const again = createRuntime({ clock, store, workflows: [workflow], onEscalation: () => {} });
+    const { runs } = await again.resume();
+    await settle();
+    const [review] = again.reviews.list();
+    expect(review?.output).toEqual({ content: deep, confidence: 0.9 });
+    await again.reviews.approve(review!.id, { by: 'alice' });
+    const done = await runs[0]!.done;
+    expect(done.status).toBe('completed');
+    await again.stop();
   });
 });

@@ -30,15 +30,19 @@ export type OnUnreadable = (error: unknown) => void;
 
 interface Walk {
   seen: Set<object>;
+  maxDepth: number;
   /** Count of markers that depend on the path ('[Circular]', '[Deep]'): such projections are not remembered. */
   marks: number;
   onUnreadable: OnUnreadable | undefined;
 }
 
-/** A deeply frozen, JSON-safe projection of any value; unchanged parts are shared, not copied. */
-export function freezeForLog(value: unknown, onUnreadable?: OnUnreadable): unknown {
+/**
+ * A deeply frozen, JSON-safe projection of any value; unchanged parts are shared, not copied. Parts
+ * nested deeper than `maxDepth` (default 64) become '[Deep]'.
+ */
+export function freezeForLog(value: unknown, onUnreadable?: OnUnreadable, maxDepth = MAX_DEPTH): unknown {
   if (typeof value !== 'object' || value === null) return project(value, null, 0);
-  return project(value, { seen: new Set(), marks: 0, onUnreadable }, 0);
+  return project(value, { seen: new Set(), maxDepth, marks: 0, onUnreadable }, 0);
 }
 
 function unreadable(walk: Walk | null, error: unknown): string {
@@ -68,12 +72,12 @@ function project(value: unknown, walk: Walk | null, depth: number): unknown {
   }
   if (value === null) return null;
   const object = value as object;
-  const w = walk ?? { seen: new Set<object>(), marks: 0, onUnreadable: undefined };
+  const w = walk ?? { seen: new Set<object>(), maxDepth: MAX_DEPTH, marks: 0, onUnreadable: undefined };
   try {
     if (Object.isFrozen(object)) return object;
     const known = projections.get(object);
     if (known !== undefined) return known;
-    if (depth >= MAX_DEPTH) {
+    if (depth >= w.maxDepth) {
       w.marks++;
       return '[Deep]';
     }
