@@ -3,6 +3,7 @@
  *   npm run bench
  * The memory figures come first: they measure the heap, which the other benchmarks leave behind.
  */
+import { appendBench, printAppendReport } from './append.js';
 import { blackboardMemory, printMemoryReport } from './blackboard-memory.js';
 import { fileStoreBench, printFileStoreReport } from './file-store.js';
 import { printRunLengthReport, runLengthBench } from './run-length.js';
@@ -17,6 +18,8 @@ import {
 
 console.log('## shared-state history memory\n');
 printMemoryReport(blackboardMemory());
+console.log('\n## append to one key\n');
+printAppendReport(await appendBench());
 console.log('\n## workflow cost and tracing overhead\n');
 printWorkflowReport(await workflowBench());
 printParallelReport(await parallelBench());
