@@ -4,15 +4,31 @@
  * The memory figures come first: they measure the heap, which the other benchmarks leave behind.
  */
 import { agentResultBench, printAgentResultReport } from './agent-result.js';
+import { appendBench, printAppendReport } from './append.js';
 import { blackboardMemory, printMemoryReport } from './blackboard-memory.js';
 import { fileStoreBench, printFileStoreReport } from './file-store.js';
-import { printWorkflowReport, workflowBench } from './workflow.js';
+import { printRunLengthReport, runLengthBench } from './run-length.js';
+import {
+  inFlightBench,
+  parallelBench,
+  printInFlightReport,
+  printParallelReport,
+  printWorkflowReport,
+  workflowBench,
+} from './workflow.js';
 
 console.log('## shared-state history memory\n');
 printMemoryReport(blackboardMemory());
+console.log('\n## append to one key\n');
+printAppendReport(await appendBench());
 console.log('\n## workflow cost and tracing overhead\n');
 printWorkflowReport(await workflowBench());
+printParallelReport(await parallelBench());
+console.log('\n## 10,000 runs in flight, 5 ms agents\n');
+printInFlightReport(await inFlightBench());
 console.log('\n## file store commits\n');
 printFileStoreReport(await fileStoreBench());
 console.log("\n## guarding what an agent's run returns\n");
 printAgentResultReport(await agentResultBench());
+console.log('\n## run length: per-step cost at 3, 30 and 300 steps; 0.9 MB outputs on the file store\n');
+printRunLengthReport(await runLengthBench());

@@ -81,6 +81,147 @@ export async function workflowBench(runs = 3000, inFlight = 100): Promise<Measur
   return results;
 }
 
+const parallelWorkflow = defineWorkflow({
+  id: 'bench-parallel',
+  steps: [{ id: 'all', parallel: agents }],
+  result: ({ state }) => state,
+});
+
+const bareParallel = setup({ actors: { call: fromPromise(answer) } }).createMachine({
+  initial: 'all',
+  states: {
+    all: {
+      type: 'parallel',
+      onDone: 'done',
+      states: Object.fromEntries(
+        ['a', 'b', 'c'].map((id) => [
+          id,
+          {
+            initial: 'calling',
+            states: { calling: { invoke: { src: 'call', onDone: 'ok' } }, ok: { type: 'final' } },
+          },
+        ]),
+      ),
+    },
+    done: { type: 'final' },
+  },
+});
+
+/** 3 agents in parallel + join, per run: bare XState against agentcharts (tracing on). */
+export async function parallelBench(runs = 3000, inFlight = 100): Promise<Measure[]> {
+  const xstate = () =>
+    new Promise<void>((resolve) => {
+      const actor = createActor(bareParallel);
+      actor.subscribe({ complete: () => resolve() });
+      actor.start();
+    });
+  const on = createRuntime();
+  const results = [
+    await measure('bare XState, 3 parallel + join', xstate, runs, inFlight),
+    await measure(
+      'agentcharts, 3 parallel + join',
+      () => on.start(parallelWorkflow, {}).done,
+      runs,
+      inFlight,
+    ),
+  ];
+  await on.stop();
+  return results;
+}
+
+export interface Throughput {
+  name: string;
+  runsPerSecond: number;
+  heapPerRunBytes: number;
+}
+
+const heapUsed = () => {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  gc?.();
+  return process.memoryUsage().heapUsed;
+};
+
+/**
+ * 10,000 runs in flight, 3 sequential agents of `agentMs` each (timers): runs/s to finish them all,
+ * and the heap each in-flight run holds (measured while every run waits in its first agent).
+ */
+export async function inFlightBench(inFlight = 10_000, agentMs = 5): Promise<Throughput[]> {
+  let gate: Promise<void> = Promise.resolve();
+  const slow = async () => {
+    await gate;
+    await new Promise((r) => setTimeout(r, agentMs));
+    return { content: 'ok', confidence: 0.9 };
+  };
+  const slowAgents = ['researcher', 'checker', 'writer'].map((id) =>
+    defineAgent({ id, output: Draft, run: slow }),
+  );
+  const slowWorkflow = defineWorkflow({ id: 'bench-slow', output: Draft, steps: slowAgents });
+  const bareSlow = setup({ actors: { call: fromPromise(slow) } }).createMachine({
+    initial: 'a',
+    states: {
+      a: { invoke: { src: 'call', onDone: 'b' } },
+      b: { invoke: { src: 'call', onDone: 'c' } },
+      c: { invoke: { src: 'call', onDone: 'd' } },
+      d: { type: 'final' },
+    },
+  });
+  const runtime = createRuntime();
+  const kinds: Array<[string, () => Promise<unknown>]> = [
+    [
+      'bare XState, 3 invoked promises',
+      () =>
+        new Promise<void>((resolve) => {
+          const actor = createActor(bareSlow);
+          actor.subscribe({ complete: () => resolve() });
+          actor.start();
+        }),
+    ],
+    ['agentcharts workflow, tracing on', () => runtime.start(slowWorkflow, {}).done],
+  ];
+  const out: Throughput[] = [];
+  for (const [name, once] of kinds) {
+    // Warm-up, then the heap with every run held at its first agent, then the throughput.
+    await Promise.all(Array.from({ length: 500 }, once));
+    let open!: () => void;
+    gate = new Promise<void>((r) => {
+      open = r;
+    });
+    const before = heapUsed();
+    const started = performance.now();
+    const all = Array.from({ length: inFlight }, once);
+    await new Promise((r) => setTimeout(r, 50));
+    const held = heapUsed();
+    open();
+    await Promise.all(all);
+    const seconds = (performance.now() - started - 50) / 1000;
+    out.push({ name, runsPerSecond: inFlight / seconds, heapPerRunBytes: (held - before) / inFlight });
+    gate = Promise.resolve();
+  }
+  await runtime.stop();
+  return out;
+}
+
+export function printParallelReport(results: Measure[]): void {
+  for (const r of results) console.log(`${r.name.padEnd(36)} ${r.usPerRun.toFixed(1).padStart(8)} µs/run`);
+  console.log(
+    `parallel: agentcharts / bare XState: ${(results[1]!.usPerRun / results[0]!.usPerRun).toFixed(1)}x (target ≤ 3x)`,
+  );
+}
+
+export function printInFlightReport(results: Throughput[]): void {
+  for (const r of results) {
+    console.log(
+      `${r.name.padEnd(36)} ${r.runsPerSecond.toFixed(0).padStart(7)} runs/s  ${(r.heapPerRunBytes / 1024).toFixed(1).padStart(6)} KB heap per in-flight run`,
+    );
+  }
+  const [bare, ours] = results as [Throughput, Throughput];
+  console.log(
+    `10,000 in flight: ${((100 * ours.runsPerSecond) / bare.runsPerSecond).toFixed(0)}% of bare XState's runs/s (target ≥ 40%); ` +
+      `heap per run ${(ours.heapPerRunBytes / bare.heapPerRunBytes).toFixed(1)}x (target ≤ 2x)`,
+  );
+}
+
 export function printWorkflowReport(results: Measure[]): void {
   const base = results[0]!.usPerRun;
   const byName = new Map(results.map((r) => [r.name, r.usPerRun]));
@@ -95,6 +236,12 @@ export function printWorkflowReport(results: Measure[]): void {
   const xstate =
     byName.get('agentcharts workflow, tracing off')! / byName.get('bare XState, 3 invoked promises')!;
   console.log(`workflow (tracing off) / bare XState: ${xstate.toFixed(1)}x`);
+  const on = byName.get('agentcharts workflow, tracing on')! / byName.get('bare XState, 3 invoked promises')!;
+  console.log(`sequential: workflow (tracing on) / bare XState: ${on.toFixed(1)}x (target ≤ 3x)`);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) printWorkflowReport(await workflowBench());
+if (import.meta.url === `file://${process.argv[1]}`) {
+  printWorkflowReport(await workflowBench());
+  printParallelReport(await parallelBench());
+  printInFlightReport(await inFlightBench());
+}

@@ -1,4 +1,5 @@
 import type { Quality } from './quality.js';
+import { capText, MAX_NAME } from './untrusted.js';
 
 /** Every way out of a guarded agent call. Each is a final state of the agent statechart. */
 export type AgentStatus =
@@ -41,7 +42,11 @@ export interface ValidationIssue {
 export const toValidationIssues = (
   issues: readonly { path: readonly PropertyKey[]; message: string }[],
 ): ValidationIssue[] =>
-  issues.map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message }));
+  issues.map((i) => ({
+    // Keys come from the agent's output, messages may quote it: both are untrusted text.
+    path: capText(i.path.map(String).join('.'), MAX_NAME) || '(root)',
+    message: capText(i.message),
+  }));
 
 /** Token counts of one attempt, as plain JSON; a count that was not reported is absent. */
 export interface TokenUsage {

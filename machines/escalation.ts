@@ -28,7 +28,7 @@ import {
 } from './escalation-context.js';
 import type { EscalationInput, NotifyPolicyOptions } from './escalation-options.js';
 import { backoffDelay } from './retry.js';
-import { describeError } from './untrusted.js';
+import { capText, describeError, MAX_NAME } from './untrusted.js';
 
 export type { EditValidator, EditVerdict } from './escalation-checks.js';
 export { MAX_EDIT_BYTES } from './escalation-checks.js';
@@ -199,7 +199,7 @@ export function createEscalationMachine(impl: EscalationImplementation = {}) {
         const refusal: Refusal = {
           kind: params.kind,
           requestId: event.requestId ?? null,
-          by: nonEmpty(event.by) ? event.by : null,
+          by: nonEmpty(event.by) ? capText(event.by, MAX_NAME) : null,
           at: now(system),
           reason,
           issues,
@@ -213,12 +213,14 @@ export function createEscalationMachine(impl: EscalationImplementation = {}) {
         const decidedAt = now(system);
         const at = event.at ?? decidedAt;
         const edited = params.decision === 'edited' ? verdictOf(event) : null;
+        // Who decided and why come from outside: kept bounded and free of control characters.
+        const by = capText(event.by, MAX_NAME);
         const record: DecisionRecord = {
           decision: params.decision,
-          by: event.by,
+          by,
           at,
           decidedAt,
-          reason: event.type === 'review.reject' ? event.reason : `${params.decision} by ${event.by}`,
+          reason: event.type === 'review.reject' ? capText(event.reason) : `${params.decision} by ${by}`,
           requestId: event.requestId ?? null,
           ...(edited?.valid ? { editedOutput: edited.output } : {}),
         };
@@ -227,7 +229,7 @@ export function createEscalationMachine(impl: EscalationImplementation = {}) {
           type: 'decided',
           reviewId: context.reviewId,
           decision: params.decision,
-          by: event.by,
+          by,
           at,
           decidedAt,
         });

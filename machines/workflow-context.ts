@@ -16,13 +16,16 @@ export type FallbackCause =
   | 'outputInvalid'
   | 'stateRejected'
   | 'reviewRejected'
-  | 'reviewExpired';
+  | 'reviewExpired'
+  /** The run's store refused a record (over its size cap): the run cannot go on durably. */
+  | 'storeRefused';
 
 export const WORKFLOW_FALLBACK_CONTENT = Object.freeze({
   deadline: '[Workflow deadline exceeded — escalating to human review]',
   maxSteps: '[Max steps reached — escalating]',
   outputInvalid: '[Invalid final output — escalating to human review]',
   stateRejected: '[Shared state refused the output — escalating]',
+  storeRefused: '[The run could not be stored — escalating]',
 });
 
 export type RunOutcome =
@@ -114,6 +117,8 @@ export type WorkflowEvent =
   | { type: 'restore' }
   | { type: 'workflow.deadline' }
   | { type: 'workflow.resume' }
+  /** The store refused one of the run's records: the run ends in a fallback (sent by the runtime). */
+  | { type: 'store.refused'; reason: string }
   | { type: 'blackboard.outcome'; outcome: WriteOutcome }
   | { type: 'step.admitted'; stepId: string; admission: Admission }
   | { type: 'step.gated'; stepId: string; decision: EdgeDecision };

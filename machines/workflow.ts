@@ -194,6 +194,19 @@ export function compileWorkflow(
             }),
           },
           'workflow.deadline': deadlineTransition,
+          // The store refused a record (too large): what is stored stays, and the run ends explicitly.
+          'store.refused': {
+            target: '#workflow.fallback',
+            actions: assign(({ context, event, system }) => ({
+              outcome: context.outcome ?? {
+                status: 'fallback' as const,
+                cause: 'storeRefused' as const,
+                output: WORKFLOW_FALLBACK_CONTENT.storeRefused,
+                reason: (event as { reason?: string }).reason ?? 'the store refused a record of the run',
+              },
+              endedAt: now(system),
+            })),
+          },
           cancel: {
             target: 'cancelled',
             actions: assign(({ context, event, system }) => ({

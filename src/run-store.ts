@@ -1,7 +1,9 @@
 import type { AnyActorRef } from 'xstate';
 import type { WorkflowContext } from '../machines/workflow-context.js';
+import { freezeForLog } from './log/freeze.js';
 import type { LogEntry, StateLog } from './log/state-log.js';
 import type { RunTerminal } from './run-result.js';
+import { isStoreError } from './store/errors.js';
 import type { Store } from './store/store.js';
 import type { ObserverErrorHandler } from './trace/report.js';
 
@@ -35,7 +37,15 @@ export interface PersistRunOptions {
   onError: ObserverErrorHandler;
   /** Already in the store (a resumed run): no `create`. */
   resumed: boolean;
+  /**
+   * The store refused a record as too large: the run must end (in a fallback), since it can no
+   * longer be stored. Called once; later checkpoints are not committed, the finish still is.
+   */
+  onRefused?: (reason: string) => void;
 }
+
+/** Nesting kept in a stored snapshot: the blackboard's limit, plus the snapshot's own levels. */
+const SNAPSHOT_DEPTH = 300;
 
 export function persistRun(o: PersistRunOptions): RunPersistence {
   const pending: LogEntry[] = [];
@@ -58,17 +68,27 @@ export function persistRun(o: PersistRunOptions): RunPersistence {
   let seenVisits: unknown;
   let seenWaiting = false;
   let seenNotified = '';
+  let refused = false;
+  const onCommitError = (error: unknown) => {
+    if (isStoreError(error) && error.code === 'tooLarge' && !refused) {
+      refused = true;
+      o.onRefused?.(error.message);
+    }
+    report(error);
+  };
 
   return {
     created: created.catch(() => undefined),
     observe(context, awaitingReview, notified = '') {
-      if (disabled) return;
+      if (disabled || refused) return;
       const checkpoint =
         context.steps.length !== seenSteps ||
         context.visits !== seenVisits ||
         awaitingReview !== seenWaiting ||
         notified !== seenNotified;
       if (!checkpoint) return;
+      // A step that ended is what this checkpoint carries (its output), else the one that started.
+      const stepId = context.steps.length !== seenSteps ? context.steps.at(-1)?.stepId : stepOf(context);
       seenSteps = context.steps.length;
       seenVisits = context.visits;
       seenWaiting = awaitingReview;
@@ -78,10 +98,14 @@ export function persistRun(o: PersistRunOptions): RunPersistence {
         .commit(o.runId, {
           at: o.now(),
           entries,
-          snapshot: o.actor().getPersistedSnapshot(),
+          // Frozen and structurally shared with the log (and the previous commit), so the store
+          // captures it for free and encodes only what changed.
+          // The depth allows what the blackboard accepts (256 levels) under the snapshot's own.
+          snapshot: freezeForLog(o.actor().getPersistedSnapshot(), undefined, SNAPSHOT_DEPTH),
           status: awaitingReview ? 'awaitingReview' : 'running',
+          ...(stepId === undefined ? {} : { stepId }),
         })
-        .catch(report);
+        .catch(onCommitError);
     },
     finish(result) {
       if (disabled) return;
@@ -90,4 +114,11 @@ export function persistRun(o: PersistRunOptions): RunPersistence {
         .catch(report);
     },
   };
+}
+
+/** The step that started last, else the one that ended last. */
+function stepOf(context: WorkflowContext): string | undefined {
+  let last: string | undefined;
+  for (const stepId in context.slots) last = stepId;
+  return last ?? context.steps[context.steps.length - 1]?.stepId;
 }

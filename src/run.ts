@@ -19,6 +19,7 @@ import { persistRun } from './run-store.js';
 import type { Store } from './store/store.js';
 import type { RunEvent } from './trace/events.js';
 import type { ObserverErrorHandler } from './trace/report.js';
+import { firstPerSource } from './trace/report.js';
 import type { Trace } from './trace/span.js';
 import type { TraceExporter } from './trace/tracer.js';
 import type { Workflow } from './workflow/define.js';
@@ -98,9 +99,13 @@ export function startRun<I, O>(
   restore?: RestoreFrom,
 ): Run<O> {
   const nowMs = () => deps.clock?.now() ?? Date.now();
+  // The log can fail on every entry (a hostile value the run keeps): one report per cause and run.
+  const reportLog = firstPerSource(deps.onObserverError);
   const log: StateLog = createStateLog({
     ...(deps.clock ? { clock: deps.clock } : {}),
     ...(restore ? { entries: restore.entries } : {}),
+    onUnreadable: (error) => reportLog(error, 'the state log (a value that cannot be read)'),
+    onListenerError: (error) => reportLog(error, 'a state log listener (run.onLog)'),
   });
   const observer =
     deps.exporters === null
@@ -156,6 +161,7 @@ export function startRun<I, O>(
         actorId: readable,
         // Machines only: promise actors' snapshots repeat what their parent's next event carries.
         include: (ref) => 'value' in (ref.getSnapshot() as object),
+        onError: (error) => reportLog(error, 'the state log'),
       }),
       trace: observer?.inspect,
       ...deps.observers,
@@ -182,6 +188,7 @@ export function startRun<I, O>(
         now: nowMs,
         onError: deps.onObserverError,
         resumed: restore !== undefined,
+        onRefused: (reason) => actor.send({ type: 'store.refused', reason }),
       })
     : null;
   deps.onObserver?.(runId, observer);

@@ -63,14 +63,18 @@ describe('fileStore: layout and durability', () => {
     const lines = readLines(file);
     expect(lines).toHaveLength(4);
     for (const line of lines)
-      expect(line).toMatch(/^\{"v":1,"sum":"[0-9a-f]{8}","rec":\{"t":"(meta|commit)"/);
+      expect(line).toMatch(/^\{"v":2,"sum":"[0-9a-f]{8}","rec":\{"t":"(meta|commit)"/);
     expect(lines.map((l) => [recordOf(l).t, recordOf(l).n])).toEqual([
       ['meta', 1],
       ['commit', 2],
       ['commit', 3],
       ['commit', 4],
     ]);
-    expect(JSON.parse(lines[1]!)).toMatchObject({ rec: { runId: 'run-1', entries: [entry(1), entry(2)] } });
+    // The first entry of an actor is whole; the next one is what changed in its state.
+    const { state: _, ...second } = entry(2);
+    expect(JSON.parse(lines[1]!)).toMatchObject({
+      rec: { runId: 'run-1', entries: [entry(1), { ...second, d: [[['value'], 's2']] }] },
+    });
   });
 
   it('fsyncs each write before it resolves, and one fsync covers writes that queued up', async () => {
@@ -227,7 +231,7 @@ describe('fileStore: damaged data gives a clear error naming the run and the lin
   };
 
   it('a line that is not JSON in the middle', async () => {
-    const { file, error } = await damage((lines) => lines.with(2, '{"v":1,"sum":"0000'));
+    const { file, error } = await damage((lines) => lines.with(2, '{"v":2,"sum":"0000'));
     expect(error).toMatchObject({ code: 'corrupt', runId: 'run-1', line: 3, location: `${file} line 3` });
     expect(error.message).toBe(`store: run "run-1": corrupt record at ${file} line 3: not a JSON record`);
   });
@@ -238,16 +242,16 @@ describe('fileStore: damaged data gives a clear error naming the run and the lin
   });
 
   it('a record edited by hand: checksum mismatch', async () => {
-    const { error } = await damage((lines) => lines.with(2, lines[2]!.replace('"step":2', '"step":7')));
+    const { error } = await damage((lines) => lines.with(2, lines[2]!.replace('"at":1002', '"at":1007')));
     expect(error).toMatchObject({ code: 'corrupt', line: 3 });
     expect(error.message).toMatch(/checksum mismatch/);
   });
 
   it('a record of another format version', async () => {
-    const { error } = await damage((lines) => lines.with(1, lines[1]!.replace('{"v":1,', '{"v":2,')));
+    const { error } = await damage((lines) => lines.with(1, lines[1]!.replace('{"v":2,', '{"v":3,')));
     expect(error).toMatchObject({ code: 'wrongVersion', runId: 'run-1', line: 2 });
     expect(error.message).toMatch(
-      /record of another format version at .* line 2: written in store format version 2; this agentcharts reads version 1/,
+      /record of another format version at .* line 2: written in store format version 3; this agentcharts reads versions 1 and 2 \(the stored format changed/,
     );
   });
 

@@ -61,20 +61,37 @@ export function logInspector(
   const onError =
     options.onError ??
     ((error: unknown) => console.error('agentcharts: could not append a snapshot to the state log', error));
+  // A hostile part (a getter or Proxy that throws) costs that part, never the entry: the log
+  // records it as unreadable. Only a real append failure (a version out of order) skips an entry.
+  const attempt = <T>(read: () => T, inspection: InspectionEvent): T | undefined => {
+    try {
+      return read();
+    } catch (error) {
+      onError(error, inspection);
+      return undefined;
+    }
+  };
   return (inspection) => {
     if (inspection.type !== '@xstate.snapshot') return;
     const ref = inspection.actorRef as AnyActorRef;
     try {
       if (options.include && !options.include(ref)) return;
-      const version = options.version?.(inspection.snapshot, ref);
-      const agentId = agentIdOf(inspection.event);
+    } catch (error) {
+      onError(error, inspection);
+      return;
+    }
+    const version = attempt(() => options.version?.(inspection.snapshot, ref), inspection);
+    const agentId = attempt(() => agentIdOf(inspection.event), inspection);
+    const actorId = attempt(() => actorIdOf(ref), inspection) ?? String(ref.sessionId);
+    const at = attempt(() => now(ref.system), inspection);
+    try {
       log.append({
-        actorId: actorIdOf(ref),
+        actorId,
         event: inspection.event,
         state: projectSnapshot(inspection.snapshot),
-        at: now(ref.system),
+        ...(at === undefined ? {} : { at }),
         ...(version === undefined ? {} : { version }),
-        ...(agentId === undefined ? {} : { agentId }),
+        ...(typeof agentId === 'string' ? { agentId } : {}),
       });
     } catch (error) {
       onError(error, inspection);

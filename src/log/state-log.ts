@@ -68,6 +68,11 @@ export interface StateLogOptions {
   onListenerError?: (error: unknown, entry: LogEntry) => void;
   /** Entries to start from, e.g. a restored run's stored log; new entries continue their `seq`. */
   entries?: readonly LogEntry[];
+  /**
+   * Called when part of an appended value cannot be read (a getter or Proxy that throws); the part is
+   * logged as `'[Unreadable]'` and the entry is kept. Default: ignored.
+   */
+  onUnreadable?: (error: unknown) => void;
 }
 
 const optionsSchema = z.strictObject({
@@ -78,6 +83,7 @@ const optionsSchema = z.strictObject({
     .optional(),
   onListenerError: fn<(error: unknown, entry: LogEntry) => void>().optional(),
   entries: z.array(z.custom<LogEntry>((v) => typeof v === 'object' && v !== null)).optional(),
+  onUnreadable: fn<(error: unknown) => void>().optional(),
 });
 
 const defaultListenerError = (error: unknown, entry: LogEntry): void => {
@@ -146,8 +152,8 @@ export function createStateLog(options: StateLogOptions = {}): StateLog {
       const at = input.at ?? clock.now();
       const seq = all.length + 1;
       const { actorId, agentId } = input;
-      const event = freezeForLog(input.event);
-      const state = freezeForLog(input.state);
+      const event = freezeForLog(input.event, parsed.onUnreadable);
+      const state = freezeForLog(input.state, parsed.onUnreadable);
       // Two literal shapes rather than a spread: V8 keeps frozen literals compact, and logs are long.
       const entry: LogEntry = Object.freeze(
         typeof agentId === 'string'

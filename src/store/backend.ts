@@ -7,8 +7,16 @@ export interface Backend {
   readonly kind: string;
   /** Where record `line` (1-based) of a run is, for messages: `<file> line 7`, `IndexedDB "x" record 7`. */
   locate(runId: string, line: number): string;
-  /** The run's complete lines in order; `torn` when a partial last line was dropped. Undefined: no such run. */
-  read(runId: string): Promise<{ lines: string[]; torn: boolean } | undefined>;
+  /**
+   * Hand the run's complete lines to `onLine` in order, one at a time (a stream: a run is never read
+   * as one string); `torn` when a partial last line was dropped. Undefined: no such run. A line
+   * longer than `maxLine` characters is not read whole: the read fails with `LineTooLong`.
+   */
+  read(
+    runId: string,
+    onLine: (line: string) => void,
+    maxLine: number,
+  ): Promise<{ torn: boolean } | undefined>;
   /** The last complete line of a run (to tell a finished run cheaply), or undefined. */
   last(runId: string): Promise<string | undefined>;
   /**
@@ -25,10 +33,23 @@ export interface Backend {
   readBreakers(): Promise<Array<{ line: string; location: string }>>;
   /** Replace all breaker lines by these (one per key), when the backend keeps history that grows. */
   compactBreakers?(lines: readonly string[]): Promise<void>;
+  /** The run is finished and idle: drop anything kept about it (the store holds only live runs). */
+  release?(runId: string): void;
   close(): Promise<void>;
 }
 
 /** Thrown by a backend's `append(…, create = true)` when the run exists. */
 export class RunExists extends Error {
   readonly isRunExists = true;
+}
+
+/** Thrown by a backend's `read` for a stored line over the store's record cap. */
+export class LineTooLong extends Error {
+  readonly isLineTooLong = true;
+  constructor(
+    readonly line: number,
+    readonly length: number,
+  ) {
+    super(`record ${line} is ${length} characters or more`);
+  }
 }

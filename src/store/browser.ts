@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { fail, parseOptions } from '../options.js';
 import type { Backend } from './backend.js';
-import { RunExists } from './backend.js';
-import { recordStore } from './record-store.js';
+import { LineTooLong, RunExists } from './backend.js';
+import type { RecordStoreOptions } from './record-store.js';
+import { recordStore, recordStoreOptions } from './record-store.js';
 import type { Store } from './store.js';
 
 /**
@@ -29,7 +30,7 @@ export interface KeyValue {
   close(): Promise<void>;
 }
 
-export interface BrowserStoreOptions {
+export interface BrowserStoreOptions extends RecordStoreOptions {
   /** The database name (IndexedDB) or key namespace (localStorage). */
   name: string;
   /** Default: IndexedDB when present, else localStorage. A KeyValue for anything else (or tests). */
@@ -54,6 +55,7 @@ const optionsSchema = z.strictObject({
       z.custom<KeyValue>(isKeyValue, { error: 'must be indexedDB, localStorage or a KeyValue' }),
     ])
     .optional(),
+  ...recordStoreOptions,
 });
 
 export function browserStore(options: BrowserStoreOptions): Store {
@@ -79,7 +81,10 @@ export function browserStore(options: BrowserStoreOptions): Store {
       'is needed: neither IndexedDB nor localStorage is available here',
     );
   } else kv = storage;
-  return recordStore(keyValueBackend(kv, o.name));
+  return recordStore(
+    keyValueBackend(kv, o.name),
+    o.maxRecordBytes === undefined ? {} : { maxRecordBytes: o.maxRecordBytes },
+  );
 }
 
 const pad = (n: number) => String(n).padStart(10, '0');
@@ -90,9 +95,13 @@ export function keyValueBackend(kv: KeyValue, name: string): Backend {
   return {
     kind: 'browser',
     locate: (runId, line) => `${where} run ${JSON.stringify(runId)} record ${line}`,
-    async read(runId) {
+    async read(runId, onLine, maxLine) {
       if ((await kv.get(`i/${runId}`)) === undefined) return undefined;
-      return { lines: (await kv.entries(`r/${runId}/`)).map(([, line]) => line), torn: false };
+      for (const [i, [, line]] of (await kv.entries(`r/${runId}/`)).entries()) {
+        if (line.length > maxLine) throw new LineTooLong(i + 1, line.length);
+        onLine(line);
+      }
+      return { torn: false };
     },
     last: async (runId) => (await kv.last(`r/${runId}/`))?.[1],
     async append(runId, first, lines, create) {

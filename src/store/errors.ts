@@ -18,7 +18,9 @@ export type StoreErrorCode =
   /** Another process owns the store folder (file store: `owner.lock`); one owner at a time. */
   | 'locked'
   /** An entry of the store folder is a symbolic link (or not a regular file or folder): never followed. */
-  | 'unsafe';
+  | 'unsafe'
+  /** A record is over the store's `maxRecordBytes` cap: refused when written, not read when stored. */
+  | 'tooLarge';
 
 export interface StoreErrorDetails {
   /** Where the bad record is, e.g. `/var/runs/runs/a1.jsonl line 7` or `IndexedDB "app" record 7`. */

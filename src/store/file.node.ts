@@ -4,11 +4,12 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { fn, parseOptions } from '../options.js';
 import type { Backend } from './backend.js';
-import { RunExists } from './backend.js';
+import { LineTooLong, RunExists } from './backend.js';
 import { folderLock } from './lock.node.js';
 import { type OwnedStore, ownedStore } from './owned.js';
-import { makePrivateDir, openPrivate as open, readPrivate as readFile } from './private-fs.node.js';
-import { recordStore } from './record-store.js';
+import { makePrivateDir, openPrivate as open } from './private-fs.node.js';
+import type { RecordStoreOptions } from './record-store.js';
+import { recordStore, recordStoreOptions } from './record-store.js';
 
 /**
  * A store on the local disk (Node only):
@@ -24,7 +25,7 @@ import { recordStore } from './record-store.js';
  * call, given up by `close()` and `release()` (`runtime.stop()`). Files are created 0600, folders 0700,
  * and a symbolic link where a run file or folder should be is refused (private-fs.node.ts).
  */
-export interface FileStoreOptions {
+export interface FileStoreOptions extends RecordStoreOptions {
   /** The folder; created when missing. */
   dir: string;
   /** fdatasync after each write, so a resolved write survives a power cut. Default true; false is for tests and benchmarks. */
@@ -37,6 +38,7 @@ const optionsSchema = z.strictObject({
   dir: z.custom<string>((v) => typeof v === 'string' && v.length > 0, { error: 'must be a folder path' }),
   fsync: z.boolean().default(true),
   onSync: fn<(file: string) => void>().optional(),
+  ...recordStoreOptions,
 });
 
 const RUNS = 'runs';
@@ -47,7 +49,8 @@ const NEWLINE = 0x0a;
 export function fileStore(options: FileStoreOptions): OwnedStore {
   const o = parseOptions(optionsSchema, options, 'fileStore');
   const lock = folderLock(resolve(o.dir));
-  return ownedStore(() => recordStore(fileBackend(o, lock.acquire, lock.release)), lock.release);
+  const records = o.maxRecordBytes === undefined ? {} : { maxRecordBytes: o.maxRecordBytes };
+  return ownedStore(() => recordStore(fileBackend(o, lock.acquire, lock.release), records), lock.release);
 }
 
 const isCode = (error: unknown, code: string): boolean => (error as { code?: unknown })?.code === code;
@@ -131,16 +134,9 @@ function fileBackend(
   return {
     kind: 'file',
     locate: (runId, line) => `${fileOf(runId)} line ${line}`,
-    async read(runId) {
+    async read(runId, onLine, maxLine) {
       await setup();
-      let text: string;
-      try {
-        text = await readFile(fileOf(runId), runId);
-      } catch (error) {
-        if (isCode(error, 'ENOENT')) return undefined;
-        throw error;
-      }
-      return splitLines(text);
+      return readLines(fileOf(runId), onLine, maxLine, runId);
     },
     async last(runId) {
       await setup();
@@ -226,14 +222,13 @@ function fileBackend(
     },
     async readBreakers() {
       await setup();
-      let text: string;
-      try {
-        text = await readFile(breakersFile);
-      } catch (error) {
-        if (isCode(error, 'ENOENT')) return [];
-        throw error;
-      }
-      return splitLines(text).lines.map((line, i) => ({ line, location: `${breakersFile} line ${i + 1}` }));
+      const lines: Array<{ line: string; location: string }> = [];
+      await readLines(
+        breakersFile,
+        (line) => lines.push({ line, location: `${breakersFile} line ${lines.length + 1}` }),
+        Number.POSITIVE_INFINITY,
+      );
+      return lines;
     },
     async compactBreakers(lines) {
       await setup();
@@ -247,17 +242,66 @@ function fileBackend(
       await syncDir(dir);
       checked.add(breakersFile);
     },
+    release: (runId) => {
+      checked.delete(runId);
+    },
     close: release,
   };
 }
 
-/** Complete lines, and whether a partial last line (no newline: a cut-off write) was dropped. */
-function splitLines(text: string): { lines: string[]; torn: boolean } {
-  if (text.length === 0) return { lines: [], torn: false };
-  const lines = text.split('\n');
-  // Text ending in a newline splits into a last empty string; anything else there is a torn line.
-  const tail = lines.pop()!;
-  return { lines, torn: tail.length > 0 };
+/**
+ * Hand a file's complete lines to `onLine` in order, reading it in chunks: a file is never held as one
+ * string, only the line being read. A partial last line (no newline: a cut-off write) is dropped and
+ * reported as `torn`. A line longer than `maxLine` bytes stops the read (LineTooLong). Undefined: no file.
+ */
+async function readLines(
+  file: string,
+  onLine: (line: string) => void,
+  maxLine: number,
+  runId?: string,
+): Promise<{ torn: boolean } | undefined> {
+  let handle: FileHandle;
+  try {
+    handle = await open(file, 'r', runId);
+  } catch (error) {
+    if (isCode(error, 'ENOENT')) return undefined;
+    throw error;
+  }
+  try {
+    const buffer = Buffer.alloc(CHUNK);
+    let parts: Buffer[] = [];
+    let partBytes = 0;
+    let count = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, CHUNK, null);
+      if (bytesRead === 0) break;
+      let start = 0;
+      for (
+        let at = buffer.indexOf(NEWLINE, 0);
+        at >= 0 && at < bytesRead;
+        at = buffer.indexOf(NEWLINE, start)
+      ) {
+        const piece = buffer.subarray(start, at);
+        count++;
+        if (partBytes + piece.length > maxLine) throw new LineTooLong(count, partBytes + piece.length);
+        const line =
+          partBytes === 0 ? piece.toString('utf8') : Buffer.concat([...parts, piece]).toString('utf8');
+        parts = [];
+        partBytes = 0;
+        start = at + 1;
+        onLine(line);
+      }
+      if (start < bytesRead) {
+        // Part of a line: copied, since the buffer is reused for the next chunk.
+        parts.push(Buffer.from(buffer.subarray(start, bytesRead)));
+        partBytes += bytesRead - start;
+        if (partBytes > maxLine) throw new LineTooLong(count + 1, partBytes);
+      }
+    }
+    return { torn: partBytes > 0 };
+  } finally {
+    await handle.close();
+  }
 }
 
 /** The offset just past the last newline: the end of the complete lines. */

@@ -1,5 +1,6 @@
 import type { Backend } from './backend.js';
-import { RunExists } from './backend.js';
+import { LineTooLong, RunExists } from './backend.js';
+import type { RecordStoreOptions } from './record-store.js';
 import { recordStore } from './record-store.js';
 import type { Store } from './store.js';
 
@@ -8,8 +9,8 @@ import type { Store } from './store.js';
  * writes (checked, versioned, checksummed), so what works in memory works on disk, and nothing a
  * caller holds can change what was stored.
  */
-export function memoryStore(): Store {
-  return recordStore(memoryBackend());
+export function memoryStore(options: RecordStoreOptions = {}): Store {
+  return recordStore(memoryBackend(), options, 'memoryStore');
 }
 
 /** The memory medium; exported for tests that damage stored lines on purpose. */
@@ -24,9 +25,14 @@ export function memoryBackend(): Backend & {
     runs,
     breakers,
     locate: (runId, line) => `memory store run ${JSON.stringify(runId)} record ${line}`,
-    read: async (runId) => {
+    read: async (runId, onLine, maxLine) => {
       const lines = runs.get(runId);
-      return lines ? { lines: lines.slice(), torn: false } : undefined;
+      if (!lines) return undefined;
+      for (const [i, line] of lines.slice().entries()) {
+        if (line.length > maxLine) throw new LineTooLong(i + 1, line.length);
+        onLine(line);
+      }
+      return { torn: false };
     },
     last: async (runId) => runs.get(runId)?.at(-1),
     async append(runId, _first, lines, create) {

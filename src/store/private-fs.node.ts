@@ -47,16 +47,6 @@ export async function openPrivate(file: string, mode: OpenMode, runId?: string):
   }
 }
 
-/** A whole file as text, read without following a link. */
-export async function readPrivate(file: string, runId?: string): Promise<string> {
-  const handle = await openPrivate(file, 'r', runId);
-  try {
-    return await handle.readFile('utf8');
-  } finally {
-    await handle.close();
-  }
-}
-
 /**
  * Create a folder (and missing parents) 0700. An existing entry there must be a real folder: a link
  * (even to a folder) is refused. The folders a user already has keep their permissions.

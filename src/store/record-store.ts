@@ -1,7 +1,19 @@
 import type { LogEntry } from '../log/state-log.js';
+import { parseOptions } from '../options.js';
 import type { Backend } from './backend.js';
 import { RunExists } from './backend.js';
 import { ioError, isStoreError, prefix, StoreError } from './errors.js';
+import type { Op, RecordStoreOptions } from './record-write.js';
+import {
+  capture,
+  DEFAULT_MAX_RECORD_BYTES,
+  encodeOp,
+  exceeds,
+  invalid,
+  megabytes,
+  optionsSchema,
+  seqRange,
+} from './record-write.js';
 import type { RunState } from './records.js';
 import {
   checkEntries,
@@ -11,19 +23,10 @@ import {
   decodeRecord,
   emptyRunState,
   encodeRecord,
-  foldState,
-  frame,
+  readRun,
   toStoredRun,
 } from './records.js';
-import type {
-  NewRun,
-  RunCommit,
-  RunFinish,
-  Store,
-  StoredBreakers,
-  StoredRun,
-  UnfinishedRuns,
-} from './store.js';
+import type { RunCommit, RunFinish, Store, StoredBreakers, StoredRun, UnfinishedRuns } from './store.js';
 import { checkRunId, isTerminalStatus } from './store.js';
 
 /**
@@ -32,21 +35,9 @@ import { checkRunId, isTerminalStatus } from './store.js';
  * Each run has a lane: a promise chain its writes, loads and removal run on, one at a time, in call
  * order. Writes that arrive while the lane is busy wait in `pending` and go out as one batch (one
  * append, one fsync): group commit, so a caller may fire a commit per snapshot without awaiting.
- * A write is encoded when it is called, so changing the objects afterwards changes nothing stored.
+ * A write's data is captured (frozen) when it is called, so changing the objects afterwards changes
+ * nothing stored; it is encoded in lane order, as changes on what the run stored before (codec.ts).
  */
-
-interface Op {
-  t: 'meta' | 'commit' | 'finished';
-  /** The record's JSON without its header: `{"at":…}`; the number and run id are added when written. */
-  fields: string;
-  firstSeq: number | undefined;
-  lastSeq: number | undefined;
-  status: string | undefined;
-  at: number;
-  meta: NewRun | undefined;
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
 
 interface Lane {
   readonly runId: string;
@@ -58,26 +49,16 @@ interface Lane {
   tasks: number;
 }
 
-const invalid = (runId: string | undefined, message: string): StoreError =>
-  new StoreError('invalid', runId, `${prefix(runId)}${message}`);
+export type { RecordStoreOptions } from './record-write.js';
+export { recordStoreOptions } from './record-write.js';
 
-function stringify(runId: string | undefined, what: string, value: unknown): string {
-  try {
-    const text = JSON.stringify(value);
-    if (text === undefined) throw new TypeError('it is not JSON data');
-    return text;
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw invalid(runId, `${what} cannot be stored as JSON: ${reason}`);
-  }
-}
-
-function seqRange(entries: readonly LogEntry[] | undefined): [number | undefined, number | undefined] {
-  if (!entries || entries.length === 0) return [undefined, undefined];
-  return [entries[0]!.seq, entries[entries.length - 1]!.seq];
-}
-
-export function recordStore(backend: Backend): Store {
+export function recordStore(
+  backend: Backend,
+  options: RecordStoreOptions = {},
+  where = 'recordStore',
+): Store {
+  const maxRecordBytes =
+    parseOptions(optionsSchema, options, where).maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
   const lanes = new Map<string, Lane>();
   const breakerLane = { tail: Promise.resolve(), pending: [] as BreakerOp[], scheduled: false };
   let closed = false;
@@ -111,20 +92,34 @@ export function recordStore(backend: Backend): Store {
     lane.tasks--;
     const live = lane.state?.meta && !isTerminalStatus(lane.state.meta.status);
     // Keep the lanes of unfinished runs (their state saves a read); forget the rest.
-    if (lane.tasks === 0 && !live && lanes.get(lane.runId) === lane) lanes.delete(lane.runId);
+    if (lane.tasks === 0 && !live && lanes.get(lane.runId) === lane) {
+      lanes.delete(lane.runId);
+      backend.release?.(lane.runId);
+    }
   }
 
   async function readState(runId: string): Promise<{ state: RunState; torn: boolean }> {
+    const reader = readRun(runId, (line) => backend.locate(runId, line));
     let data: Awaited<ReturnType<Backend['read']>>;
     try {
-      data = await backend.read(runId);
+      data = await backend.read(runId, reader.line, maxRecordBytes);
     } catch (error) {
+      if ((error as { isLineTooLong?: unknown })?.isLineTooLong === true) {
+        const { line } = error as { line: number };
+        const location = backend.locate(runId, line);
+        throw new StoreError(
+          'tooLarge',
+          runId,
+          `${prefix(runId)}the record at ${location} is over this store's cap of ${megabytes(maxRecordBytes)} ` +
+            '(maxRecordBytes); open the store with a larger maxRecordBytes to read it',
+          { location, line },
+        );
+      }
       throw ioError(runId, 'reading', error);
     }
     if (!data)
       throw new StoreError('notFound', runId, `${prefix(runId)}not found in the ${backend.kind} store`);
-    const state = foldState(runId, data.lines, data.torn, (line) => backend.locate(runId, line));
-    return { state, torn: data.torn };
+    return { state: reader.end(data.torn), torn: data.torn };
   }
 
   function submit(runId: string, op: Omit<Op, 'resolve' | 'reject'>): Promise<void> {
@@ -146,7 +141,8 @@ export function recordStore(backend: Backend): Store {
       if (batch[0]!.t === 'meta') lane.state = emptyRunState(runId);
       else {
         try {
-          lane.state = (await readState(runId)).state;
+          // What the next write continues from; the entries themselves are not kept.
+          lane.state = { ...(await readState(runId)).state, entries: [], result: undefined };
         } catch (error) {
           for (const op of batch) op.reject(error);
           return;
@@ -169,9 +165,36 @@ export function recordStore(backend: Backend): Store {
         op.reject(invalid(runId, problem));
         continue;
       }
+      let encoded: { line: string; undo: () => void };
+      try {
+        encoded = encodeOp(runId, draft.n + 1, op, draft.bases, true);
+        let size = exceeds(encoded.line, maxRecordBytes);
+        // A finish too large with its last entries is written without them: the run must end.
+        if (size !== false && op.t === 'finished' && op.entries && op.entries.length > 0) {
+          encoded.undo();
+          encoded = encodeOp(runId, draft.n + 1, op, draft.bases, false);
+          size = exceeds(encoded.line, maxRecordBytes);
+        }
+        if (size !== false) {
+          encoded.undo();
+          const what = op.stepId === undefined ? `the ${op.t} record` : `the record of step "${op.stepId}"`;
+          op.reject(
+            new StoreError(
+              'tooLarge',
+              runId,
+              `${prefix(runId)}${what} is ${megabytes(size)}, over the store's cap of ` +
+                `${megabytes(maxRecordBytes)} (maxRecordBytes); it was not stored, and nothing stored before it changed`,
+            ),
+          );
+          continue;
+        }
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        op.reject(invalid(runId, `the ${op.t} record cannot be stored as JSON: ${reason}`));
+        continue;
+      }
       draft.n++;
-      const body = `{"t":"${op.t}","n":${draft.n},"runId":${JSON.stringify(runId)},${op.fields.slice(1)}`;
-      lines.push(frame(body));
+      lines.push(encoded.line);
       accepted.push(op);
       if (op.lastSeq !== undefined) draft.lastSeq = op.lastSeq;
       if (op.t === 'meta') {
@@ -259,10 +282,13 @@ export function recordStore(backend: Backend): Store {
       const { runId, workflowId, input, startedAt } = run;
       const problem = checkFields({ t: 'meta', workflowId, startedAt });
       if (problem) throw invalid(runId, problem);
-      const fields = stringify(runId, 'input', { workflowId, input, startedAt });
+      const fields = { workflowId, input: capture(runId, 'input', input) ?? null, startedAt };
       return submit(runId, {
         t: 'meta',
         fields,
+        entries: undefined,
+        snapshot: undefined,
+        stepId: undefined,
         firstSeq: undefined,
         lastSeq: undefined,
         status: 'running',
@@ -277,19 +303,28 @@ export function recordStore(backend: Backend): Store {
       ensureOpen(runId);
       if (typeof commit !== 'object' || commit === null)
         throw invalid(runId, 'commit needs { at, entries?, snapshot?, actors?, status? }');
-      const { at, entries, snapshot, actors, status } = commit;
+      const { at, entries, snapshot, actors, status, stepId } = commit;
       const record = { t: 'commit', at, entries, snapshot, actors, status };
       const problem = checkFields(record) ?? checkEntries(entries, 0);
       if (problem) throw invalid(runId, problem);
       const [firstSeq, lastSeq] = seqRange(entries);
-      const fields = stringify(runId, 'the commit', {
+      const fields = {
         at,
-        ...(entries && entries.length > 0 ? { entries } : {}),
-        ...(snapshot !== undefined ? { snapshot } : {}),
-        ...(actors !== undefined ? { actors } : {}),
+        ...(actors !== undefined ? { actors: capture(runId, 'the commit', actors) } : {}),
         ...(status !== undefined ? { status } : {}),
+      };
+      return submit(runId, {
+        t: 'commit',
+        fields,
+        entries: entries && (capture(runId, 'the commit', entries) as LogEntry[]),
+        snapshot: snapshot === undefined ? undefined : capture(runId, 'the commit', snapshot),
+        stepId: typeof stepId === 'string' ? stepId : undefined,
+        firstSeq,
+        lastSeq,
+        status,
+        at,
+        meta: undefined,
       });
-      return submit(runId, { t: 'commit', fields, firstSeq, lastSeq, status, at, meta: undefined });
     },
 
     async finish(runId, finish: RunFinish) {
@@ -297,17 +332,23 @@ export function recordStore(backend: Backend): Store {
       ensureOpen(runId);
       if (typeof finish !== 'object' || finish === null)
         throw invalid(runId, 'finish needs { status, result, at }');
-      const { status, result, at, entries } = finish;
+      const { status, result, at, entries, stepId } = finish;
       const problem = checkFields({ t: 'finished', status, at }) ?? checkEntries(entries, 0);
       if (problem) throw invalid(runId, problem);
       const [firstSeq, lastSeq] = seqRange(entries);
-      const fields = stringify(runId, 'the result', {
-        at,
+      const fields = { at, status, result: capture(runId, 'the result', result) ?? null };
+      return submit(runId, {
+        t: 'finished',
+        fields,
+        entries: entries && (capture(runId, 'the result', entries) as LogEntry[]),
+        snapshot: undefined,
+        stepId: typeof stepId === 'string' ? stepId : undefined,
+        firstSeq,
+        lastSeq,
         status,
-        result: result ?? null,
-        ...(entries && entries.length > 0 ? { entries } : {}),
+        at,
+        meta: undefined,
       });
-      return submit(runId, { t: 'finished', fields, firstSeq, lastSeq, status, at, meta: undefined });
     },
 
     load,

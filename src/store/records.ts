@@ -1,5 +1,7 @@
 import { deepFreeze } from '../../machines/frozen.js';
 import type { LogEntry } from '../log/state-log.js';
+import type { Bases, PatchOp } from './codec.js';
+import { applyPatch, emptyBases, resolveStrings } from './codec.js';
 import { prefix, StoreError } from './errors.js';
 import type { ActiveStatus, RunMeta, StoredRun, StoredSnapshot, TerminalStatus } from './store.js';
 import { isActiveStatus, isTerminalStatus, STORE_FORMAT } from './store.js';
@@ -13,7 +15,14 @@ import { isActiveStatus, isTerminalStatus, STORE_FORMAT } from './store.js';
  * checksum catches a damaged or hand-edited record (it is not a signature: anyone can recompute it).
  * A run is a sequence of records numbered from 1 (`n`): `meta`, then `commit`s, then maybe `finished`.
  * The number and the run id inside each record catch dropped, reordered or misplaced records.
+ *
+ * Format 2 stores what changed (codec.ts): entries as patches on their actor's previous state (`d`),
+ * the snapshot as a patch on the previous one (`sd`), long strings once per run. Format 1 records
+ * (every entry and snapshot whole) are still read.
  */
+
+/** Format versions this agentcharts reads. */
+const READABLE_FORMATS: readonly number[] = [1, STORE_FORMAT];
 
 export type RunRecord =
   | { t: 'meta'; n: 1; runId: string; workflowId: string; input: unknown; startedAt: number }
@@ -71,8 +80,11 @@ export type Decoded =
 
 const LINE = /^\{"v":(\d+),"sum":"([0-9a-f]{8})","rec":([\s\S]*)\}$/;
 
-/** Parse and verify one line; the record is frozen. */
-export function decodeRecord(line: string): Decoded {
+/**
+ * Parse and verify one line; the record is frozen. With `bases` (reading a run in order), interned
+ * strings of format 2 are resolved against the run's earlier records.
+ */
+export function decodeRecord(line: string, bases?: Bases): Decoded {
   const match = LINE.exec(line);
   if (!match) {
     // Not our layout: maybe another version's, which deserves its own message.
@@ -83,11 +95,11 @@ export function decodeRecord(line: string): Decoded {
       return { ok: false, code: 'corrupt', reason: 'not a JSON record' };
     }
     const v = (parsed as { v?: unknown } | null)?.v;
-    if (typeof v === 'number' && v !== STORE_FORMAT) return wrongVersion(v);
+    if (typeof v === 'number' && !READABLE_FORMATS.includes(v)) return wrongVersion(v);
     return { ok: false, code: 'corrupt', reason: 'not a record of the agentcharts store format' };
   }
   const version = Number(match[1]);
-  if (version !== STORE_FORMAT) return wrongVersion(version);
+  if (!READABLE_FORMATS.includes(version)) return wrongVersion(version);
   const body = match[3]!;
   if (hex8(fnv1a32(body)) !== match[2]) {
     return {
@@ -98,9 +110,11 @@ export function decodeRecord(line: string): Decoded {
   }
   let record: unknown;
   try {
-    record = JSON.parse(body);
-  } catch {
-    return { ok: false, code: 'corrupt', reason: 'the record body is not JSON' };
+    record = version >= 2 && bases ? JSON.parse(body, resolveStrings(bases)) : JSON.parse(body);
+  } catch (error) {
+    const why =
+      error instanceof SyntaxError ? 'the record body is not JSON' : String((error as Error).message);
+    return { ok: false, code: 'corrupt', reason: why };
   }
   if (typeof record !== 'object' || record === null || Array.isArray(record)) {
     return { ok: false, code: 'corrupt', reason: 'the record body is not an object' };
@@ -111,7 +125,9 @@ export function decodeRecord(line: string): Decoded {
 const wrongVersion = (v: number): Decoded => ({
   ok: false,
   code: 'wrongVersion',
-  reason: `written in store format version ${v}; this agentcharts reads version ${STORE_FORMAT}`,
+  reason:
+    `written in store format version ${v}; this agentcharts reads versions ${READABLE_FORMATS.join(' and ')} ` +
+    '(the stored format changed: read it with the agentcharts that wrote it)',
 });
 
 /** Where a run stands: what the next write must continue from, and (when read) its content. */
@@ -126,6 +142,8 @@ export interface RunState {
   actors: Record<string, unknown>;
   entries: LogEntry[];
   result: unknown;
+  /** What the run's next record is encoded against or decoded with (format 2). */
+  bases: Bases;
 }
 
 export const emptyRunState = (runId: string): RunState => ({
@@ -137,6 +155,7 @@ export const emptyRunState = (runId: string): RunState => ({
   actors: {},
   entries: [],
   result: undefined,
+  bases: emptyBases(),
 });
 
 const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -211,13 +230,39 @@ export function checkRecord(state: RunState, record: Record<string, unknown>): s
   );
 }
 
-/** Apply a checked record. */
+/** A stored entry made whole: its state patch (`d`) applied to its actor's previous state. */
+function materialise(bases: Bases, stored: LogEntry & { d?: readonly PatchOp[] }): LogEntry {
+  let entry: LogEntry = stored;
+  if (stored.d !== undefined) {
+    const base = bases.actors.get(stored.actorId);
+    if (base === undefined || !Array.isArray(stored.d)) {
+      throw new TypeError(`log entry ${stored.seq} is a change with no earlier state of "${stored.actorId}"`);
+    }
+    const { d, ...rest } = stored;
+    entry = Object.freeze({ ...rest, state: applyPatch(base, d) });
+  } else if (!('state' in (stored as object))) {
+    throw new TypeError(`log entry ${(stored as LogEntry).seq} has no state`);
+  }
+  bases.actors.set(entry.actorId, entry.state);
+  return entry;
+}
+
+/** Apply a checked record. Throws a TypeError when a change cannot be applied (a corrupt record). */
 export function applyRecord(state: RunState, record: Record<string, unknown>): void {
-  state.n = record.n as number;
   const entries = record.entries as LogEntry[] | undefined;
-  if (entries && entries.length > 0) {
-    state.lastSeq = entries[entries.length - 1]!.seq;
-    for (const e of entries) state.entries.push(e);
+  // Whole first: a record that cannot be applied leaves the state as it was.
+  const whole = entries?.map((e) => materialise(state.bases, e));
+  let snapshot: unknown;
+  if (record.sd !== undefined) {
+    if (state.bases.snapshot === undefined || !Array.isArray(record.sd)) {
+      throw new TypeError('a snapshot change with no earlier snapshot');
+    }
+    snapshot = applyPatch(state.bases.snapshot, record.sd as PatchOp[]);
+  } else snapshot = record.snapshot;
+  state.n = record.n as number;
+  if (whole && whole.length > 0) {
+    state.lastSeq = whole[whole.length - 1]!.seq;
+    for (const e of whole) state.entries.push(e);
   }
   if (record.t === 'meta') {
     const { runId, workflowId, input, startedAt } = record as RunRecord & { t: 'meta' };
@@ -228,8 +273,9 @@ export function applyRecord(state: RunState, record: Record<string, unknown>): v
   const meta = { ...state.meta!, updatedAt: at };
   if (record.t === 'commit') {
     if (record.status !== undefined) meta.status = record.status as ActiveStatus;
-    if (record.snapshot !== undefined) {
-      state.snapshot = { value: record.snapshot, seq: state.lastSeq, at };
+    if (snapshot !== undefined) {
+      state.snapshot = { value: snapshot, seq: state.lastSeq, at };
+      state.bases.snapshot = snapshot;
     }
     if (record.actors) {
       for (const [key, value] of Object.entries(record.actors)) {
@@ -249,30 +295,58 @@ export function applyRecord(state: RunState, record: Record<string, unknown>): v
 export type Locate = (line: number) => string;
 
 /**
- * Read a run from its stored lines. The first bad record stops the read with a StoreError naming the
- * run and the record: a damaged run is never half-loaded.
+ * Reads a run record by record (a stream: no run is ever held as one string). The first bad record
+ * stops the read with a StoreError naming the run and the record: a damaged run is never half-loaded.
  */
-export function foldState(runId: string, lines: readonly string[], torn: boolean, locate: Locate): RunState {
+export interface RunReader {
+  /** The next line (1-based numbers follow the calls). Throws StoreError for a bad record. */
+  line(text: string): void;
+  /** All lines read: the run, or StoreError `notFound` when it has no records. */
+  end(torn: boolean): RunState;
+}
+
+export function readRun(runId: string, locate: Locate): RunReader {
   const state = emptyRunState(runId);
-  for (let i = 0; i < lines.length; i++) {
-    const decoded = decodeRecord(lines[i]!);
-    const problem = decoded.ok ? checkRecord(state, decoded.record) : decoded.reason;
-    if (problem !== undefined) {
-      const location = locate(i + 1);
-      const code = decoded.ok ? 'corrupt' : decoded.code;
-      const what = code === 'corrupt' ? 'corrupt record' : 'record of another format version';
-      throw new StoreError(code, runId, `${prefix(runId)}${what} at ${location}: ${problem}`, {
-        location,
-        line: i + 1,
-      });
-    }
-    applyRecord(state, (decoded as { record: Record<string, unknown> }).record);
-  }
-  if (!state.meta) {
-    const why = torn ? 'its first write was cut off by a crash' : 'no records';
-    throw new StoreError('notFound', runId, `${prefix(runId)}not found (${why})`, { location: locate(1) });
-  }
-  return state;
+  let count = 0;
+  const refuse = (code: 'corrupt' | 'wrongVersion', problem: string): never => {
+    const location = locate(count);
+    const what = code === 'corrupt' ? 'corrupt record' : 'record of another format version';
+    throw new StoreError(code, runId, `${prefix(runId)}${what} at ${location}: ${problem}`, {
+      location,
+      line: count,
+    });
+  };
+  return {
+    line(text) {
+      count++;
+      const decoded = decodeRecord(text, state.bases);
+      if (!decoded.ok) refuse(decoded.code, decoded.reason);
+      const record = (decoded as { record: Record<string, unknown> }).record;
+      const problem = checkRecord(state, record);
+      if (problem !== undefined) refuse('corrupt', problem);
+      try {
+        applyRecord(state, record);
+      } catch (error) {
+        refuse('corrupt', error instanceof Error ? error.message : String(error));
+      }
+    },
+    end(torn) {
+      if (!state.meta) {
+        const why = torn ? 'its first write was cut off by a crash' : 'no records';
+        throw new StoreError('notFound', runId, `${prefix(runId)}not found (${why})`, {
+          location: locate(1),
+        });
+      }
+      return state;
+    },
+  };
+}
+
+/** Read a run from its stored lines (all in hand): see `readRun`. */
+export function foldState(runId: string, lines: readonly string[], torn: boolean, locate: Locate): RunState {
+  const reader = readRun(runId, locate);
+  for (const line of lines) reader.line(line);
+  return reader.end(torn);
 }
 
 export function toStoredRun(state: RunState, torn: boolean): StoredRun {

@@ -16,7 +16,7 @@ import { StoreError } from './errors.js';
  */
 
 /** Bumped when the stored format changes; a store refuses records of another version. */
-export const STORE_FORMAT = 1;
+export const STORE_FORMAT = 2;
 
 export type ActiveStatus = 'running' | 'awaitingReview';
 export type TerminalStatus = 'completed' | 'fallback' | 'failed' | 'cancelled';
@@ -66,6 +66,8 @@ export interface RunCommit {
   status?: ActiveStatus;
   /** Time on the runtime's clock. */
   at: number;
+  /** The step the commit is about, named in messages (a record over the store's cap). */
+  stepId?: string;
 }
 
 export interface RunFinish {
@@ -73,8 +75,10 @@ export interface RunFinish {
   /** The run's result (JSON), e.g. its RunResult. */
   result: unknown;
   at: number;
-  /** The last log entries, written in the same record as the finish. */
+  /** The last log entries, written in the same record as the finish (left out when over the store's cap). */
   entries?: readonly LogEntry[];
+  /** The step the run ended at, named in messages. */
+  stepId?: string;
 }
 
 export interface StoredSnapshot {

@@ -1,0 +1,290 @@
+/**
+ * How a run's records say what changed rather than copy what did not (store format 2):
+ *
+ * - A log entry stores its actor's state as a patch (`d`) on the previous entry of the same actor;
+ *   the workflow snapshot as a patch (`sd`) on the previous stored snapshot. The first of each is
+ *   stored whole, and so is anything written when the base is not known.
+ * - A long string (an agent's output) is stored once per run: its first occurrence is
+ *   `"\u0001<id>:<text>"`, later ones `"\u0002<id>"`; a string that starts with \u0001–\u0003 by
+ *   itself is escaped with a \u0003 in front.
+ *
+ * Bases advance only with what is durably written: a refused record rolls its changes back, and a
+ * failed write makes the store read the run again before its next write.
+ */
+
+/** Strings at least this long are stored once per run. */
+const INTERN_MIN = 256;
+const DEFINE = 1;
+const REFER = 2;
+const ESCAPE = 3;
+
+/**
+ * A patch operation, applied in order:
+ *   `[path]`                 remove
+ *   `[path, value]`          set
+ *   `[path, rest, key]`      wrap: `{ ...rest, [key]: <the value at path> }` (a persistent list's push)
+ *   `[path, items, shift]`   slide: `[...<the list at path>.slice(shift), ...items]` (append, window)
+ */
+export type PatchOp =
+  | readonly [path: readonly (string | number)[], value?: unknown]
+  | readonly [path: readonly (string | number)[], value: unknown, how: string | number];
+
+/** What the next record of a run is encoded against (writer) or decoded with (reader). */
+export interface Bases {
+  /** The state of each actor's last stored entry. */
+  actors: Map<string, unknown>;
+  /** The last stored workflow snapshot; undefined: none yet. */
+  snapshot: unknown;
+  /** Interned strings by id. */
+  strings: string[];
+  /** id by string: built when a reader's bases start being written to. */
+  ids: Map<string, number> | null;
+}
+
+export const emptyBases = (): Bases => ({ actors: new Map(), snapshot: undefined, strings: [], ids: null });
+
+type Path = (string | number)[];
+const isContainer = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+/** How far back a sliding list is recognised (a bounded list that drops its oldest items). */
+const MAX_SHIFT = 8;
+
+/**
+ * The changes that turn `a` into `b`, as patch operations (JSON semantics: undefined members drop).
+ * Identical (===) parts are skipped without a look, so between two versions that share structure the
+ * cost and the size are proportional to what changed, including lists that grow at the end and
+ * persistent linked lists that grow at the head.
+ */
+export function makePatch(a: unknown, b: unknown): PatchOp[] {
+  const out: PatchOp[] = [];
+  diff(a, b, [], out);
+  return out;
+}
+
+function diff(a: unknown, b: unknown, path: Path, out: PatchOp[]): void {
+  if (a === b || (typeof a === 'number' && typeof b === 'number' && Number.isNaN(a) && Number.isNaN(b)))
+    return;
+  if (!isContainer(a) || !isContainer(b) || Array.isArray(a) !== Array.isArray(b)) {
+    out.push(b === undefined ? [path.slice()] : [path.slice(), b]);
+    return;
+  }
+  if (Array.isArray(a)) {
+    diffLists(a, b as unknown as unknown[], path, out);
+    return;
+  }
+  for (const key of Object.keys(b)) {
+    if (b[key] === a) {
+      // b is a new node in front of a: say so instead of walking a's chain position by position.
+      const { [key]: _, ...rest } = b;
+      out.push([path.slice(), rest, key]);
+      return;
+    }
+  }
+  for (const key of Object.keys(a)) {
+    if (!Object.hasOwn(b, key) || b[key] === undefined) {
+      if (a[key] !== undefined) out.push([[...path, key]]);
+    } else {
+      path.push(key);
+      diff(a[key], b[key], path, out);
+      path.pop();
+    }
+  }
+  for (const key of Object.keys(b)) {
+    if (!Object.hasOwn(a, key) && b[key] !== undefined) out.push([[...path, key], b[key]]);
+  }
+}
+
+function diffLists(a: readonly unknown[], b: readonly unknown[], path: Path, out: PatchOp[]): void {
+  // A list that kept a's items (maybe dropping a few of the oldest) and added some at the end.
+  for (let shift = 0; shift <= Math.min(MAX_SHIFT, a.length); shift++) {
+    const kept = a.length - shift;
+    if (kept === 0) break;
+    if (kept > b.length) continue;
+    let same = true;
+    for (let i = 0; i < kept && same; i++) same = a[i + shift] === b[i];
+    if (!same) continue;
+    if (shift === 0 && kept === b.length) return;
+    out.push([path.slice(), b.slice(kept).map((v) => (v === undefined ? null : v)), shift]);
+    return;
+  }
+  const common = Math.min(a.length, b.length);
+  for (let i = 0; i < common; i++) {
+    path.push(i);
+    diff(a[i], b[i] === undefined ? null : b[i], path, out);
+    path.pop();
+  }
+  if (b.length > a.length)
+    out.push([path.slice(), b.slice(a.length).map((v) => (v === undefined ? null : v)), 0]);
+  // Removed from the end backwards, so the indices stay valid.
+  for (let i = a.length - 1; i >= b.length; i--) out.push([[...path, i]]);
+}
+
+/** `base` with the patch applied; the result is frozen and shares every untouched part with `base`. */
+export function applyPatch(base: unknown, ops: readonly PatchOp[]): unknown {
+  let root = base;
+  const fresh = new Set<object>();
+  const own = (node: unknown): Record<string | number, unknown> => {
+    if (typeof node !== 'object' || node === null)
+      throw new TypeError('the patch goes through a non-container');
+    if (fresh.has(node)) return node as Record<string | number, unknown>;
+    const copy = Array.isArray(node) ? node.slice() : { ...(node as object) };
+    fresh.add(copy);
+    return copy as Record<string | number, unknown>;
+  };
+  const made = (value: unknown, old: unknown, how: string | number): unknown => {
+    if (typeof how === 'string') {
+      if (!isContainer(value) || Array.isArray(value)) throw new TypeError('a wrap needs an object');
+      const node: Record<string, unknown> = { ...value };
+      if (how === '__proto__')
+        Object.defineProperty(node, how, { value: old, enumerable: true, writable: true });
+      else node[how] = old;
+      fresh.add(node);
+      return node;
+    }
+    if (!Array.isArray(old) || !Array.isArray(value) || !Number.isInteger(how) || how < 0) {
+      throw new TypeError('a slide needs a list');
+    }
+    const list = old.slice(how);
+    for (const item of value) list.push(item);
+    fresh.add(list);
+    return list;
+  };
+  for (const op of ops) {
+    if (!Array.isArray(op) || !Array.isArray(op[0])) throw new TypeError('a patch operation is malformed');
+    const path = op[0] as Path;
+    const how = op.length > 2 ? (op[2] as string | number) : undefined;
+    if (path.length === 0) {
+      root = how === undefined ? op[1] : made(op[1], root, how);
+      continue;
+    }
+    root = own(root);
+    let parent = root as Record<string | number, unknown>;
+    for (let i = 0; i < path.length - 1; i++) {
+      const key = path[i]!;
+      // Only through what is there: a stored patch must not reach a prototype.
+      if (!Object.hasOwn(parent, key)) throw new TypeError('the patch goes through a missing key');
+      const child = own(parent[key]);
+      Object.defineProperty(parent, key, {
+        value: child,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+      parent = child;
+    }
+    const key = path[path.length - 1]!;
+    if (op.length < 2) {
+      if (Array.isArray(parent)) parent.splice(Number(key), 1);
+      else delete parent[key];
+      continue;
+    }
+    if (how !== undefined && !Object.hasOwn(parent, key))
+      throw new TypeError('the patch changes a missing key');
+    const value = how === undefined ? op[1] : made(op[1], parent[key], how);
+    if (key === '__proto__') {
+      Object.defineProperty(parent, key, { value, enumerable: true, writable: true, configurable: true });
+    } else parent[key] = value;
+  }
+  for (const node of fresh) Object.freeze(node);
+  return root;
+}
+
+/** A JSON.stringify replacer that interns long strings into `bases`; `added` collects new ids. */
+export function internStrings(bases: Bases, added: number[]) {
+  if (!bases.ids) bases.ids = new Map(bases.strings.map((s, i) => [s, i]));
+  const ids = bases.ids;
+  return (_key: string, value: unknown): unknown => {
+    if (typeof value !== 'string' || value.length === 0) return value;
+    if (value.length >= INTERN_MIN) {
+      const known = ids.get(value);
+      if (known !== undefined) return `\u0002${known}`;
+      const id = bases.strings.length;
+      bases.strings.push(value);
+      ids.set(value, id);
+      added.push(id);
+      return `\u0001${id}:${value}`;
+    }
+    const first = value.charCodeAt(0);
+    return first >= DEFINE && first <= ESCAPE ? `\u0003${value}` : value;
+  };
+}
+
+/** Undo the strings a refused record interned. */
+export function forgetStrings(bases: Bases, added: readonly number[]): void {
+  for (let i = added.length - 1; i >= 0; i--) {
+    const id = added[i]!;
+    const text = bases.strings[id];
+    if (id === bases.strings.length - 1) bases.strings.pop();
+    if (text !== undefined) bases.ids?.delete(text);
+  }
+}
+
+/** A JSON.parse reviver that resolves interned strings; throws on a reference it cannot resolve. */
+export function resolveStrings(bases: Bases) {
+  return (_key: string, value: unknown): unknown => {
+    if (typeof value !== 'string' || value.length === 0) return value;
+    const first = value.charCodeAt(0);
+    if (first === ESCAPE) return value.slice(1);
+    if (first === DEFINE) {
+      const colon = value.indexOf(':');
+      const id = Number(value.slice(1, colon));
+      if (colon < 0 || id !== bases.strings.length)
+        throw new TypeError('a string definition is out of order');
+      const text = value.slice(colon + 1);
+      bases.strings.push(text);
+      bases.ids?.set(text, id);
+      return text;
+    }
+    if (first === REFER) {
+      const text = bases.strings[Number(value.slice(1))];
+      if (text === undefined) throw new TypeError('a string reference has no definition');
+      return text;
+    }
+    return value;
+  };
+}
+
+/**
+ * JSON data as JSON.stringify would see it, frozen, taken when a write is called so later changes by
+ * the caller do not reach the store. Frozen subtrees are taken as they are (the state log's are
+ * frozen JSON-safe projections), so a commit of the log's entries costs nothing here.
+ * Throws a TypeError for a cycle or a bigint, as JSON.stringify does.
+ */
+export function captureJson(value: unknown): unknown {
+  const path = new Set<object>();
+  const walk = (node: unknown, inArray: boolean): unknown => {
+    switch (typeof node) {
+      case 'string':
+      case 'boolean':
+        return node;
+      case 'number':
+        return Number.isFinite(node) ? node : null;
+      case 'bigint':
+        throw new TypeError('a BigInt is not JSON data');
+      case 'undefined':
+      case 'function':
+      case 'symbol':
+        return inArray ? null : undefined;
+    }
+    if (node === null || Object.isFrozen(node)) return node;
+    const toJSON = (node as { toJSON?: unknown }).toJSON;
+    if (typeof toJSON === 'function') return walk(toJSON.call(node), inArray);
+    if (path.has(node as object)) throw new TypeError('a cycle is not JSON data');
+    path.add(node as object);
+    let copy: unknown;
+    if (Array.isArray(node)) copy = node.map((item) => walk(item, true));
+    else {
+      const record: Record<string, unknown> = {};
+      for (const key of Object.keys(node as object)) {
+        const item = walk((node as Record<string, unknown>)[key], false);
+        if (item === undefined) continue;
+        if (key === '__proto__') Object.defineProperty(record, key, { value: item, enumerable: true });
+        else record[key] = item;
+      }
+      copy = record;
+    }
+    path.delete(node as object);
+    return Object.freeze(copy);
+  };
+  // Every copy is frozen as it is made, and frozen input is kept: the result is deeply frozen.
+  return walk(value, false);
+}
