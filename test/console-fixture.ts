@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { defineAgent } from '../src/agent.js';
+import { createRuntime, type RuntimeOptions } from '../src/runtime.js';
+import { defineWorkflow } from '../src/workflow/define.js';
+import { Draft, draft } from './helpers/agents.js';
+import { settle, testClock } from './helpers/clock.js';
+
+/**
+ * The console tests' workflow: researcher → (fact-checker ∥ style-checker) → writer (reviewed below
+ * 0.7). Each agent call waits until the test releases it, so the test decides when every step ends;
+ * time is a SimulatedClock, so no timer fires unless the test moves it.
+ */
+export function consoleFixture(options: RuntimeOptions = {}) {
+  const clock = testClock();
+  clock.set(Date.UTC(2026, 11, 2, 9, 0, 0));
+  const waiting = new Map<string, { promise: Promise<unknown>; resolve: (v: unknown) => void }>();
+  const gate = (key: string) => {
+    let entry = waiting.get(key);
+    if (!entry) {
+      let resolve!: (v: unknown) => void;
+      const promise = new Promise<unknown>((r) => {
+        resolve = r;
+      });
+      entry = { promise, resolve };
+      waiting.set(key, entry);
+    }
+    return entry;
+  };
+  const agent = (id: string) =>
+    defineAgent({
+      id,
+      output: Draft,
+      limits: { maxIterations: 1, attemptTimeoutMs: 60_000, deadlineMs: 120_000 },
+      // idempotencyKey is `runId:stepId.visit:attempt`.
+      run: ({ idempotencyKey }) => gate(idempotencyKey.replace(/\.\d+:\d+$/, '')).promise,
+    });
+  const workflow = defineWorkflow({
+    id: 'report',
+    input: z.object({ topic: z.string() }),
+    deadlineMs: 600_000,
+    steps: [
+      { agent: agent('researcher'), breaker: { failureThreshold: 3, cooldownMs: 60_000 } },
+      { id: 'checks', parallel: [agent('fact-checker'), agent('style-checker')] },
+      { agent: agent('writer'), review: { below: 0.7, timeoutMs: 3_600_000 } },
+    ],
+  });
+  const runtime = createRuntime({ clock, onEscalation: () => {}, ...options });
+  return {
+    clock,
+    runtime,
+    workflow,
+    start: (runId: string, topic = 'solid-state batteries') => runtime.start(workflow, { topic }, { runId }),
+    /** End the agent call of `stepId` in `runId` with this output. */
+    async release(runId: string, stepId: string, output: unknown = draft(`${stepId} of ${runId}`, 0.9)) {
+      gate(`${runId}:${stepId}`).resolve(output);
+      await settle();
+    },
+  };
+}
