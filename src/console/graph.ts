@@ -67,12 +67,24 @@ const GUARDRAILS: Record<string, Guardrail> = {
 
 /** A short label for a transition, from its event and where it goes. */
 function edgeLabel(event: string, from: string, to: string): string {
+  const source = from.split(/[.~]/).at(-1)!;
   const target = to.split(/[.~]/).at(-1)!;
+  if (event === '') {
+    if (source === 'deciding')
+      return target === 'attempting' ? 'retry' : target === 'backingOff' ? 'back off' : '';
+    return source === 'validating' ? 'not done' : '';
+  }
   if (event === 'cancel') return 'cancel';
   if (event.includes('Deadline') || event === 'workflow.deadline') return 'deadline';
-  if (event.startsWith('xstate.after.')) return from.endsWith('backingOff') ? 'retry' : 'timeout';
+  if (event.startsWith('xstate.after.') || event.endsWith('Timer'))
+    return source === 'backingOff' ? 'retry' : 'timeout';
+  if (event.endsWith('backoffDone')) return 'retry';
   if (event.startsWith('xstate.done.actor.'))
-    return target === 'fallback' ? 'rejected / expired' : target === 'gating' ? 'output' : 'done';
+    return target === 'fallback'
+      ? 'rejected / expired'
+      : target === 'validating' || target === 'gating'
+        ? 'output'
+        : 'done';
   if (event.startsWith('xstate.error.actor.')) return 'error';
   if (event === 'step.admitted')
     return target === 'fallback'
@@ -83,7 +95,6 @@ function edgeLabel(event: string, from: string, to: string): string {
   if (event === 'step.gated')
     return target === 'fallback' ? 'gate blocked' : target === 'reviewing' ? 'needs review' : 'passed';
   if (event === 'blackboard.outcome') return target === 'fallback' ? 'write conflict' : 'written';
-  if (event === '') return target;
   return event.replace(/^agent\./, '');
 }
 
@@ -95,8 +106,37 @@ export function workflowGraph(machine: AnyStateMachine): WorkflowGraph {
   const edges: GraphEdge[] = [];
   const actors = (machine.implementations?.actors ?? {}) as Record<string, unknown>;
 
-  const walk = (node: StateNodeLike, parent: string | null, prefix: string, step: string | undefined) => {
-    const id = prefix + node.id;
+  const edgeIndex = new Map<string, GraphEdge>();
+  /** Transitions of `node` as edges; `within` limits targets (an agent chart draws its loop only). */
+  const addEdges = (node: StateNodeLike, id: string, prefix: string, within: string | null) => {
+    const add = (event: string, targets: StateNodeLike[] | undefined) => {
+      for (const t of targets ?? []) {
+        const target = prefix + t.id;
+        if (target === id || (within !== null && !target.startsWith(within))) continue;
+        // A crash of an invoked actor is a bug path (workflow.failed), not a guardrail: left out.
+        if (event.startsWith('xstate.error.actor.') && within === null) continue;
+        const label = edgeLabel(event, id, target);
+        const key = `${id}->${target}`;
+        const existing = edgeIndex.get(key);
+        if (existing) {
+          if (label && !existing.label.split(' / ').includes(label))
+            existing.label = existing.label ? `${existing.label} / ${label}` : label;
+          continue;
+        }
+        const edge = { id: key, source: id, target, label };
+        edgeIndex.set(key, edge);
+        edges.push(edge);
+      }
+    };
+    for (const [event, transitions] of node.transitions) {
+      if (event === 'restore' || event === 'workflow.resume') continue;
+      for (const t of transitions) add(event, t.target);
+    }
+    for (const t of node.always ?? []) add('', t.target);
+  };
+
+  const walk = (node: StateNodeLike, parent: string | null, step: string | undefined) => {
+    const id = node.id;
     const guardrail = GUARDRAILS[node.key];
     nodes.push({
       id,
@@ -106,34 +146,35 @@ export function workflowGraph(machine: AnyStateMachine): WorkflowGraph {
       ...(guardrail && parent !== null ? { guardrail } : {}),
       ...(step ? { step } : {}),
     });
-    const add = (event: string, targets: StateNodeLike[] | undefined) => {
-      for (const t of targets ?? []) {
-        const target = prefix + t.id;
-        if (target === id || (target.startsWith(`${id}.`) && event !== '')) continue; // self / re-entry
-        const label = edgeLabel(event, id, target);
-        const key = `${id}->${target}:${label}`;
-        if (edges.some((e) => e.id === key)) continue;
-        edges.push({ id: key, source: id, target, label });
-      }
-    };
-    for (const [event, transitions] of node.transitions) {
-      if (event === 'restore' || event === 'workflow.resume') continue;
-      for (const t of transitions) add(event, t.target);
-    }
-    for (const t of node.always ?? []) add('', t.target);
-    // An agent call: its own statechart (attempts, backoff, timeouts) drawn inside the calling state.
+    addEdges(node, id, '', null);
+    // An agent call: its attempt loop (attempt, validate, decide, back off) drawn inside the calling
+    // state; its final states are the call's outcomes, which the step's own transitions show.
     for (const invoke of node.invoke) {
       const src = typeof invoke.src === 'string' ? invoke.src : '';
       const logic = actors[src] as { root?: StateNodeLike } | undefined;
-      if (AGENT_SRC.test(src) && logic?.root) walk(logic.root, id, `${id}~`, step);
+      const loop = logic?.root?.states.running;
+      if (!AGENT_SRC.test(src) || !loop) continue;
+      const prefix = `${id}~`;
+      for (const state of Object.values(loop.states)) {
+        const guard = GUARDRAILS[state.key];
+        nodes.push({
+          id: prefix + state.id,
+          label: state.key,
+          parent: id,
+          type: state.type,
+          ...(guard ? { guardrail: guard } : {}),
+          ...(step ? { step } : {}),
+        });
+        addEdges(state, prefix + state.id, prefix, `${prefix}${loop.id}.`);
+      }
     }
     for (const child of Object.values(node.states)) {
       const childStep =
         step ?? (node.id === 'workflow.running' && child.key !== 'finishing' ? child.key : undefined);
-      walk(child, id, prefix, childStep);
+      walk(child, id, childStep);
     }
   };
-  walk(machine.root as unknown as StateNodeLike, null, '', undefined);
+  walk(machine.root as unknown as StateNodeLike, null, undefined);
   return { nodes, edges };
 }
 

@@ -1,6 +1,6 @@
 import type { ElkExtendedEdge, ElkNode } from 'elkjs/lib/elk-api.js';
 import { h } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { GraphNode, WorkflowGraph } from '../graph.js';
 
 /**
@@ -11,6 +11,8 @@ import type { GraphNode, WorkflowGraph } from '../graph.js';
 
 interface Box {
   node: GraphNode;
+  /** Drawn as a container (label top-left): a compound state, or a calling state with its agent's loop. */
+  container: boolean;
   x: number;
   y: number;
   width: number;
@@ -82,7 +84,15 @@ async function layoutGraph(graph: WorkflowGraph): Promise<Layout> {
   const place = (node: ElkNode, dx: number, dy: number) => {
     const x = dx + (node.x ?? 0);
     const y = dy + (node.y ?? 0);
-    boxes.push({ node: byId.get(node.id)!, x, y, width: node.width ?? 0, height: node.height ?? 0 });
+    const container = (node.children ?? []).length > 0;
+    boxes.push({
+      node: byId.get(node.id)!,
+      container,
+      x,
+      y,
+      width: node.width ?? 0,
+      height: node.height ?? 0,
+    });
     for (const child of node.children ?? []) place(child, x, y);
   };
   place(laid, 0, 0);
@@ -115,6 +125,19 @@ export function Diagram({
 }) {
   const [layout, setLayout] = useState<Layout | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const svg = useRef<SVGSVGElement>(null);
+  const key = active.join(' ');
+  // Follow the run: keep the innermost active state in view inside the scrolling panel.
+  useEffect(() => {
+    const panel = svg.current?.parentElement;
+    const leaves = svg.current?.querySelectorAll<SVGGElement>('g.state.active:not(.container)');
+    const target = leaves?.[leaves.length - 1];
+    if (!panel || !target) return;
+    const box = target.getBoundingClientRect();
+    const view = panel.getBoundingClientRect();
+    panel.scrollTop += box.top - view.top - view.height / 2 + box.height / 2;
+    panel.scrollLeft += box.left - view.left - view.width / 2 + box.width / 2;
+  }, [layout, key]);
   useEffect(() => {
     let promise = layouts.get(workflowId);
     if (!promise) {
@@ -130,6 +153,7 @@ export function Diagram({
   return h(
     'svg',
     {
+      ref: svg,
       class: 'diagram',
       width: layout.width,
       height: layout.height,
@@ -161,7 +185,7 @@ export function Diagram({
           'g',
           {
             key: b.node.id,
-            class: `state ${b.node.type}${b.node.guardrail ? ` guard-${b.node.guardrail}` : ''}${on.has(b.node.id) ? ' active' : ''}`,
+            class: `state ${b.node.type}${b.container ? ' container' : ''}${b.node.guardrail ? ` guard-${b.node.guardrail}` : ''}${on.has(b.node.id) ? ' active' : ''}`,
             'data-state': b.node.id,
             'data-active': on.has(b.node.id) ? 'true' : undefined,
           },
@@ -169,9 +193,9 @@ export function Diagram({
           h(
             'text',
             {
-              x: b.x + (b.node.type === 'compound' || b.node.type === 'parallel' ? 8 : b.width / 2),
-              y: b.y + (b.node.type === 'compound' || b.node.type === 'parallel' ? 16 : b.height / 2 + 4),
-              'text-anchor': b.node.type === 'compound' || b.node.type === 'parallel' ? 'start' : 'middle',
+              x: b.x + (b.container ? 8 : b.width / 2),
+              y: b.y + (b.container ? 16 : b.height / 2 + 4),
+              'text-anchor': b.container ? 'start' : 'middle',
             },
             b.node.type === 'parallel' ? `${b.node.label} ∥` : b.node.label,
           ),

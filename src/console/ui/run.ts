@@ -32,6 +32,7 @@ export function RunView({ id }: { id: string }) {
     const load = refetcher(async () => {
       try {
         setDetail(await get<RunDetail>(`runs/${encodeURIComponent(id)}`));
+        setMissing(false);
         setError(null);
       } catch (e) {
         if (e instanceof ApiError && e.status === 404) setMissing(true);
