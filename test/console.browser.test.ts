@@ -25,7 +25,7 @@ beforeAll(async () => {
   // A fresh build in a temporary directory: never a stale dist/.
   assets = await mkdtemp(join(tmpdir(), 'agentcharts-console-'));
   await build({
-    configFile: join(root, 'src/console/ui/vite.config.ts'),
+    configFile: join(root, 'src/console/ui/vite.config.node.ts'),
     mode: 'production',
     logLevel: 'error',
     build: { outDir: assets, emptyOutDir: true },

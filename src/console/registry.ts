@@ -49,13 +49,20 @@ export function createRunRegistry(options: RunRegistryOptions): RunRegistry {
     }
   };
 
+  // Finished runs in the order they ended; `released` of them have given up their handle already.
+  let released = 0;
   function trim(): void {
-    // Release the handles (logs, traces) of all but the most recent finished runs.
-    for (let i = 0; i < finished.length - keepDetails; i++) {
-      const tracked = runs.get(finished[i]!);
+    // Release the handles (logs, traces) of all but the most recent finished runs: O(1) per run.
+    for (; released < finished.length - keepDetails; released++) {
+      const tracked = runs.get(finished[released]!);
       if (tracked) tracked.run = null;
     }
-    while (runs.size > maxRuns && finished.length > 0) runs.delete(finished.shift()!);
+    let dropped = 0;
+    while (runs.size > maxRuns && dropped < released) runs.delete(finished[dropped++]!);
+    if (dropped > 0) {
+      finished.splice(0, dropped);
+      released -= dropped;
+    }
   }
 
   return {

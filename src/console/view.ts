@@ -38,13 +38,20 @@ interface WorkflowSnap {
 const snapOf = (tracked: TrackedRun): WorkflowSnap | null =>
   (tracked.run?.actor?.getSnapshot() as WorkflowSnap | undefined) ?? null;
 
+/** Whether any active state is a step's `reviewing` (awaiting a human). */
 const isReviewing = (value: unknown): boolean =>
-  typeof value === 'object' && value !== null && JSON.stringify(value).includes('"reviewing"');
+  value === 'reviewing' ||
+  (typeof value === 'object' && value !== null && Object.values(value).some(isReviewing));
+
+// A finished run's summary never changes: computed once.
+const finished = new WeakMap<TrackedRun, RunSummary>();
 
 export function summarize(tracked: TrackedRun, now: number): RunSummary {
   const t = tracked.terminal;
   if (t) {
-    return {
+    const known = finished.get(tracked);
+    if (known) return known;
+    const summary: RunSummary = {
       id: tracked.id,
       workflowId: tracked.workflow.id,
       status: t.status,
@@ -53,6 +60,8 @@ export function summarize(tracked: TrackedRun, now: number): RunSummary {
       step: null,
       ...('reason' in t && t.reason ? { reason: t.reason } : {}),
     };
+    finished.set(tracked, summary);
+    return summary;
   }
   const snap = snapOf(tracked);
   const startedAt = snap?.context.startedAt ?? tracked.startedAt;
