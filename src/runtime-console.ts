@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Breaker } from './breaker.js';
 import { createRunRegistry, type RunRegistry } from './console/registry.js';
-import type { ConsoleServer, ConsoleServerOptions, ConsoleSource } from './console/server.node.js';
+import type { ConsoleServer, ConsoleServerOptions } from './console/server.node.js';
 import { integer } from './options.js';
 import type { Reviews } from './review/reviews.js';
 import type { Run } from './run.js';
@@ -48,8 +48,7 @@ export function startConsole(
     import(/* @vite-ignore */ SERVER_MODULE) as Promise<typeof import('./console/server.node.js')>
   ).then(async (module): Promise<ConsoleServer | null> => {
     if (stopped) return null;
-    const source: ConsoleSource = { registry, ...runtime };
-    return module.startConsoleServer(source, option === true ? {} : option);
+    return module.startRuntimeConsole({ ...runtime, registry }, option === true ? {} : option);
   });
   const ready = server.then((s) => {
     if (!s) throw new Error('agentcharts console: stopped before it started');

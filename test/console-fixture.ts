@@ -13,15 +13,25 @@ import { settle, testClock } from './helpers/clock.js';
 export function consoleFixture(options: RuntimeOptions = {}) {
   const clock = testClock();
   clock.set(Date.UTC(2026, 11, 2, 9, 0, 0));
-  const waiting = new Map<string, { promise: Promise<unknown>; resolve: (v: unknown) => void }>();
+  type Gate = {
+    promise: Promise<unknown>;
+    resolve: (v: unknown) => void;
+    called: Promise<void>;
+    call: () => void;
+  };
+  const waiting = new Map<string, Gate>();
   const gate = (key: string) => {
     let entry = waiting.get(key);
     if (!entry) {
       let resolve!: (v: unknown) => void;
+      let call!: () => void;
       const promise = new Promise<unknown>((r) => {
         resolve = r;
       });
-      entry = { promise, resolve };
+      const called = new Promise<void>((r) => {
+        call = r;
+      });
+      entry = { promise, resolve, called, call };
       waiting.set(key, entry);
     }
     return entry;
@@ -32,7 +42,11 @@ export function consoleFixture(options: RuntimeOptions = {}) {
       output: Draft,
       limits: { maxIterations: 1, attemptTimeoutMs: 60_000, deadlineMs: 120_000 },
       // idempotencyKey is `runId:stepId.visit:attempt`.
-      run: ({ idempotencyKey }) => gate(idempotencyKey.replace(/\.\d+:\d+$/, '')).promise,
+      run: ({ idempotencyKey }) => {
+        const entry = gate(idempotencyKey.replace(/\.\d+:\d+$/, ''));
+        entry.call();
+        return entry.promise;
+      },
     });
   const workflow = defineWorkflow({
     id: 'report',
@@ -50,6 +64,8 @@ export function consoleFixture(options: RuntimeOptions = {}) {
     runtime,
     workflow,
     start: (runId: string, topic = 'solid-state batteries') => runtime.start(workflow, { topic }, { runId }),
+    /** Resolves once the agent of `stepId` in `runId` has been called. */
+    called: (runId: string, stepId: string) => gate(`${runId}:${stepId}`).called,
     /** End the agent call of `stepId` in `runId` with this output. */
     async release(runId: string, stepId: string, output: unknown = draft(`${stepId} of ${runId}`, 0.9)) {
       gate(`${runId}:${stepId}`).resolve(output);

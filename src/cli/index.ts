@@ -35,6 +35,10 @@ export async function main(argv: string[], out: Out = defaultOut()): Promise<num
         return await check(rest, out);
       case 'load':
         return await load(rest, out);
+      case 'console': {
+        const { consoleCommand } = await import('../console/cli.node.js');
+        return await consoleCommand(rest, out);
+      }
       case 'demo': {
         const { demo } = await import('./demo.js');
         return await demo(rest, out);

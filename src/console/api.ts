@@ -1,10 +1,9 @@
 import { z } from 'zod';
-import type { Breaker } from '../breaker.js';
 import { isReviewError } from '../review/errors.js';
 import type { PendingReview } from '../review/records.js';
 import type { Reviews } from '../review/reviews.js';
 import type { RunRegistry } from './registry.js';
-import { breakerRows, logEntry, type RunStatus, runDetail, summarize } from './view.js';
+import { type BreakerRow, logEntry, type RunStatus, runDetail, summarize } from './view.js';
 
 /**
  * The console's JSON API as plain functions of (method, path, query, body) → (status, JSON), so the
@@ -13,9 +12,11 @@ import { breakerRows, logEntry, type RunStatus, runDetail, summarize } from './v
 
 export interface ConsoleSource {
   registry: RunRegistry;
-  reviews: Reviews;
-  breakers: () => ReadonlyMap<string, Breaker>;
+  reviews: Pick<Reviews, 'list' | 'approve' | 'edit' | 'reject' | 'on'>;
+  breakers: () => BreakerRow[];
   now: () => number;
+  /** A store being browsed (`agentcharts console --store`): nothing can be cancelled or decided. */
+  readOnly?: boolean;
 }
 
 export interface ApiResponse {
@@ -138,7 +139,13 @@ export async function handleApi(
     if (resource === 'runs' && id !== undefined && action === undefined) {
       const tracked = source.registry.get(id);
       if (!tracked) return notFound(`no run "${id}" in this runtime`);
-      return { status: 200, body: runDetail(tracked, source.now(), source.reviews.list()) };
+      return {
+        status: 200,
+        body: {
+          ...runDetail(tracked, source.now(), source.reviews.list()),
+          readOnly: source.readOnly === true,
+        },
+      };
     }
     if (resource === 'runs' && id !== undefined && action === 'log' && extra !== undefined) {
       const tracked = source.registry.get(id);
@@ -146,11 +153,15 @@ export async function handleApi(
       return entry ? { status: 200, body: entry } : notFound(`no state log entry ${extra} in run "${id}"`);
     }
     if (resource === 'reviews' && id === undefined) return { status: 200, body: reviewList(source) };
-    if (resource === 'breakers' && id === undefined)
-      return { status: 200, body: breakerRows(source.breakers()) };
+    if (resource === 'breakers' && id === undefined) return { status: 200, body: source.breakers() };
     return notFound(`no such API: GET ${path}`);
   }
   if (method === 'POST') {
+    if (source.readOnly)
+      return {
+        status: 409,
+        body: { error: 'readOnly', message: 'this console browses a store: nothing runs here' },
+      };
     // Review ids hold slashes (`run/step.visit`): the action is the last segment, the id the rest.
     const verb = parts.at(-1);
     const reviewId = parts.slice(1, -1).join('/');

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type ConsoleSource, reviewList } from './api.js';
-import { breakerRows, summarize } from './view.js';
+import { summarize } from './view.js';
 
 /**
  * Live updates as server-sent events. Changes are coalesced (a run appends dozens of log entries per
@@ -38,7 +38,7 @@ export function createEventStream(source: ConsoleSource) {
     });
     dirty.clear();
     if (runs.length > 0) write('runs', { runs, total: source.registry.size });
-    const breakers = breakerRows(source.breakers());
+    const breakers = source.breakers();
     const text = JSON.stringify(breakers);
     if (text !== lastBreakers) {
       lastBreakers = text;

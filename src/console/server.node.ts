@@ -5,8 +5,11 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Breaker } from '../breaker.js';
 import { type ConsoleSource, handleApi } from './api.js';
 import { createEventStream } from './events.node.js';
+import type { RunRegistry } from './registry.js';
+import { breakerRows } from './view.js';
 
 export type { ConsoleSource } from './api.js';
 
@@ -106,6 +109,17 @@ function readBody(req: IncomingMessage): Promise<unknown> {
 function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { ...SECURITY, 'content-type': 'application/json; charset=utf-8' }).end(text);
+}
+
+/** The console of a live runtime (`createRuntime({ console })`). */
+export function startRuntimeConsole(
+  runtime: Omit<ConsoleSource, 'breakers' | 'registry'> & {
+    registry: RunRegistry;
+    breakers: () => ReadonlyMap<string, Breaker>;
+  },
+  options: ConsoleServerOptions,
+): Promise<ConsoleServer> {
+  return startConsoleServer({ ...runtime, breakers: () => breakerRows(runtime.breakers()) }, options);
 }
 
 /** Start the console's HTTP server on loopback with a fresh random token. */

@@ -79,7 +79,9 @@ const graphs = new WeakMap<Workflow, WorkflowGraph>();
 export function graphOf(workflow: Workflow): WorkflowGraph {
   let graph = graphs.get(workflow);
   if (!graph) {
-    graph = workflowGraph(workflow.machine as AnyStateMachine);
+    // A stored run whose workflow the console was not given has no statechart to draw.
+    const machine = workflow.machine as AnyStateMachine | undefined;
+    graph = machine ? workflowGraph(machine) : { nodes: [], edges: [] };
     graphs.set(workflow, graph);
   }
   return graph;
@@ -111,7 +113,8 @@ export function runDetail(tracked: TrackedRun, now: number, reviews: readonly Pe
     /** False once a finished run's log and trace were released (only its summary is kept). */
     details: tracked.run !== null,
     graph: graphOf(tracked.workflow),
-    active: snap ? activeStates(tracked.workflow.machine as AnyStateMachine, snap) : [],
+    active:
+      snap && tracked.workflow.machine ? activeStates(tracked.workflow.machine as AnyStateMachine, snap) : [],
     status: snap?.status ?? null,
     spans: tracked.run?.trace().spans ?? [],
     logTotal: entries.length,

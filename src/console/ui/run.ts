@@ -21,6 +21,7 @@ export interface RunDetail {
   logTotal: number;
   log: LogLine[];
   reviews: Review[];
+  readOnly: boolean;
 }
 
 export function RunView({ id }: { id: string }) {
@@ -75,7 +76,7 @@ export function RunView({ id }: { id: string }) {
         `${s.workflowId} · started ${fmtTime(s.startedAt)} · ${fmtMs(s.durationMs)}`,
       ),
       s.step ? h('span', { class: 'step' }, s.step) : null,
-      live ? h(CancelButton, { id: s.id }) : null,
+      live && !detail.readOnly ? h(CancelButton, { id: s.id }) : null,
     ),
     s.reason ? h('p', { class: 'reason' }, s.reason) : null,
     error ? h('p', { class: 'error' }, error) : null,
@@ -93,13 +94,21 @@ export function RunView({ id }: { id: string }) {
         'div',
         { class: 'panel chart' },
         h('h3', null, 'Statechart'),
-        h(Diagram, { workflowId: s.workflowId, graph: detail.graph, active: detail.active }),
+        detail.graph.nodes.length
+          ? h(Diagram, { workflowId: s.workflowId, graph: detail.graph, active: detail.active })
+          : h(
+              'p',
+              { class: 'muted' },
+              'no statechart: this console was not given the workflow (agentcharts console --module)',
+            ),
       ),
       h(
         'div',
         { class: 'panel side' },
         h('h3', null, 'Trace'),
-        detail.details ? h(Waterfall, { spans: detail.spans }) : h('p', { class: 'muted' }, 'released'),
+        detail.details
+          ? h(Waterfall, { spans: detail.spans })
+          : h('p', { class: 'muted' }, 'this finished run’s trace was released; only its summary is kept'),
         h('h3', null, `State log (${detail.logTotal})`),
         detail.details
           ? h(LogScrubber, { runId: s.id, lines: detail.log })
