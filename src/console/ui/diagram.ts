@@ -126,10 +126,11 @@ export function Diagram({
   const [layout, setLayout] = useState<Layout | null>(null);
   const [error, setError] = useState<string | null>(null);
   const svg = useRef<SVGSVGElement>(null);
+  const [fit, setFit] = useState(false);
   const key = active.join(' ');
   // Follow the run: keep the innermost active state in view inside the scrolling panel.
   useEffect(() => {
-    const panel = svg.current?.parentElement;
+    const panel = svg.current?.closest<HTMLElement>('.panel');
     const leaves = svg.current?.querySelectorAll<SVGGElement>('g.state.active:not(.container)');
     const target = leaves?.[leaves.length - 1];
     if (!panel || !target) return;
@@ -137,7 +138,7 @@ export function Diagram({
     const view = panel.getBoundingClientRect();
     panel.scrollTop += box.top - view.top - view.height / 2 + box.height / 2;
     panel.scrollLeft += box.left - view.left - view.width / 2 + box.width / 2;
-  }, [layout, key]);
+  }, [layout, key, fit]);
   useEffect(() => {
     let promise = layouts.get(workflowId);
     if (!promise) {
@@ -150,66 +151,80 @@ export function Diagram({
   if (error) return h('p', { class: 'error' }, `diagram: ${error}`);
   if (!layout) return h('p', { class: 'muted' }, 'laying out the statechart…');
   const on = new Set(active);
-  return h(
-    'svg',
+  const toggle = h(
+    'button',
     {
-      ref: svg,
-      class: 'diagram',
-      width: layout.width,
-      height: layout.height,
-      viewBox: `0 0 ${layout.width} ${layout.height}`,
-      role: 'img',
-      'aria-label': `statechart of ${workflowId}`,
+      class: 'fit',
+      onClick: () => setFit(!fit),
+      title: 'fit the whole statechart in the panel, or show it at full size',
     },
+    fit ? 'full size' : 'fit',
+  );
+  return h(
+    'div',
+    { class: 'diagram-wrap' },
+    toggle,
     h(
-      'defs',
-      null,
+      'svg',
+      {
+        ref: svg,
+        class: fit ? 'diagram fit' : 'diagram',
+        width: fit ? '100%' : layout.width,
+        height: fit ? undefined : layout.height,
+        viewBox: `0 0 ${layout.width} ${layout.height}`,
+        role: 'img',
+        'aria-label': `statechart of ${workflowId}`,
+      },
       h(
-        'marker',
-        {
-          id: 'arrow',
-          viewBox: '0 0 10 10',
-          refX: 9,
-          refY: 5,
-          markerWidth: 6,
-          markerHeight: 6,
-          orient: 'auto',
-        },
-        h('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrowhead' }),
-      ),
-    ),
-    layout.boxes
-      .filter((b) => b.node.parent !== null)
-      .map((b) =>
+        'defs',
+        null,
         h(
-          'g',
+          'marker',
           {
-            key: b.node.id,
-            class: `state ${b.node.type}${b.container ? ' container' : ''}${b.node.guardrail ? ` guard-${b.node.guardrail}` : ''}${on.has(b.node.id) ? ' active' : ''}`,
-            'data-state': b.node.id,
-            'data-active': on.has(b.node.id) ? 'true' : undefined,
+            id: 'arrow',
+            viewBox: '0 0 10 10',
+            refX: 9,
+            refY: 5,
+            markerWidth: 6,
+            markerHeight: 6,
+            orient: 'auto',
           },
-          h('rect', { x: b.x, y: b.y, width: b.width, height: b.height, rx: 6 }),
-          h(
-            'text',
-            {
-              x: b.x + (b.container ? 8 : b.width / 2),
-              y: b.y + (b.container ? 16 : b.height / 2 + 4),
-              'text-anchor': b.container ? 'start' : 'middle',
-            },
-            b.node.type === 'parallel' ? `${b.node.label} ∥` : b.node.label,
-          ),
+          h('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrowhead' }),
         ),
       ),
-    layout.edges.map((e) =>
-      h(
-        'g',
-        { key: e.id, class: 'edge' },
-        h('polyline', {
-          points: e.points.map((p) => `${p.x},${p.y}`).join(' '),
-          'marker-end': 'url(#arrow)',
-        }),
-        e.labelAt && e.label ? h('text', { x: e.labelAt.x, y: e.labelAt.y }, e.label) : null,
+      layout.boxes
+        .filter((b) => b.node.parent !== null)
+        .map((b) =>
+          h(
+            'g',
+            {
+              key: b.node.id,
+              class: `state ${b.node.type}${b.container ? ' container' : ''}${b.node.guardrail ? ` guard-${b.node.guardrail}` : ''}${on.has(b.node.id) ? ' active' : ''}`,
+              'data-state': b.node.id,
+              'data-active': on.has(b.node.id) ? 'true' : undefined,
+            },
+            h('rect', { x: b.x, y: b.y, width: b.width, height: b.height, rx: 6 }),
+            h(
+              'text',
+              {
+                x: b.x + (b.container ? 8 : b.width / 2),
+                y: b.y + (b.container ? 16 : b.height / 2 + 4),
+                'text-anchor': b.container ? 'start' : 'middle',
+              },
+              b.node.type === 'parallel' ? `${b.node.label} ∥` : b.node.label,
+            ),
+          ),
+        ),
+      layout.edges.map((e) =>
+        h(
+          'g',
+          { key: e.id, class: 'edge' },
+          h('polyline', {
+            points: e.points.map((p) => `${p.x},${p.y}`).join(' '),
+            'marker-end': 'url(#arrow)',
+          }),
+          e.labelAt && e.label ? h('text', { x: e.labelAt.x, y: e.labelAt.y }, e.label) : null,
+        ),
       ),
     ),
   );

@@ -2,7 +2,7 @@ import { h, render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { BreakerRow, RunSummary } from '../view.js';
 import { BreakersView } from './breakers.js';
-import { subscribe } from './client.js';
+import { get, subscribe } from './client.js';
 import { type Review, ReviewsView } from './reviews.js';
 import { RunView } from './run.js';
 import { RunsView } from './runs.js';
@@ -33,6 +33,8 @@ function App() {
       reviews: (list) => setReviews(list as Review[]),
       breakers: (rows) => setBreakers(rows as BreakerRow[]),
     });
+    // The header's review count is right from the first paint, not from the first change.
+    get<Review[]>('reviews').then(setReviews, () => {});
     return () => {
       removeEventListener('hashchange', onHash);
       stop();
