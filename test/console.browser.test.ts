@@ -103,6 +103,14 @@ describe('the console in headless Chromium', () => {
       .find((r) => r.id === 'run-1')!
       .cancel('enough');
     await f.page.waitForSelector('tr[data-run="run-1"][data-status="cancelled"]');
+    // The breakers the runs crossed: the researcher's, closed, no failure.
+    await f.page.click('a.tab:has-text("Breakers")');
+    const row = await f.page.waitForSelector('#breakers tr[data-breaker]');
+    expect(await row.getAttribute('data-breaker')).toMatch(/researcher/);
+    expect(await row.$$eval('td', (cells) => cells.slice(1, 3).map((c) => c.textContent))).toEqual([
+      'closed',
+      '0',
+    ]);
     expect(f.refused).toEqual([]);
     expect(f.errors).toEqual([]);
   });

@@ -183,6 +183,22 @@ describe('the console server', () => {
     expect((await run.done).status).toBe('fallback');
   });
 
+  it('shows the breakers: opened by three failed calls, with the next probe time; later runs fail fast', async () => {
+    const { api, start, release, clock } = await setup();
+    expect((await api('breakers')).body).toEqual([]);
+    for (const id of ['run-1', 'run-2', 'run-3']) {
+      const run = start(id);
+      await release(id, 'researcher', { content: 42 }); // not a Draft: the call fails validation
+      expect((await run.done).status).toBe('fallback');
+    }
+    const [breaker] = (await api('breakers')).body;
+    expect(breaker).toMatchObject({ state: 'open', failures: 3, opens: 1, probeAt: clock.now() + 60_000 });
+    expect(breaker.key).toMatch(/researcher/);
+    const fast = start('run-4');
+    expect(await fast.done).toMatchObject({ status: 'fallback', cause: 'breakerOpen' });
+    expect((await api('runs?q=run-4')).body.runs[0]).toMatchObject({ status: 'fallback' });
+  });
+
   it('cancels a run', async () => {
     const { api, start } = await setup();
     const run = start('run-1');

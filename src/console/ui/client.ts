@@ -34,12 +34,19 @@ export type Live = {
   reviews: (reviews: unknown[]) => void;
   breakers: (rows: unknown[]) => void;
   connected: (on: boolean) => void;
+  /** After a (re)connection: what changed while disconnected is not replayed, so fetch again. */
+  refresh: () => void;
 };
 
 /** Server-sent events: what changed since the page fetched. EventSource reconnects by itself. */
 export function subscribe(live: Live): () => void {
   const source = new EventSource('./api/events');
-  source.addEventListener('hello', () => live.connected(true));
+  let first = true;
+  source.addEventListener('hello', () => {
+    live.connected(true);
+    if (!first) live.refresh();
+    first = false;
+  });
   source.addEventListener('error', () => live.connected(false));
   source.addEventListener('runs', (e) => {
     const data = JSON.parse((e as MessageEvent).data) as { runs: RunSummary[]; total: number };

@@ -29,6 +29,10 @@ function App() {
     addEventListener('hashchange', onHash);
     const stop = subscribe({
       connected: setConnected,
+      refresh: () => {
+        emit({ runs: [], total: 0, refresh: true });
+        get<Review[]>('reviews').then(setReviews, () => {});
+      },
       runs: (runs: RunSummary[], total: number) => emit({ runs, total }),
       reviews: (list) => setReviews(list as Review[]),
       breakers: (rows) => setBreakers(rows as BreakerRow[]),

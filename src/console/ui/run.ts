@@ -41,8 +41,8 @@ export function RunView({ id }: { id: string }) {
       }
     });
     void load();
-    return onRuns(({ runs }) => {
-      if (runs.some((r) => r.id === id)) void load();
+    return onRuns(({ runs, refresh }) => {
+      if (refresh || runs.some((r) => r.id === id)) void load();
     });
   }, [id]);
 

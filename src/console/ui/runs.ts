@@ -43,7 +43,8 @@ export function RunsView() {
       }
     });
     void load();
-    return onRuns(({ runs }) => {
+    return onRuns(({ runs, refresh }) => {
+      if (refresh) return void load();
       // Patch the rows shown; a run this page does not show yet (a new one) means a fresh page.
       const current = shown.current;
       if (!current) return;

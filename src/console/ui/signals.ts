@@ -1,7 +1,8 @@
 import type { RunSummary } from '../view.js';
 
 /** Run changes from the live stream, fanned out to whichever views are open. */
-export type RunsChange = { runs: RunSummary[]; total: number };
+/** `refresh`: the live stream (re)connected, so changes may have been missed: fetch again. */
+export type RunsChange = { runs: RunSummary[]; total: number; refresh?: boolean };
 const listeners = new Set<(change: RunsChange) => void>();
 
 export function emit(change: RunsChange): void {
