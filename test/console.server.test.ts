@@ -224,6 +224,25 @@ describe('the console server', () => {
     expect((await api('runs?q=run-1')).body.runs[0].status).toBe('running');
   });
 
+  it('redirects the token without its trailing slash to the page', async () => {
+    const { url } = await setup();
+    const res = await fetch(url.slice(0, -1), { redirect: 'manual' });
+    expect(res.status).toBe(308);
+    expect(res.headers.get('location')).toBe(new URL(url).pathname);
+  });
+
+  it('says why it could not start (a port in use), and the runtime still runs', async () => {
+    const { url } = await setup();
+    const port = Number(new URL(url).port);
+    const f = consoleFixture({ console: { port } });
+    runtimes.push(f.runtime);
+    await expect(f.runtime.console!.ready).rejects.toThrow(/EADDRINUSE/);
+    const run = f.start('run-1');
+    await f.release('run-1', 'researcher');
+    expect(f.runtime.runs().map((r) => r.id)).toEqual(['run-1']);
+    run.cancel();
+  });
+
   it('stops with the runtime', async () => {
     const { url, runtime } = await setup();
     await runtime.stop();

@@ -164,6 +164,11 @@ export async function startConsoleServer(
       res.end('401 unauthorized: open the URL the runtime printed (it carries the access token)\n');
       return;
     }
+    // The page's relative URLs need the trailing slash.
+    if (restParts.length === 0) {
+      res.writeHead(308, { location: `/${token}/`, 'cache-control': 'no-store' }).end();
+      return;
+    }
     const rest = restParts.join('/');
     const method = req.method ?? 'GET';
     if (rest === 'api/events' && method === 'GET') return events.open(req, res, SECURITY);
