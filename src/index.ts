@@ -149,6 +149,7 @@ export type {
 } from './run-result.js';
 export type { Runtime, RuntimeOptions, StartOptions } from './runtime.js';
 export { createRuntime } from './runtime.js';
+export type { ConsoleOption, RuntimeConsole } from './runtime-console.js';
 export type { InspectOption, RuntimeInspector } from './runtime-inspector.js';
 export type { BrowserStoreOptions, KeyValue } from './store/browser.js';
 export { browserStore, idbKeyValue, storageKeyValue } from './store/browser.js';

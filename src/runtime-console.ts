@@ -7,7 +7,7 @@ import type { Reviews } from './review/reviews.js';
 import type { Run } from './run.js';
 import type { Workflow } from './workflow/define.js';
 
-/** The runtime's `console` option: `true`, or where to listen. */
+/** The runtime's `console` option: `true`, or `{ port, host, assets }` (where to listen; the built page). */
 export type ConsoleOption = true | ConsoleServerOptions;
 
 export interface RuntimeConsole {
