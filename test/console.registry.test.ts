@@ -47,6 +47,8 @@ describe('the console run registry', () => {
     expect(registry.get('run-2499')?.run).not.toBeNull(); // among the 10 latest finished
     expect(registry.get('run-2489')?.run).toBeNull(); // finished earlier: summary only
     expect(registry.get('run-2489')?.terminal?.status).toBe('completed');
+    expect(registry.get('run-2489')?.terminal).not.toHaveProperty('output'); // compacted
+    expect(registry.get('run-2499')?.terminal).toHaveProperty('output', 1);
     expect(registry.list()[0]!.id).toBe('run-2999');
   });
 

@@ -33,6 +33,21 @@ export interface RunRegistryOptions {
   keepDetails?: number;
 }
 
+/** What the list shows of a released run: its outcome without the output, steps and issues. */
+function compact(t: RunTerminal): RunTerminal {
+  const reason = 'reason' in t ? t.reason : undefined;
+  return {
+    status: t.status,
+    runId: t.runId,
+    workflowId: t.workflowId,
+    startedAt: t.startedAt,
+    endedAt: t.endedAt,
+    durationMs: t.durationMs,
+    steps: [],
+    ...(reason === undefined ? {} : { reason }),
+  } as unknown as RunTerminal;
+}
+
 export function createRunRegistry(options: RunRegistryOptions): RunRegistry {
   const maxRuns = options.maxRuns ?? 10_000;
   const keepDetails = options.keepDetails ?? 200;
@@ -55,7 +70,10 @@ export function createRunRegistry(options: RunRegistryOptions): RunRegistry {
     // Release the handles (logs, traces) of all but the most recent finished runs: O(1) per run.
     for (; released < finished.length - keepDetails; released++) {
       const tracked = runs.get(finished[released]!);
-      if (tracked) tracked.run = null;
+      if (tracked) {
+        tracked.run = null;
+        tracked.terminal = tracked.terminal && compact(tracked.terminal);
+      }
     }
     let dropped = 0;
     while (runs.size > maxRuns && dropped < released) runs.delete(finished[dropped++]!);
