@@ -169,6 +169,18 @@ describe('the console server', () => {
     expect((await run.done).status).toBe('completed');
     expect((await api(`reviews/${review.id}/approve`, { json: { by: 'bo' } })).status).toBe(409);
     expect((await api('runs?q=run-1')).body.runs[0].status).toBe('completed');
+    // The finished run's view: its final state lit, and the path it took through the statechart.
+    const detail = (await api('runs/run-1')).body;
+    expect(detail.active).toEqual(['workflow', 'workflow.completed']);
+    expect(detail.visited).toEqual(
+      expect.arrayContaining([
+        'workflow.running.researcher.calling',
+        'workflow.running.checks.branches.style-checker.gating',
+        'workflow.running.writer.reviewing',
+        'workflow.running.finishing',
+      ]),
+    );
+    expect(detail.visited).not.toContain('workflow.fallback');
   });
 
   it('rejects with the reason and the reviewer name, ending the run as runtime.reviews does', async () => {

@@ -105,16 +105,31 @@ const workflowEntries = (tracked: TrackedRun): readonly LogEntry[] =>
 
 export const MAX_LOG_LINES = 2_000;
 
+/** Every workflow state the run has been in (from its log), so a finished run shows the path it took. */
+function visitedStates(machine: AnyStateMachine | undefined, entries: readonly LogEntry[]): string[] {
+  if (!machine) return [];
+  const seen = new Set<string>();
+  let last: unknown;
+  for (const e of entries) {
+    const value = (e.state as { value?: unknown }).value;
+    if (value === undefined || value === last) continue;
+    last = value;
+    for (const id of activeStates(machine, { value })) seen.add(id);
+  }
+  return [...seen];
+}
+
 export function runDetail(tracked: TrackedRun, now: number, reviews: readonly PendingReview[]) {
   const snap = snapOf(tracked);
   const entries = workflowEntries(tracked);
+  const machine = tracked.workflow.machine as AnyStateMachine | undefined;
   return {
     summary: summarize(tracked, now),
     /** False once a finished run's log and trace were released (only its summary is kept). */
     details: tracked.run !== null,
     graph: graphOf(tracked.workflow),
-    active:
-      snap && tracked.workflow.machine ? activeStates(tracked.workflow.machine as AnyStateMachine, snap) : [],
+    active: snap && machine ? activeStates(machine, snap) : [],
+    visited: visitedStates(machine, entries),
     status: snap?.status ?? null,
     spans: tracked.run?.trace().spans ?? [],
     logTotal: entries.length,

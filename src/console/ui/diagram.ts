@@ -118,10 +118,13 @@ export function Diagram({
   workflowId,
   graph,
   active,
+  visited = [],
 }: {
   workflowId: string;
   graph: WorkflowGraph;
   active: string[];
+  /** States the run has been in: its path, drawn fainter than the active ones. */
+  visited?: string[];
 }) {
   const [layout, setLayout] = useState<Layout | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -151,6 +154,7 @@ export function Diagram({
   if (error) return h('p', { class: 'error' }, `diagram: ${error}`);
   if (!layout) return h('p', { class: 'muted' }, 'laying out the statechart…');
   const on = new Set(active);
+  const been = new Set(visited);
   const toggle = h(
     'button',
     {
@@ -199,7 +203,7 @@ export function Diagram({
             'g',
             {
               key: b.node.id,
-              class: `state ${b.node.type}${b.container ? ' container' : ''}${b.node.guardrail ? ` guard-${b.node.guardrail}` : ''}${on.has(b.node.id) ? ' active' : ''}`,
+              class: `state ${b.node.type}${b.container ? ' container' : ''}${b.node.guardrail ? ` guard-${b.node.guardrail}` : ''}${on.has(b.node.id) ? ' active' : been.has(b.node.id) ? ' visited' : ''}`,
               'data-state': b.node.id,
               'data-active': on.has(b.node.id) ? 'true' : undefined,
             },

@@ -17,6 +17,7 @@ export interface RunDetail {
   details: boolean;
   graph: WorkflowGraph;
   active: string[];
+  visited: string[];
   spans: SpanLike[];
   logTotal: number;
   log: LogLine[];
@@ -95,7 +96,12 @@ export function RunView({ id }: { id: string }) {
         { class: 'panel chart' },
         h('h3', null, 'Statechart'),
         detail.graph.nodes.length
-          ? h(Diagram, { workflowId: s.workflowId, graph: detail.graph, active: detail.active })
+          ? h(Diagram, {
+              workflowId: s.workflowId,
+              graph: detail.graph,
+              active: detail.active,
+              visited: detail.visited,
+            })
           : h(
               'p',
               { class: 'muted' },
