@@ -60,6 +60,16 @@ describe('the console server', () => {
     expect((await fetch(new URL('api/runs', url))).status).toBe(200);
   });
 
+  it('tells the browser the page may reach its own origin only (Content-Security-Policy), and no referrer', async () => {
+    const { url } = await setup();
+    const res = await fetch(url);
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).toContain("connect-src 'self'");
+    expect(csp).not.toContain('unsafe');
+    expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+  });
+
   it('lists runs as they start and move, newest first, a page at a time, filterable', async () => {
     const { api, start, release } = await setup();
     for (let i = 1; i <= 7; i++) start(`run-${i}`);

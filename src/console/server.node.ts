@@ -45,7 +45,7 @@ const SECURITY = {
   'x-frame-options': 'DENY',
   // The page may talk to this server only: no CDN, no third party, nothing leaves loopback.
   'content-security-policy':
-    "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
 };
 
 /** Where the built page is: beside the sources (dist/console) or beside the compiled server. */
