@@ -125,6 +125,8 @@ export function runDetail(tracked: TrackedRun, now: number, reviews: readonly Pe
   const machine = tracked.workflow.machine as AnyStateMachine | undefined;
   return {
     summary: summarize(tracked, now),
+    /** The runtime's clock now (simulated in tests): open spans end here in the waterfall. */
+    now,
     /** False once a finished run's log and trace were released (only its summary is kept). */
     details: tracked.run !== null,
     graph: graphOf(tracked.workflow),

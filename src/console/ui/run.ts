@@ -14,6 +14,7 @@ import { type SpanLike, Waterfall } from './waterfall.js';
 
 export interface RunDetail {
   summary: RunSummary;
+  now: number;
   details: boolean;
   graph: WorkflowGraph;
   active: string[];
@@ -113,7 +114,7 @@ export function RunView({ id }: { id: string }) {
         { class: 'panel side' },
         h('h3', null, 'Trace'),
         detail.details
-          ? h(Waterfall, { spans: detail.spans })
+          ? h(Waterfall, { spans: detail.spans, now: detail.now })
           : h('p', { class: 'muted' }, 'this finished run’s trace was released; only its summary is kept'),
         h('h3', null, `State log (${detail.logTotal})`),
         detail.details

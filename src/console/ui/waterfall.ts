@@ -15,9 +15,9 @@ export interface SpanLike {
   attributes: Record<string, string | number | boolean>;
 }
 
-export function Waterfall({ spans }: { spans: SpanLike[] }) {
+/** `now` is the runtime's clock (not the browser's): spans still open end there. */
+export function Waterfall({ spans, now }: { spans: SpanLike[]; now: number }) {
   if (spans.length === 0) return h('p', { class: 'muted' }, 'no spans');
-  const now = Date.now();
   const start = Math.min(...spans.map((s) => s.startedAt));
   const end = Math.max(...spans.map((s) => s.endedAt ?? Math.max(s.startedAt, now)));
   const total = Math.max(1, end - start);
