@@ -158,6 +158,8 @@ describe('the console in headless Chromium', () => {
     await f.page.waitForSelector('.run[data-status="awaitingReview"]');
     // The trace and the state log follow too.
     await f.page.waitForSelector('.span-row:has-text("writer")');
+    await f.page.waitForSelector('.entry pre.json'); // the scrubber's entry has loaded
+    await f.page.waitForSelector('a.tab:has-text("Reviews (1)")');
     expect(await f.page.$$('g.state.guard-breaker')).not.toHaveLength(0);
     await mkdir(join(root, 'docs'), { recursive: true });
     await f.page.screenshot({ path: join(root, 'docs/console-run.png'), fullPage: true });

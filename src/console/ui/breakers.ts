@@ -1,19 +1,9 @@
 import { h } from 'preact';
-import { useEffect } from 'preact/hooks';
 import type { BreakerRow } from '../view.js';
-import { fmtTime, get } from './client.js';
+import { fmtTime } from './client.js';
 
 /** The runtime's breakers: state, consecutive failures, times opened, next probe. */
-export function BreakersView({
-  rows,
-  setRows,
-}: {
-  rows: BreakerRow[] | null;
-  setRows: (r: BreakerRow[]) => void;
-}) {
-  useEffect(() => {
-    get<BreakerRow[]>('breakers').then(setRows, () => {});
-  }, []);
+export function BreakersView({ rows }: { rows: BreakerRow[] | null }) {
   if (!rows) return h('p', { class: 'muted' }, 'loading…');
   return h(
     'section',

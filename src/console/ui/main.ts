@@ -1,5 +1,5 @@
 import { h, render } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { BreakerRow, RunSummary } from '../view.js';
 import { BreakersView } from './breakers.js';
 import { get, subscribe } from './client.js';
@@ -18,11 +18,39 @@ const routeOf = (hash: string) => {
   return { view: 'runs' as const };
 };
 
+/**
+ * A list fed by both a fetch and the live stream (which sends the whole list): a fetch that answers
+ * after a live update started later than it is dropped, so a slow answer never puts back old data.
+ */
+function feed<T>(path: string, set: (value: T) => void) {
+  let version = 0;
+  return {
+    live(value: T) {
+      version++;
+      set(value);
+    },
+    fetch() {
+      const at = ++version;
+      get<T>(path).then(
+        (value) => {
+          if (version === at) set(value);
+        },
+        () => {},
+      );
+    },
+  };
+}
+
 function App() {
   const [route, setRoute] = useState(() => routeOf(location.hash));
   const [connected, setConnected] = useState(false);
   const [reviews, setReviews] = useState<Review[] | null>(null);
   const [breakers, setBreakers] = useState<BreakerRow[] | null>(null);
+  const feeds = useRef({
+    reviews: feed<Review[]>('reviews', setReviews),
+    breakers: feed<BreakerRow[]>('breakers', setBreakers),
+  });
+  const { reviews: reviewsFeed, breakers: breakersFeed } = feeds.current;
 
   useEffect(() => {
     const onHash = () => setRoute(routeOf(location.hash));
@@ -31,19 +59,26 @@ function App() {
       connected: setConnected,
       refresh: () => {
         emit({ runs: [], total: 0, refresh: true });
-        get<Review[]>('reviews').then(setReviews, () => {});
+        reviewsFeed.fetch();
+        breakersFeed.fetch();
       },
       runs: (runs: RunSummary[], total: number) => emit({ runs, total }),
-      reviews: (list) => setReviews(list as Review[]),
-      breakers: (rows) => setBreakers(rows as BreakerRow[]),
+      reviews: (list) => reviewsFeed.live(list as Review[]),
+      breakers: (rows) => breakersFeed.live(rows as BreakerRow[]),
     });
     // The header's review count is right from the first paint, not from the first change.
-    get<Review[]>('reviews').then(setReviews, () => {});
+    reviewsFeed.fetch();
     return () => {
       removeEventListener('hashchange', onHash);
       stop();
     };
   }, []);
+
+  // Fetched when shown too: a breaker's cooldown passes without any event.
+  useEffect(() => {
+    if (route.view === 'reviews') reviewsFeed.fetch();
+    if (route.view === 'breakers') breakersFeed.fetch();
+  }, [route.view]);
 
   const pending = reviews?.length ?? 0;
   const link = (href: string, label: string, active: boolean) =>
@@ -76,8 +111,8 @@ function App() {
         : route.view === 'run'
           ? h(RunView, { id: route.id, key: route.id })
           : route.view === 'reviews'
-            ? h(ReviewsView, { reviews, setReviews })
-            : h(BreakersView, { rows: breakers, setRows: setBreakers }),
+            ? h(ReviewsView, { reviews })
+            : h(BreakersView, { rows: breakers }),
     ),
   );
 }

@@ -1,6 +1,6 @@
 import { h } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
-import { ApiError, fmtTime, get, post } from './client.js';
+import { useState } from 'preact/hooks';
+import { ApiError, fmtTime, post } from './client.js';
 
 /** The review queue: approve, edit (checked against the agent's schema on the server) or reject. */
 
@@ -20,16 +20,7 @@ export interface Review {
 
 type Issue = { path: string; message: string };
 
-export function ReviewsView({
-  reviews,
-  setReviews,
-}: {
-  reviews: Review[] | null;
-  setReviews: (r: Review[]) => void;
-}) {
-  useEffect(() => {
-    get<Review[]>('reviews').then(setReviews, () => {});
-  }, []);
+export function ReviewsView({ reviews }: { reviews: Review[] | null }) {
   if (!reviews) return h('p', { class: 'muted' }, 'loading…');
   return h(
     'section',

@@ -34,20 +34,26 @@ export function RunsView() {
     const query = new URLSearchParams({ offset: String(offset), limit: String(PAGE_SIZE) });
     if (status) query.set('status', status);
     if (q) query.set('q', q);
+    let loading = false;
     const load = refetcher(async () => {
+      loading = true;
       try {
-        setPage(await get<Page>(`runs?${query}`));
+        const next = await get<Page>(`runs?${query}`);
+        shown.current = next;
+        setPage(next);
         setError(null);
       } catch (e) {
         setError(String(e));
+      } finally {
+        loading = false;
       }
     });
     void load();
     return onRuns(({ runs, refresh }) => {
-      if (refresh) return void load();
-      // Patch the rows shown; a run this page does not show yet (a new one) means a fresh page.
       const current = shown.current;
-      if (!current) return;
+      // A change during a fetch may be older or newer than its answer: fetch again after it.
+      if (refresh || loading || !current) return void load();
+      // Patch the rows shown; a run this page does not show yet (a new one) means a fresh page.
       const byId = new Map(runs.map((r) => [r.id, r]));
       const unknown = runs.some((r) => !current.runs.some((c) => c.id === r.id));
       if (unknown || status) return void load();
