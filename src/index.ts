@@ -149,6 +149,7 @@ export type {
 } from './run-result.js';
 export type { OtelContextLike, OtelTracerLike, Runtime, RuntimeOptions, StartOptions } from './runtime.js';
 export { createRuntime } from './runtime.js';
+export type { ConsoleOption, RuntimeConsole } from './runtime-console.js';
 export type { InspectOption, RuntimeInspector } from './runtime-inspector.js';
 export type { StoreErrorCode } from './store/errors.js';
 export { isStoreError, StoreError } from './store/errors.js';

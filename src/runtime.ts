@@ -15,6 +15,8 @@ import type { Run } from './run.js';
 import { haltRun, startRun } from './run.js';
 import { isSafeRunId, RUN_ID_RULE } from './run-id.js';
 import { createBreakerRegistry } from './runtime-breakers.js';
+import type { ConsoleOption, RuntimeConsole } from './runtime-console.js';
+import { consoleOptionSchema, startConsole } from './runtime-console.js';
 import type { InspectOption, RuntimeInspector } from './runtime-inspector.js';
 import { startInspector } from './runtime-inspector.js';
 import type { Store } from './store/store.js';
@@ -54,6 +56,11 @@ export interface RuntimeOptions {
   escalationRetry?: NotifyPolicyOptions;
   /** The Stately inspector: `'ws'` (a relay on 127.0.0.1, Node), `'browser'` (in a page), or options. */
   inspect?: InspectOption;
+  /**
+   * The agentcharts console (Node): a page on 127.0.0.1 showing runs, their statecharts, traces,
+   * state logs, breakers and reviews, live. `true` or `{ port, host }`; `await runtime.console.ready`.
+   */
+  console?: ConsoleOption;
   /** An OpenTelemetry tracer (`trace.getTracer(name)`): every span of every run is exported to it too. */
   tracer?: OtelTracerLike;
   /** Spans and progress events for every run (`run.trace()`, `run.events()`). Default true. */
@@ -88,6 +95,8 @@ export interface Runtime {
   readonly reviews: Reviews;
   /** The Stately inspector, when `inspect` was given: `await runtime.inspector.ready` tells where. */
   readonly inspector: RuntimeInspector | null;
+  /** The console, when `console` was given: `(await runtime.console.ready).url` is the page to open. */
+  readonly console: RuntimeConsole | null;
   /** Validate the input and start a run. Bad input gives a `failed` result and runs nothing. */
   start<I, O>(workflow: Workflow<I, O>, input: I, options?: StartOptions): Run<O>;
   /** The runs that have not ended. */
@@ -125,6 +134,7 @@ const optionsSchema = z.strictObject({
       },
     )
     .optional(),
+  console: consoleOptionSchema.optional(),
   tracer: z
     .custom<OtelTracerLike>((v) => isObject(v) && typeof v.startSpan === 'function', {
       error: 'must be an OpenTelemetry Tracer (trace.getTracer(name))',
@@ -175,6 +185,9 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       : {}),
   });
   const inspector = o.inspect ? startInspector(o.inspect, onError) : null;
+  const consoleServer = o.console
+    ? startConsole(o.console as ConsoleOption, { reviews, breakers: () => registry.breakers, now })
+    : null;
   const exporters = o.tracing ? (o.tracer ? [otelExporter(o.tracer as OtelTracer)] : []) : null;
   const active = new Map<string, Run>();
   const machines = new WeakMap<Workflow, WorkflowMachine>();
@@ -229,6 +242,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   return {
     reviews,
     inspector,
+    console: consoleServer,
     async resume() {
       if (!store) return { runs: [], errors: [] };
       const stored = await store.loadBreakers();
@@ -255,6 +269,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
             entries: run.entries,
           });
           if (handle.actor) active.set(handle.id, handle as Run);
+          consoleServer?.track(handle as Run, workflow);
           resumed.push(handle);
         } catch (error) {
           problems.push(
@@ -293,6 +308,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       const run = startRun(deps(workflow, parent), workflow, input, runId, startOptions.signal);
       // An input that failed validation ends at once and is never active.
       if (run.actor) active.set(runId, run as Run);
+      consoleServer?.track(run as Run, workflow as Workflow);
       return run;
     },
     runs: () => [...active.values()],
@@ -312,6 +328,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       // Let another process open the store (the file store's folder lock) once this one is done.
       await store?.release?.();
       await inspector?.stop();
+      await consoleServer?.stop();
     },
   };
 }

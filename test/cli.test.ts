@@ -149,6 +149,7 @@ describe('agentcharts: help, version, and errors as JSON', () => {
     ['check', /^agentcharts check — /],
     ['load', /^agentcharts load — /],
     ['demo', /^agentcharts demo — /],
+    ['console', /^agentcharts console — /],
   ])("%s --help, -h and help %s print that command's options, exit 0", async (command, title) => {
     for (const argv of [
       [command, '--help'],
@@ -167,6 +168,8 @@ describe('agentcharts: help, version, and errors as JSON', () => {
     expect(code).toBe(0);
     expect(out).toContain('agentcharts <command> --help');
     expect(out).toContain('agentcharts --version');
+    for (const command of ['demo', 'load', 'check', 'console'])
+      expect(out).toContain(`agentcharts ${command} `);
   });
 
   it("--version prints the version in agentcharts' package.json", async () => {

@@ -105,6 +105,8 @@ describe('the packed package', () => {
       if (typeof target === 'object') expect(target.types, entry).toMatch(/\.d\.ts$/);
     }
     expect(files).toContain('package/LICENSE');
+    // The console's page, built by Vite and served by the runtime.
+    expect(files).toContain('package/dist/console/index.html');
     expect(readFileSync(join(app, 'node_modules/agentcharts/LICENSE'), 'utf8')).toContain(
       `${manifest.license} License`,
     );
@@ -298,6 +300,7 @@ describe('every TypeScript snippet in the README, pasted into a project', () => 
     [/reviews\.edit\(/, "completed { content: 'A better draft.', confidence: 0.9 }"],
     [/runtime\.resume\(\)/, 'resumed 0 runs, 0 unreadable'],
     [/serveWorkflows\(/, ''],
+    [/console: true/, 'console at http://127.0.0.1:'],
   ];
 
   beforeAll(async () => {

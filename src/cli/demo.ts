@@ -31,6 +31,7 @@ export async function demo(argv: string[], out: Out): Promise<number> {
     strict: true,
     options: {
       inspect: { type: 'boolean' },
+      console: { type: 'boolean' },
       out: { type: 'string', default: 'runs' },
       seed: { type: 'string', default: '7' },
       concurrency: { type: 'string', default: '4' },
@@ -49,7 +50,14 @@ export async function demo(argv: string[], out: Out): Promise<number> {
 
   const agents = await modelAgents(values.model, out);
   const workflow = demoWorkflow({ seed, latency: [20, 80], ...agents });
-  const runtime = createRuntime({ ...(values.inspect ? { inspect: 'ws' as const } : {}) });
+  const runtime = createRuntime({
+    ...(values.inspect ? { inspect: 'ws' as const } : {}),
+    ...(values.console ? { console: true as const } : {}),
+  });
+  await runtime.console?.ready.then(
+    ({ url }) => out.log(`agentcharts console: open ${url}\n`),
+    (error: unknown) => out.err(`the console could not start (${String(error)}); the demo runs without it`),
+  );
   if (runtime.inspector) {
     const ready = await runtime.inspector.ready;
     out.log(
@@ -156,8 +164,8 @@ export async function demo(argv: string[], out: Out): Promise<number> {
   );
   out.log(`traces and state logs: ${dir}/<run>.trace.json, <run>.log.jsonl`);
 
-  if (runtime.inspector && process.stdin.isTTY) {
-    out.log('\npress Enter to stop the inspector relay');
+  if ((runtime.inspector || runtime.console) && process.stdin.isTTY) {
+    out.log(`\npress Enter to stop the ${runtime.console ? 'console' : 'inspector relay'}`);
     await new Promise((resolve) => process.stdin.once('data', resolve));
     process.stdin.pause();
   }

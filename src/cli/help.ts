@@ -3,9 +3,10 @@
 export const HELP = `agentcharts — the production layer between your agents
 
 usage:
-  agentcharts demo  [--inspect] [--out ./runs] [--seed 7] [--concurrency 4] [--model provider:model]
+  agentcharts demo  [--console] [--inspect] [--out ./runs] [--seed 7] [--concurrency 4] [--model provider:model]
   agentcharts load  <module> [--expected 200] [--factor 5] [--duration 30s] [--drain 30s] [--runs N] …
   agentcharts check <module> [--export name] [--json]
+  agentcharts console --store <dir> [--module file.js] [--port N] [--host 127.0.0.1]
   agentcharts <command> --help     that command's options
   agentcharts --version
 
@@ -13,11 +14,22 @@ usage:
 \`load = { expected, input(i), slo }\`. check also reads hand-written statecharts.
 Exit codes: 0 ok, 1 a checklist item or an SLO failed, 2 bad usage, 70 an internal error.`;
 
-export const COMMAND_HELP: Readonly<Record<'demo' | 'load' | 'check', string>> = {
+export const COMMAND_HELP: Readonly<Record<'demo' | 'load' | 'check' | 'console', string>> = {
+  console: `agentcharts console — the console over a file store's runs, finished and unfinished (read-only)
+
+usage: agentcharts console --store <dir> [options]
+
+  --store <dir>           the folder of a file store (one owner at a time: stop its runtime first)
+  --module <file.js>      a module exporting the runs' workflows, so their statecharts are drawn
+                          (repeatable)
+  --port <n>              default: a free port
+  --host <host>           default 127.0.0.1
+  -h, --help`,
   demo: `agentcharts demo — the research-report workflow on seeded mock agents
 
 usage: agentcharts demo [options]
 
+  --console               watch and steer the runs in the agentcharts console (a page on 127.0.0.1)
   --inspect               watch the runs in the Stately inspector (a relay on 127.0.0.1)
   --out <dir>             where each run's trace and state log go (default ./runs)
   --seed <n>              the mock agents' seed (default 7)

@@ -25,6 +25,10 @@ export async function main(argv: string[], out: Out = defaultOut()): Promise<num
         return await check(rest, out);
       case 'load':
         return await load(rest, out);
+      case 'console': {
+        const { consoleCommand } = await import('../console/cli.node.js');
+        return await consoleCommand(rest, out);
+      }
       case 'demo': {
         const { demo } = await import('./demo.js');
         return await demo(rest, out);
@@ -43,7 +47,7 @@ export async function main(argv: string[], out: Out = defaultOut()): Promise<num
         out.log(HELP);
         return command === undefined ? 2 : 0;
       default:
-        throw new UsageError(`unknown command "${command}" (expected demo, load or check)`);
+        throw new UsageError(`unknown command "${command}" (expected demo, load, check or console)`);
     }
   } catch (error) {
     const usage = isUsageError(error) || isParseArgsError(error);

@@ -21,6 +21,12 @@ export interface BrowserInspectorOptions {
   iframe?: InspectorFrame | null;
   /** Objects nested deeper than this in a message are truncated. Default 10. */
   depthLimit?: number;
+  /**
+   * How many messages are kept to replay to an inspector window that connects late (the hosted page
+   * takes a while to load) or reloads. Default 10,000; the package's own 200 lost the start of any
+   * run longer than a few steps.
+   */
+  maxDeferredEvents?: number;
   onError?: ObserverErrorHandler;
 }
 
@@ -35,6 +41,8 @@ export interface BrowserInspector {
   readonly active: boolean;
   stop(): void;
 }
+
+export const DEFAULT_MAX_DEFERRED = 10_000;
 
 export function startBrowserInspector(options: BrowserInspectorOptions = {}): BrowserInspector {
   const onError = options.onError ?? reportOncePerSource();
@@ -53,6 +61,7 @@ export function startBrowserInspector(options: BrowserInspectorOptions = {}): Br
     ...(options.url ? { url: options.url } : {}),
     ...(options.iframe !== undefined ? { iframe: options.iframe as HTMLIFrameElement | null } : {}),
     serializationDepthLimit: depthLimit,
+    maxDeferredEvents: options.maxDeferredEvents ?? DEFAULT_MAX_DEFERRED,
   });
   let stopped = false;
   return {
