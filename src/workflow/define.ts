@@ -23,6 +23,7 @@ import { schemaValidator } from '../review/validate.js';
 import { blackboardLogic } from './state.js';
 import type { Step, StepContext } from './steps.js';
 import { normaliseSteps } from './steps.js';
+import type { StateCheck, StepsCheck, TypedWorkflowOptions, WorkflowState } from './typed.js';
 
 export interface WorkflowOptions<IS extends z.ZodType, OS extends z.ZodType, SS extends z.ZodObject> {
   id: string;
@@ -92,8 +93,13 @@ export const isWorkflow = (value: unknown): value is Workflow => brandOf(value, 
 export function defineWorkflow<
   IS extends z.ZodType = z.ZodUnknown,
   OS extends z.ZodType = z.ZodUnknown,
-  SS extends z.ZodObject = z.ZodObject,
->(options: WorkflowOptions<IS, OS, SS>): Workflow<z.output<IS>, z.output<OS>> {
+  const T extends readonly unknown[] = readonly unknown[],
+  SS extends z.ZodObject | undefined = undefined,
+  const R extends Record<string, Reducer> = {},
+>(
+  options: TypedWorkflowOptions<IS, OS, T, SS, R> &
+    NoInfer<StateCheck<T, R, SS> & StepsCheck<T, z.output<IS>, WorkflowState<T, R, SS>>>,
+): Workflow<z.output<IS>, z.output<OS>> {
   const where = `defineWorkflow(${typeof options?.id === 'string' ? JSON.stringify(options.id) : '?'})`;
   const o = parseOptions(optionsSchema, options, where);
   const board = blackboardLogic(where, o.state, o.reducers ?? {});
