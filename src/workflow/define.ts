@@ -95,7 +95,7 @@ export function defineWorkflow<
   OS extends z.ZodType = z.ZodUnknown,
   const T extends readonly unknown[] = readonly unknown[],
   SS extends z.ZodObject | undefined = undefined,
-  const R extends Record<string, Reducer> = {},
+  const R extends Record<string, Reducer> = Record<never, never>,
 >(
   options: TypedWorkflowOptions<IS, OS, T, SS, R> &
     NoInfer<StateCheck<T, R, SS> & StepsCheck<T, z.output<IS>, WorkflowState<T, R, SS>>>,

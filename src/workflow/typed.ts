@@ -59,7 +59,7 @@ type BareCheck<E, I, S> =
   TakesDefault<E, I, S> extends true
     ? unknown
     : {
-        [K in `step "${IdOfStep<Extract<E, AnyAgent>>}": its agent expects an input the default { input, state } does not give; use { agent, input: (ctx) => … }`]: never;
+        [K in `step "${IdOfStep<Extract<E, AnyAgent>>}": its agent expects an input the default { input, state } does not give; map it with { agent, input }`]: never;
       };
 
 type AgentObj = { readonly agent: AnyAgent };
@@ -148,7 +148,7 @@ type FromPairs<P, R> = {
 };
 
 /** The shared state the steps write: each step's `writes` key holds its agent's output (reducers applied). */
-export type InferredState<T extends readonly unknown[], R = {}> = FromPairs<
+export type InferredState<T extends readonly unknown[], R = Record<never, never>> = FromPairs<
   { [K in keyof T]: PairsOf<T[K]> }[number],
   R
 >;
