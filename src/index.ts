@@ -136,7 +136,8 @@ export {
   ReviewError,
   schemaValidator,
 } from './review/index.js';
-export type { Run } from './run.js';
+export type { Run, RunOf } from './run.js';
+export { isRunOf } from './run.js';
 export type { RunAgentOptions } from './run-agent.js';
 export { runAgent } from './run-agent.js';
 export type {

@@ -24,9 +24,10 @@ import type { TraceExporter } from './trace/tracer.js';
 import type { Workflow } from './workflow/define.js';
 
 /** A handle on one run of a workflow. */
-export interface Run<O = unknown> {
+export interface Run<O = unknown, W extends string = string> {
   readonly id: string;
-  readonly workflowId: string;
+  /** The workflow's id: with several workflows (e.g. from `runtime.resume()`), it tells their runs apart. */
+  readonly workflowId: W;
   /** Settles when the run can go no further on its own (terminal, or awaiting a human). Never rejects. */
   readonly result: Promise<RunResult<O>>;
   /** Settles with the terminal outcome only (after any human reviews). */
@@ -87,14 +88,14 @@ const readable = (ref: { id: string; _parent?: unknown }): string => {
 const emptyTrace = (): Trace => ({ traceId: '', totalDurationMs: 0, agentCalls: 0, errors: 0, spans: [] });
 
 /** Start a run: validate the input, then create and start the workflow actor. */
-export function startRun<I, O>(
+export function startRun<I, O, W extends string>(
   deps: RunDeps,
-  workflow: Workflow<I, O>,
+  workflow: Workflow<I, O, W>,
   rawInput: unknown,
   runId: string,
   signal: AbortSignal | undefined,
   restore?: RestoreFrom,
-): Run<O> {
+): Run<O, W> {
   const nowMs = () => deps.clock?.now() ?? Date.now();
   const log: StateLog = createStateLog({
     ...(deps.clock ? { clock: deps.clock } : {}),
@@ -279,7 +280,7 @@ export function startRun<I, O>(
   if (persistence) void persistence.created.then(begin);
   else begin();
 
-  const handle: Run<O> = Object.freeze({
+  const handle: Run<O, W> = Object.freeze({
     ...common,
     result,
     done,
@@ -299,6 +300,17 @@ export function startRun<I, O>(
 }
 
 const halts = new WeakMap<object, () => void>();
+
+/** A run of one of the runtime's workflows, typed by that workflow (`runtime.resume()` returns these). */
+export type RunOf<W> = W extends Workflow<infer _I, infer O, infer Id> ? Run<O, Id> : never;
+
+/** Whether a run is of this workflow, narrowing its output type (e.g. runs from `runtime.resume()`). */
+export function isRunOf<O, W extends string>(
+  run: Run<unknown>,
+  workflow: Workflow<unknown, O, W>,
+): run is Run<O, W> {
+  return run.workflowId === workflow.id;
+}
 
 /** Stop a run without finishing it in the store (the runtime is stopping; resume() brings it back). */
 export function haltRun(run: Run<unknown>): void {

@@ -2,6 +2,14 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { defineAgent } from '../src/agent.js';
+import { isRunOf } from '../src/run.js';
+import { createRuntime } from '../src/runtime.js';
+import { memoryStore } from '../src/store/memory.js';
+import { mockRun } from '../src/testing/mock-agent.js';
+import { defineWorkflow } from '../src/workflow/define.js';
+import { Draft, draft } from './helpers/agents.js';
+import { settle, testClock } from './helpers/clock.js';
 
 /**
  * Typed workflows: test/fixtures/types holds what must compile and what must not (each mistake
@@ -71,4 +79,30 @@ describe('typed workflows', () => {
     expect(out).toBe('');
     expect(code).toBe(0);
   }, 120_000);
+});
+
+describe('isRunOf', () => {
+  it('tells which workflow a resumed run is of', async () => {
+    const clock = testClock();
+    const store = memoryStore();
+    const hangs = defineAgent({ id: 'slow', output: Draft, run: mockRun([{ hang: true }], { clock }) });
+    const quick = defineAgent({
+      id: 'quick',
+      output: Draft,
+      run: mockRun([{ output: draft('x', 0.9) }], { clock }),
+    });
+    const a = defineWorkflow({ id: 'a', steps: [hangs] });
+    const b = defineWorkflow({ id: 'b', steps: [quick] });
+    const before = createRuntime({ clock, store, workflows: [a, b] });
+    before.start(a, null, { runId: 'r1' });
+    await settle();
+    await before.stop(); // unfinished in the store
+
+    const after = createRuntime({ clock, store, workflows: [a, b] });
+    const { runs } = await after.resume();
+    expect(runs.map((r) => [r.id, r.workflowId])).toEqual([['r1', 'a']]);
+    expect(isRunOf(runs[0]!, a)).toBe(true);
+    expect(isRunOf(runs[0]!, b)).toBe(false);
+    await after.stop();
+  });
 });

@@ -45,9 +45,9 @@ export interface WorkflowOptions<IS extends z.ZodType, OS extends z.ZodType, SS 
 }
 
 /** A defined workflow: its plan, its compiled statechart, and what a runtime needs to run it. */
-export interface Workflow<I = unknown, O = unknown> {
+export interface Workflow<I = unknown, O = unknown, Id extends string = string> {
   readonly kind: 'workflow';
-  readonly id: string;
+  readonly id: Id;
   readonly plan: Readonly<WorkflowPlan>;
   /** The statechart, runnable with `createActor(workflow.machine, { input: { input } })` on its own. */
   readonly machine: WorkflowMachine;
@@ -96,10 +96,11 @@ export function defineWorkflow<
   const T extends readonly unknown[] = readonly unknown[],
   SS extends z.ZodObject | undefined = undefined,
   const R extends Record<string, Reducer> = Record<never, never>,
+  const Id extends string = string,
 >(
-  options: TypedWorkflowOptions<IS, OS, T, SS, R> &
+  options: TypedWorkflowOptions<IS, OS, T, SS, R, Id> &
     NoInfer<StateCheck<T, R, SS> & StepsCheck<T, z.output<IS>, WorkflowState<T, R, SS>>>,
-): Workflow<z.output<IS>, z.output<OS>> {
+): Workflow<z.output<IS>, z.output<OS>, Id> {
   const where = `defineWorkflow(${typeof options?.id === 'string' ? JSON.stringify(options.id) : '?'})`;
   const o = parseOptions(optionsSchema, options, where);
   const board = blackboardLogic(where, o.state, o.reducers ?? {});
@@ -157,9 +158,9 @@ export function defineWorkflow<
     }),
   };
 
-  const workflow: Workflow<z.output<IS>, z.output<OS>> = {
+  const workflow: Workflow<z.output<IS>, z.output<OS>, Id> = {
     kind: 'workflow' as const,
-    id: o.id,
+    id: o.id as Id,
     plan,
     machine: compileWorkflow(plan, services, board.initial),
     inputSchema: (o.input ?? z.unknown()) as z.ZodType<z.output<IS>>,

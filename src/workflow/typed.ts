@@ -234,8 +234,9 @@ export interface TypedWorkflowOptions<
   T extends readonly unknown[],
   SS extends z.ZodObject | undefined,
   R extends Record<string, Reducer>,
+  Id extends string = string,
 > {
-  id: string;
+  id: Id;
   /** The run's input; validated before anything runs. Default: any JSON. */
   input?: IS;
   /** The final output; validated before it is served. */
