@@ -104,20 +104,40 @@ type AgentPair<O> = O extends unknown ? [KeyOfStep<O>, AgentOutput<AgentOfStep<O
  * functions) it holds the agents and literal keys only, read as closely as they allow.
  */
 type PairsOf<E> = [Extract<E, ParallelObj>] extends [never]
-  ? [Extract<E, AgentObj>] extends [never]
-    ? LoosePairs<E>
-    : AgentPair<Extract<E, AgentObj>>
+  ? IsUnion<Extract<E, AnyAgent>> extends true
+    ? MaybePairs<E>
+    : [Extract<E, AgentObj>] extends [never]
+      ? LoosePairs<E>
+      : AgentPair<Extract<E, AgentObj>>
   : Extract<E, ParallelObj> extends { readonly parallel: readonly (infer B)[] }
     ? AgentPair<B>
     : never;
 
-type LoosePairs<E> =
-  | AgentPair<Extract<E, AnyAgent>>
-  | (Extract<E, string> extends infer K extends string
-      ? [K] extends [never]
-        ? never
-        : [K, AgentOutput<Extract<E, AnyAgent>>]
-      : never);
+/** One agent and its literal keys: a step whose functions are being typed. */
+type LoosePairs<E> = [Extract<E, string>] extends [never]
+  ? AgentPair<Extract<E, AnyAgent>>
+  : IsUnion<Extract<E, string>> extends true
+    ? [Extract<E, string>, AgentOutput<Extract<E, AnyAgent>>, true] // id and writes: one is the key
+    : [Extract<E, string>, AgentOutput<Extract<E, AnyAgent>>];
+
+/**
+ * Several agents without their step: a parallel step with functions in its branches. Which key
+ * holds which output is not known here, so each possible key is optional (a `state` schema pins them).
+ */
+type MaybePairs<E> =
+  | (AgentPair<Extract<E, AnyAgent>> extends infer P
+      ? P extends [infer K, infer V]
+        ? [K, V, true]
+        : never
+      : never)
+  | (AgentPair<Extract<E, AgentObj>> extends infer P
+      ? P extends [infer K, infer V]
+        ? [K, V, true]
+        : never
+      : never)
+  | ([Extract<E, string>] extends [never]
+      ? never
+      : [Extract<E, string>, AgentOutput<Extract<E, AnyAgent>>, true]);
 
 type IdsOf<E> = [Extract<E, ParallelObj>] extends [never]
   ? [Extract<E, AgentObj>] extends [never]
@@ -141,11 +161,16 @@ type Reduced<V, R> = R extends 'append'
       ? V
       : unknown;
 
-type FromPairs<P, R> = {
-  [K in Extract<P, [string, unknown]>[0]]: K extends keyof R
-    ? Reduced<Extract<P, [K, unknown]>[1], R[K]>
-    : Extract<P, [K, unknown]>[1];
-};
+type ValueAt<P, K, R> = K extends keyof R ? Reduced<P, R[K]> : P;
+type Exact<P> = Extract<P, [string, unknown]>;
+type Maybe<P> = Extract<P, [string, unknown, true]>;
+
+type FromPairs<P, R> = Flat<
+  { [K in Exact<P>[0]]: ValueAt<Extract<Exact<P>, [K, unknown]>[1], K, R> } & {
+    [K in Exclude<Maybe<P>[0], Exact<P>[0]>]?: ValueAt<Extract<Maybe<P>, [K, unknown, true]>[1], K, R>;
+  }
+>;
+type Flat<O> = { [K in keyof O]: O[K] };
 
 /** The shared state the steps write: each step's `writes` key holds its agent's output (reducers applied). */
 export type InferredState<T extends readonly unknown[], R = Record<never, never>> = FromPairs<
