@@ -90,7 +90,15 @@ export type { ReducerFn, ReducerName } from '../machines/reducers.js';
 export type { RetryPolicy } from '../machines/retry.js';
 export type { WorkflowMachine } from '../machines/workflow.js';
 export type { FallbackCause, StepRecord } from '../machines/workflow-context.js';
-export type { Agent, AgentOptions, AgentRunArgs, AnyAgent } from './agent.js';
+export type {
+  Agent,
+  AgentInput,
+  AgentOptions,
+  AgentOutput,
+  AgentRunArgs,
+  AgentRunReturn,
+  AnyAgent,
+} from './agent.js';
 export { agentActor, defineAgent, isAgent } from './agent.js';
 export type { Blackboard, BlackboardOptions, BoardView, Reducer, WriteRequest } from './blackboard.js';
 export { createBlackboard } from './blackboard.js';
