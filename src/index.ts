@@ -123,6 +123,7 @@ export type { AppendInput, LogEntry, LogListener, StateLog, StateLogOptions } fr
 export { createStateLog } from './log/state-log.js';
 export type { GatedAgent, QualityGateOptions } from './quality-gate.js';
 export { withQualityGate } from './quality-gate.js';
+export type { ReviewId } from './review/id.js';
 export type {
   ClosedReview,
   CreateReviewsOptions,
@@ -149,6 +150,8 @@ export { isRunOf } from './run.js';
 export type { RunAgentOptions } from './run-agent.js';
 export { runAgent } from './run-agent.js';
 export type {
+  AwaitedReview,
+  RunAwaitingReview,
   RunCancelled,
   RunCompleted,
   RunFailed,

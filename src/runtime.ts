@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Clock } from '../machines/clock.js';
 import type { NotifyPolicyOptions } from '../machines/escalation-options.js';
 import type { WorkflowMachine } from '../machines/workflow.js';
+import type { AnyAgent } from './agent.js';
 import type { Breaker, BreakerState } from './breaker.js';
 import { clock, fail, fn, parseOptions } from './options.js';
 import type { Replay } from './replay.js';
@@ -74,7 +75,11 @@ export interface Runtime<W extends Workflow = Workflow> {
   /** The Stately inspector, when `inspect` was given: `await runtime.inspector.ready` tells where. */
   readonly inspector: RuntimeInspector | null;
   /** Validate the input and start a run. Bad input gives a `failed` result and runs nothing. */
-  start<I, O, Id extends string>(workflow: Workflow<I, O, Id>, input: I, options?: StartOptions): Run<O, Id>;
+  start<I, O, Id extends string, A extends AnyAgent>(
+    workflow: Workflow<I, O, Id, A>,
+    input: I,
+    options?: StartOptions,
+  ): Run<O, Id, A>;
   /** The runs that have not ended. */
   runs(): Run[];
   /** The shared breakers by key, created when a workflow first runs here. */

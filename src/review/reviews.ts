@@ -29,6 +29,7 @@ import { formatValue } from '../errors.js';
 import { clock, fn, integer, parseOptions } from '../options.js';
 import { alreadyDecided, type ReviewError, refused, unknownReview } from './errors.js';
 import { type EscalationHook, jsonLineHook, type LineWriter } from './hook.js';
+import type { ReviewId } from './id.js';
 import {
   type ClosedReview,
   closedRecord,
@@ -90,7 +91,11 @@ export interface Reviews {
   /** Accept the output as it is. */
   approve(id: string, options: DecisionOptions): Promise<EscalationOutcome>;
   /** Replace the output; it must pass the step's validator, or the review stays pending (`invalidEdit`). */
-  edit(id: string, output: unknown, options: DecisionOptions): Promise<EscalationOutcome>;
+  edit<O = unknown>(
+    id: string | ReviewId<O>,
+    output: NoInfer<O>,
+    options: DecisionOptions,
+  ): Promise<EscalationOutcome>;
   reject(id: string, reason: string, options: DecisionOptions): Promise<EscalationOutcome>;
   /** Register a running escalation actor (e.g. a run's invoked child). Returns the untrack function. */
   track(ref: AnyActorRef): () => void;

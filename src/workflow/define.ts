@@ -23,7 +23,7 @@ import { schemaValidator } from '../review/validate.js';
 import { blackboardLogic } from './state.js';
 import type { Step, StepContext } from './steps.js';
 import { normaliseSteps } from './steps.js';
-import type { StateCheck, StepsCheck, TypedWorkflowOptions, WorkflowState } from './typed.js';
+import type { AgentsOf, StateCheck, StepsCheck, TypedWorkflowOptions, WorkflowState } from './typed.js';
 
 export interface WorkflowOptions<IS extends z.ZodType, OS extends z.ZodType, SS extends z.ZodObject> {
   id: string;
@@ -45,7 +45,13 @@ export interface WorkflowOptions<IS extends z.ZodType, OS extends z.ZodType, SS 
 }
 
 /** A defined workflow: its plan, its compiled statechart, and what a runtime needs to run it. */
-export interface Workflow<I = unknown, O = unknown, Id extends string = string> {
+/** `A`: the agents its steps call (a union), which type the reviews of its runs. */
+export interface Workflow<
+  I = unknown,
+  O = unknown,
+  Id extends string = string,
+  A extends AnyAgent = AnyAgent,
+> {
   readonly kind: 'workflow';
   readonly id: Id;
   readonly plan: Readonly<WorkflowPlan>;
@@ -60,6 +66,8 @@ export interface Workflow<I = unknown, O = unknown, Id extends string = string> 
   readonly agents: ReadonlyMap<string, AnyAgent>;
   /** Ids of the agents whose steps go to human review. */
   readonly reviewedAgents: ReadonlySet<string>;
+  /** Phantom: the steps' agents, for type checks only (never set). */
+  readonly __agents?: A;
 }
 
 const DEFAULT_MAX_STEPS = 50;
@@ -100,7 +108,7 @@ export function defineWorkflow<
 >(
   options: TypedWorkflowOptions<IS, OS, T, SS, R, Id> &
     NoInfer<StateCheck<T, R, SS> & StepsCheck<T, z.output<IS>, WorkflowState<T, R, SS>>>,
-): Workflow<z.output<IS>, z.output<OS>, Id> {
+): Workflow<z.output<IS>, z.output<OS>, Id, AgentsOf<T>> {
   const where = `defineWorkflow(${typeof options?.id === 'string' ? JSON.stringify(options.id) : '?'})`;
   const o = parseOptions(optionsSchema, options, where);
   const board = blackboardLogic(where, o.state, o.reducers ?? {});
@@ -158,7 +166,7 @@ export function defineWorkflow<
     }),
   };
 
-  const workflow: Workflow<z.output<IS>, z.output<OS>, Id> = {
+  const workflow: Workflow<z.output<IS>, z.output<OS>, Id, AgentsOf<T>> = {
     kind: 'workflow' as const,
     id: o.id as Id,
     plan,

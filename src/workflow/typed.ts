@@ -150,6 +150,9 @@ type LooseIds<E> =
   IsUnion<Extract<E, AnyAgent>> extends true ? string : IdOfStep<Extract<E, AnyAgent>> | Extract<E, string>;
 type IsUnion<U, A = U> = U extends unknown ? ([A] extends [U] ? false : true) : never;
 
+/** The agents the steps call, as a union. */
+export type AgentsOf<T extends readonly unknown[]> = Extract<T[number], AnyAgent>;
+
 /** The step ids of a workflow, for `goto`. */
 export type StepIds<T extends readonly unknown[]> = { [K in keyof T]: IdsOf<T[K]> }[number] & string;
 
