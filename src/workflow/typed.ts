@@ -38,8 +38,11 @@ export type StepSlot<E, I, S, Ids extends string> =
       InputSlot<E, I, S>)
   | {
       id?: string;
+      // `E` holds every branch's agent here, so a branch is checked against any of them (loosely);
+      // a parallel step inferred whole is checked branch by branch by StepsCheck.
       parallel: ReadonlyArray<
-        E | ({ id?: E; agent: E; writes?: E; input?: (ctx: StepContext<I, S>) => unknown } & StepExtras)
+        | (E & BareCheck<E, I, S>)
+        | ({ id?: E; agent: E; writes?: E; input?: (ctx: StepContext<I, S>) => NeedsOf<E> } & StepExtras)
       >;
       next?: TypedNext<I, S, Ids>;
     };
