@@ -25,6 +25,10 @@ import type { Step, StepContext } from './steps.js';
 import { normaliseSteps } from './steps.js';
 import type { AgentsOf, StateCheck, StepsCheck, TypedWorkflowOptions, WorkflowState } from './typed.js';
 
+/**
+ * The options as a type of their own, for options built apart from the call (the state is the
+ * `state` schema's). Written inline, `defineWorkflow` infers more: the state from the steps.
+ */
 export interface WorkflowOptions<IS extends z.ZodType, OS extends z.ZodType, SS extends z.ZodObject> {
   id: string;
   /** The run's input; validated before anything runs. Default: any JSON. */
@@ -37,7 +41,7 @@ export interface WorkflowOptions<IS extends z.ZodType, OS extends z.ZodType, SS 
   reducers?: Record<string, Reducer>;
   steps: Step<z.output<IS>, z.output<SS>>[];
   /** The final output from the input and the shared state; default the value the last step wrote. */
-  result?: (ctx: StepContext<z.output<IS>, z.output<SS>>) => unknown;
+  result?: (ctx: StepContext<z.output<IS>, z.output<SS>>) => z.input<OS> | PromiseLike<z.input<OS>>;
   /** The whole run's deadline. */
   deadlineMs?: number;
   /** Step executions allowed in one run, loops included. Default 50. */
