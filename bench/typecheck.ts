@@ -3,7 +3,7 @@
  * one with a 20-step workflow (each step maps its input from the previous step's output and routes
  * on the state), against the emitted .d.ts a user installs, and a file with the same agents and no
  * workflow as the baseline. Reported: check time and type instantiations above the baseline.
- *   npm run bench:types
+ *   npm run bench:types            (BENCH_TSC=path/to/tsc measures another compiler)
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,8 @@ const root = process.cwd();
 const types = join(root, 'dist/.bench-types');
 const dir = join(root, 'dist/.bench-typecheck');
 const tsc = join(root, 'node_modules/.bin/tsc');
+// The compiler measured: the project's (tsc 7) unless BENCH_TSC names another, e.g. a TypeScript 5 tsc.
+const measured = process.env.BENCH_TSC ?? tsc;
 const RUNS = 5;
 
 function agents(n: number): string {
@@ -78,7 +80,7 @@ function measure(file: string, source: string): Diagnostics {
   );
   const runs: Diagnostics[] = [];
   for (let i = 0; i < RUNS; i++) {
-    const out = execFileSync(tsc, ['-p', join(folder, 'tsconfig.json'), '--extendedDiagnostics'], {
+    const out = execFileSync(measured, ['-p', join(folder, 'tsconfig.json'), '--extendedDiagnostics'], {
       encoding: 'utf8',
     });
     const read = (label: string) => Number(new RegExp(`${label}:\\s+([\\d.]+)`).exec(out)?.[1]);
@@ -101,7 +103,8 @@ const three = measure('steps-3', workflow(3));
 const twenty = measure('steps-20', workflow(20));
 const row = (name: string, d: Diagnostics) =>
   `| ${name} | ${d.checkSeconds.toFixed(2)} s | ${d.totalSeconds.toFixed(2)} s | ${d.instantiations} |`;
-console.log(`best of ${RUNS}, tsc --extendedDiagnostics against the emitted .d.ts\n`);
+const version = execFileSync(measured, ['-v'], { encoding: 'utf8' }).trim();
+console.log(`best of ${RUNS}, ${version}, tsc --extendedDiagnostics against the emitted .d.ts\n`);
 console.log('| file | check time | total time | instantiations |');
 console.log('|---|---|---|---|');
 console.log(row('20 agents, no workflow (baseline)', baseline20));
