@@ -5,7 +5,8 @@ import { z } from 'zod';
 const Draft = z.object({ content: z.string(), confidence: z.number().min(0).max(1) });
 const limits = { maxIterations: 2, attemptTimeoutMs: 5_000 };
 // Stand-ins for model calls (agentcharts/testing); a real agent's `run` calls your LLM.
-const agent = (id: string, content: string, confidence: number) =>
+// `const Id`: each agent's id is a literal type, so the shared state below is typed by it.
+const agent = <const Id extends string>(id: Id, content: string, confidence: number) =>
   defineAgent({
     id,
     output: Draft,
@@ -25,11 +26,12 @@ const report = defineWorkflow({
     },
     agent('writer', 'Solid-state batteries: safer, denser, not yet cheap.', 0.93),
   ],
-  // The final output from the shared state, validated against `output` before it is served.
-  result: ({ state }) => {
-    const s = state as Record<string, { content: string }>;
-    return { report: s.writer!.content, checks: [s['fact-checker']!.content, s['style-checker']!.content] };
-  },
+  // The final output from the shared state (typed from the steps: each agent's output under its
+  // id), checked against `output` by the compiler and validated by it before it is served.
+  result: ({ state }) => ({
+    report: state.writer.content,
+    checks: [state['fact-checker'].content, state['style-checker'].content],
+  }),
 });
 
 export async function main() {

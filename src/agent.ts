@@ -9,7 +9,7 @@ import type {
 } from '../machines/agent.js';
 import { createAgentMachine } from '../machines/agent.js';
 import { toValidationIssues } from '../machines/agent-result.js';
-import type { AttemptMeta } from '../machines/attempt-meta.js';
+import type { AttemptMeta, WithAttemptMeta } from '../machines/attempt-meta.js';
 import { deepFreeze } from '../machines/frozen.js';
 import type { QualityThresholds } from '../machines/quality.js';
 import type { RetryPolicy } from '../machines/retry.js';
@@ -34,16 +34,23 @@ export interface AgentRunArgs<I = unknown> {
   previous: PreviousAttempt | null;
 }
 
-export interface AgentOptions<I, S extends z.ZodType> {
-  id: string;
+/** What `run` may return: the output schema's input type, or it with attempt metadata; or a promise of either. */
+export type AgentRunReturn<S extends z.ZodType> =
+  | z.input<S>
+  | WithAttemptMeta<z.input<S>>
+  | PromiseLike<z.input<S> | WithAttemptMeta<z.input<S>>>;
+
+export interface AgentOptions<I, S extends z.ZodType, Id extends string = string> {
+  id: Id;
   /** Every output is validated against this before anyone sees it. Outputs are JSON data. */
   output: S;
   /**
-   * The agent itself. Its result is untrusted until validated, so any return type is accepted.
+   * The agent itself. Typed to return what the output schema accepts, so a mistake is a compile
+   * error; at run time the result is still untrusted and validated (a model can return anything).
    * Return `withAttemptMeta(output, { usage, confidence })` to report the attempt's token usage or
    * a confidence computed outside the output.
    */
-  run: (args: AgentRunArgs<I>) => unknown;
+  run: (args: AgentRunArgs<I>) => AgentRunReturn<S>;
   limits?: Partial<AgentLimits>;
   retry?: Partial<RetryPolicy>;
   /** Termination check: a valid output that fails it counts as one iteration and the agent runs again. */
@@ -60,19 +67,28 @@ export interface AgentOptions<I, S extends z.ZodType> {
 }
 
 /** Any defined agent, whatever its input and output types. */
-export type AnyAgent = Agent<unknown, unknown>;
+// biome-ignore lint/suspicious/noExplicitAny: an agent's input is contravariant: `any` accepts every agent.
+export type AnyAgent = Agent<any, unknown>;
 
 /** A defined agent: plain, frozen options plus the implementation its statechart calls. */
-export interface Agent<I = unknown, O = unknown> {
+export interface Agent<I = unknown, O = unknown, Id extends string = string> {
   readonly kind: 'agent';
-  readonly id: string;
+  readonly id: Id;
   readonly output: z.ZodType<O>;
   readonly spec: Readonly<AgentSpec>;
   /** True when the agent has a termination check (`isDone`). */
   readonly iterates: boolean;
-  /** Phantom type of the input, for inference only. */
-  readonly __input?: I;
+  /**
+   * Phantom: the input the agent accepts, for type checks only (never set). A function parameter,
+   * so an agent taking `unknown` fits any step and one taking `{ topic }` only a step giving it.
+   */
+  readonly __input?: (input: I) => void;
 }
+
+/** The input type an agent accepts. */
+export type AgentInput<A> = A extends Agent<infer I, unknown, string> ? I : never;
+/** The (validated) output type of an agent. */
+export type AgentOutput<A> = A extends Agent<never, infer O, string> ? O : never;
 
 const DEFAULTS = {
   maxIterations: 3,
@@ -124,9 +140,9 @@ const optionsSchema = z.strictObject({
  * Define an agent: its output schema, its function, and the limits that keep a call bounded.
  * Bad options throw an OptionsError naming the field and the value received.
  */
-export function defineAgent<I = unknown, S extends z.ZodType = z.ZodType>(
-  options: AgentOptions<I, S>,
-): Agent<I, z.output<S>> {
+export function defineAgent<I = unknown, S extends z.ZodType = z.ZodType, const Id extends string = string>(
+  options: AgentOptions<I, S, Id>,
+): Agent<I, z.output<S>, Id> {
   const where = `defineAgent(${typeof options?.id === 'string' ? JSON.stringify(options.id) : formatValue(options?.id)})`;
   const o = parseOptions(optionsSchema, options, where);
   if (o.retry.maxDelayMs < o.retry.initialDelayMs) {
@@ -162,11 +178,11 @@ export function defineAgent<I = unknown, S extends z.ZodType = z.ZodType>(
   };
   const internals: AgentInternals = {
     machine: createAgentMachine(spec, impl),
-    options: options as AgentOptions<unknown, z.ZodType>,
+    options: options as unknown as AgentOptions<unknown, z.ZodType>,
   };
-  const agent: Agent<I, z.output<S>> = {
+  const agent: Agent<I, z.output<S>, Id> = {
     kind: 'agent' as const,
-    id: o.id,
+    id: o.id as Id,
     output: o.output as z.ZodType<z.output<S>>,
     spec,
     iterates: o.isDone !== undefined,

@@ -90,7 +90,15 @@ export type { ReducerFn, ReducerName } from '../machines/reducers.js';
 export type { RetryPolicy } from '../machines/retry.js';
 export type { WorkflowMachine } from '../machines/workflow.js';
 export type { FallbackCause, StepRecord } from '../machines/workflow-context.js';
-export type { Agent, AgentOptions, AgentRunArgs, AnyAgent } from './agent.js';
+export type {
+  Agent,
+  AgentInput,
+  AgentOptions,
+  AgentOutput,
+  AgentRunArgs,
+  AgentRunReturn,
+  AnyAgent,
+} from './agent.js';
 export { agentActor, defineAgent, isAgent } from './agent.js';
 export type { Blackboard, BlackboardOptions, BoardView, Reducer, WriteRequest } from './blackboard.js';
 export { createBlackboard } from './blackboard.js';
@@ -115,6 +123,7 @@ export type { AppendInput, LogEntry, LogListener, StateLog, StateLogOptions } fr
 export { createStateLog } from './log/state-log.js';
 export type { GatedAgent, QualityGateOptions } from './quality-gate.js';
 export { withQualityGate } from './quality-gate.js';
+export type { ReviewId } from './review/id.js';
 export type {
   ClosedReview,
   CreateReviewsOptions,
@@ -136,10 +145,13 @@ export {
   ReviewError,
   schemaValidator,
 } from './review/index.js';
-export type { Run } from './run.js';
+export type { Run, RunOf } from './run.js';
+export { isRunOf } from './run.js';
 export type { RunAgentOptions } from './run-agent.js';
 export { runAgent } from './run-agent.js';
 export type {
+  AwaitedReview,
+  RunAwaitingReview,
   RunCancelled,
   RunCompleted,
   RunFailed,

@@ -2,6 +2,8 @@ import type { AgentResult } from '../machines/agent-result.js';
 import type { WriteOutcome } from '../machines/blackboard-outcome.js';
 import type { BreakerOpen, GateFallback } from '../machines/edge-result.js';
 import type { FallbackCause, StepRecord, WorkflowOutput } from '../machines/workflow-context.js';
+import type { Agent, AnyAgent } from './agent.js';
+import type { ReviewId } from './review/id.js';
 
 interface RunBase {
   runId: string;
@@ -31,19 +33,26 @@ export interface RunFallback extends RunBase {
   issues?: { path: string; message: string }[];
 }
 
+/** A review the run waits for; `reviewId` is typed by the agent's output (for `reviews.edit`). */
+export type AwaitedReview<A = AnyAgent> =
+  A extends Agent<never, infer O, infer AgentId>
+    ? {
+        reviewId: ReviewId<O>;
+        stepId: string;
+        agentId: AgentId;
+        confidence: number;
+        reason: string;
+        placeholder: string;
+      }
+    : never;
+
 /** The run is paused: a human must decide. `run.done` settles after the decision. */
-export interface RunAwaitingReview extends RunBase {
+export interface RunAwaitingReview<A = AnyAgent> extends RunBase {
   status: 'awaitingReview';
   /** The placeholder in the seed's form: `[Pending human review — confidence 62%]`. */
   output: string;
-  reviews: Array<{
-    reviewId: string;
-    stepId: string;
-    agentId: string;
-    confidence: number;
-    reason: string;
-    placeholder: string;
-  }>;
+  /** By agent (`agentId` tells them apart); each `reviewId` takes that agent's output in `edit`. */
+  reviews: Array<AwaitedReview<A>>;
 }
 
 export interface RunFailed extends RunBase {
@@ -59,10 +68,10 @@ export interface RunCancelled extends RunBase {
 }
 
 /** How a run ended (or paused for a human). `run.result` never rejects for agent failures. */
-export type RunResult<O = unknown> =
+export type RunResult<O = unknown, A = AnyAgent> =
   | RunCompleted<O>
   | RunFallback
-  | RunAwaitingReview
+  | RunAwaitingReview<A>
   | RunFailed
   | RunCancelled;
 
@@ -112,4 +121,4 @@ export function inputFailed(
 }
 
 /** How a run ended: `run.done` settles with this, after any human reviews. */
-export type RunTerminal<O = unknown> = Exclude<RunResult<O>, RunAwaitingReview>;
+export type RunTerminal<O = unknown> = Exclude<RunResult<O>, { status: 'awaitingReview' }>;

@@ -5,6 +5,7 @@ import type { Clock } from '../machines/clock.js';
 import { cloneData, deepFreeze } from '../machines/frozen.js';
 import type { WorkflowMachine } from '../machines/workflow.js';
 import type { WorkflowOutput } from '../machines/workflow-context.js';
+import type { AnyAgent } from './agent.js';
 import { combineInspectors } from './inspect/combine.js';
 import { logInspector } from './log/inspect.js';
 import type { LogEntry, StateLog } from './log/state-log.js';
@@ -13,7 +14,7 @@ import { isEscalationSnapshot } from './review/records.js';
 import { abortReason } from './run-agent.js';
 import type { RunObserver } from './run-observer.js';
 import { observeRun } from './run-observer.js';
-import type { RunResult, RunTerminal } from './run-result.js';
+import type { AwaitedReview, RunResult, RunTerminal } from './run-result.js';
 import { inputFailed, toRunResult } from './run-result.js';
 import { persistRun } from './run-store.js';
 import type { Store } from './store/store.js';
@@ -25,11 +26,13 @@ import type { TraceExporter } from './trace/tracer.js';
 import type { Workflow } from './workflow/define.js';
 
 /** A handle on one run of a workflow. */
-export interface Run<O = unknown> {
+/** `A`: the workflow's agents, which type the reviews an `awaitingReview` result lists. */
+export interface Run<O = unknown, W extends string = string, A extends AnyAgent = AnyAgent> {
   readonly id: string;
-  readonly workflowId: string;
+  /** The workflow's id: with several workflows (e.g. from `runtime.resume()`), it tells their runs apart. */
+  readonly workflowId: W;
   /** Settles when the run can go no further on its own (terminal, or awaiting a human). Never rejects. */
-  readonly result: Promise<RunResult<O>>;
+  readonly result: Promise<RunResult<O, A>>;
   /** Settles with the terminal outcome only (after any human reviews). */
   readonly done: Promise<RunTerminal<O>>;
   /** Stop the run: the running agent's signal aborts, and the result is `cancelled`. */
@@ -90,14 +93,14 @@ const readable = (ref: { id: string; _parent?: unknown }): string => {
 const emptyTrace = (): Trace => ({ traceId: '', totalDurationMs: 0, agentCalls: 0, errors: 0, spans: [] });
 
 /** Start a run: validate the input, then create and start the workflow actor. */
-export function startRun<I, O>(
+export function startRun<I, O, W extends string, A extends AnyAgent>(
   deps: RunDeps,
-  workflow: Workflow<I, O>,
+  workflow: Workflow<I, O, W, A>,
   rawInput: unknown,
   runId: string,
   signal: AbortSignal | undefined,
   restore?: RestoreFrom,
-): Run<O> {
+): Run<O, W, A> {
   const nowMs = () => deps.clock?.now() ?? Date.now();
   // The log can fail on every entry (a hostile value the run keeps): one report per cause and run.
   const reportLog = firstPerSource(deps.onObserverError);
@@ -199,8 +202,8 @@ export function startRun<I, O>(
   });
   // `result` settles first: awaitingReview when a human is needed, else the terminal result.
   let resultSettled = false;
-  let settleResult!: (result: RunResult<O>) => void;
-  const result = new Promise<RunResult<O>>((resolve) => {
+  let settleResult!: (result: RunResult<O, A>) => void;
+  const result = new Promise<RunResult<O, A>>((resolve) => {
     settleResult = (r) => {
       if (resultSettled) return;
       resultSettled = true;
@@ -249,6 +252,7 @@ export function startRun<I, O>(
         runId,
         workflowId: workflow.id,
         output: pending[0]!.placeholder,
+        // Typed by the workflow's agents: each review is of one of them (agentId says which).
         reviews: pending.map((c) => ({
           reviewId: c.reviewId,
           stepId: c.stepId,
@@ -256,7 +260,7 @@ export function startRun<I, O>(
           confidence: c.confidence,
           reason: c.reason,
           placeholder: c.placeholder,
-        })),
+        })) as AwaitedReview<A>[],
         steps: snapshot.context.steps,
         startedAt: snapshot.context.startedAt,
         endedAt: at,
@@ -303,7 +307,7 @@ export function startRun<I, O>(
   if (persistence) void persistence.created.then(begin);
   else begin();
 
-  const handle: Run<O> = Object.freeze({
+  const handle: Run<O, W, A> = Object.freeze({
     ...common,
     result,
     done,
@@ -323,6 +327,17 @@ export function startRun<I, O>(
 }
 
 const halts = new WeakMap<object, () => void>();
+
+/** A run of one of the runtime's workflows, typed by that workflow (`runtime.resume()` returns these). */
+export type RunOf<W> = W extends Workflow<infer _I, infer O, infer Id, infer A> ? Run<O, Id, A> : never;
+
+/** Whether a run is of this workflow, narrowing its output type (e.g. runs from `runtime.resume()`). */
+export function isRunOf<O, W extends string>(
+  run: Run<unknown>,
+  workflow: Workflow<unknown, O, W>,
+): run is Run<O, W> {
+  return run.workflowId === workflow.id;
+}
 
 /** Stop a run without finishing it in the store (the runtime is stopping; resume() brings it back). */
 export function haltRun(run: Run<unknown>): void {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Clock } from '../machines/clock.js';
 import type { NotifyPolicyOptions } from '../machines/escalation-options.js';
 import type { WorkflowMachine } from '../machines/workflow.js';
+import type { AnyAgent } from './agent.js';
 import type { Breaker, BreakerState } from './breaker.js';
 import { clock, fail, fn, parseOptions } from './options.js';
 import type { Replay } from './replay.js';
@@ -11,7 +12,7 @@ import { replayRun } from './replay.js';
 import type { EscalationHook } from './review/hook.js';
 import { createReviews, type Reviews } from './review/reviews.js';
 import { schemaValidator } from './review/validate.js';
-import type { Run } from './run.js';
+import type { Run, RunOf } from './run.js';
 import { haltRun, startRun } from './run.js';
 import { isSafeRunId, RUN_ID_RULE } from './run-id.js';
 import { createBreakerRegistry } from './runtime-breakers.js';
@@ -44,7 +45,7 @@ export interface OtelContextLike {
   deleteValue(key: symbol): OtelContextLike;
 }
 
-export interface RuntimeOptions {
+export interface RuntimeOptions<W extends readonly Workflow[] = readonly Workflow[]> {
   /** Drives every timer and timestamp (agents, breakers, deadlines); SimulatedClock in tests. */
   clock?: Clock;
   /**
@@ -72,8 +73,8 @@ export interface RuntimeOptions {
    * browserStore). Without one, runs live in memory only and cannot be resumed after a restart.
    */
   store?: Store;
-  /** The workflows `resume()` may find in the store, so it can run them again. */
-  workflows?: Workflow[];
+  /** The workflows `resume()` may find in the store, so it can run them again; they type its runs. */
+  workflows?: W;
   /** Called when an observer, exporter or listener throws; the run goes on. Default: console.error once per source. */
   onObserverError?: ObserverErrorHandler;
 }
@@ -90,7 +91,8 @@ export interface StartOptions {
   parent?: OtelContextLike;
 }
 
-export interface Runtime {
+/** `W`: the workflows given in `createRuntime({ workflows })`, which type the runs `resume()` returns. */
+export interface Runtime<W extends Workflow = Workflow> {
   /** Pending human reviews across runs: list, approve, edit, reject. */
   readonly reviews: Reviews;
   /** The Stately inspector, when `inspect` was given: `await runtime.inspector.ready` tells where. */
@@ -98,7 +100,11 @@ export interface Runtime {
   /** The console, when `console` was given: `(await runtime.console.ready).url` is the page to open. */
   readonly console: RuntimeConsole | null;
   /** Validate the input and start a run. Bad input gives a `failed` result and runs nothing. */
-  start<I, O>(workflow: Workflow<I, O>, input: I, options?: StartOptions): Run<O>;
+  start<I, O, Id extends string, A extends AnyAgent>(
+    workflow: Workflow<I, O, Id, A>,
+    input: I,
+    options?: StartOptions,
+  ): Run<O, Id, A>;
   /** The runs that have not ended. */
   runs(): Run[];
   /** The shared breakers by key, created when a workflow first runs here. */
@@ -111,7 +117,7 @@ export interface Runtime {
    * idempotency key (at-least-once). Call it before starting new runs. Runs that cannot be loaded
    * are returned as errors and never stop the others.
    */
-  resume(): Promise<{ runs: Run[]; errors: Error[] }>;
+  resume(): Promise<{ runs: RunOf<W>[]; errors: Error[] }>;
   /**
    * Re-drive a stored run (finished or not) from its log, without calling agents: step through its
    * states with the returned timeline. Needs the store and the run's workflow in `workflows`.
@@ -157,7 +163,9 @@ const optionsSchema = z.strictObject({
 });
 
 /** The runtime: runs workflows, owns the breakers every run shares, and observes every actor. */
-export function createRuntime(options: RuntimeOptions = {}): Runtime {
+export function createRuntime<const W extends readonly Workflow[] = readonly Workflow[]>(
+  options: RuntimeOptions<W> = {},
+): Runtime<W[number]> {
   const o = parseOptions(optionsSchema, options, 'createRuntime');
   const onError = o.onObserverError ?? reportOncePerSource();
   const reviews = createReviews({
@@ -279,7 +287,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
           );
         }
       }
-      return { runs: resumed, errors: problems };
+      // Each run was started from the workflow with its id, so it is that workflow's run.
+      return { runs: resumed as RunOf<W[number]>[], errors: problems };
     },
     async replay(runId) {
       if (!store) throw new Error('runtime.replay: this runtime has no store (createRuntime({ store }))');

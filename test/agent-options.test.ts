@@ -112,10 +112,17 @@ describe('defineAgent: options are checked when defined', () => {
   });
 
   it('an output schema without a confidence field needs a confidence function', () => {
-    const error = optionsErrorOf(() => defineAgent({ ...base, output: z.object({ text: z.string() }) }));
+    const error = optionsErrorOf(() =>
+      defineAgent({ ...base, output: z.object({ text: z.string() }), run: async () => ({ text: 'x' }) }),
+    );
     expect(error.field).toBe('confidence');
     expect(() =>
-      defineAgent({ ...base, output: z.object({ text: z.string() }), confidence: () => 1 }),
+      defineAgent({
+        ...base,
+        output: z.object({ text: z.string() }),
+        run: async () => ({ text: 'x' }),
+        confidence: () => 1,
+      }),
     ).not.toThrow();
   });
 

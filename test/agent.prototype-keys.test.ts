@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { defineAgent } from '../src/agent.js';
 import { runAgent } from '../src/run-agent.js';
 
+// `as never`: outputs that TypeScript types cannot describe (a key that shadows Object.prototype) or
+// that are wrong on purpose; the runtime checks them either way.
 describe('an output schema with keys named like Object.prototype members', () => {
   const Output = z.object({
     toString: z.string().optional(),
@@ -11,7 +13,11 @@ describe('an output schema with keys named like Object.prototype members', () =>
   });
 
   it('accepts an output that leaves them out (zod must not read the inherited members)', async () => {
-    const agent = defineAgent({ id: 'keys', output: Output, run: async () => ({ confidence: 0.9 }) });
+    const agent = defineAgent({
+      id: 'keys',
+      output: Output,
+      run: async () => ({ confidence: 0.9 }) as never,
+    });
     const result = await runAgent(agent, {});
     expect(result.status).toBe('succeeded');
     expect(result.content).toEqual({ confidence: 0.9 });
@@ -22,7 +28,8 @@ describe('an output schema with keys named like Object.prototype members', () =>
       id: 'keys',
       output: Output,
       limits: { maxIterations: 1 },
-      run: async () => ({ toString: 7, confidence: 0.9 }),
+      // untrusted output: wrong on purpose
+      run: async () => ({ toString: 7, confidence: 0.9 }) as never,
     });
     const result = await runAgent(agent, {});
     expect(result.status).toBe('invalidOutput');

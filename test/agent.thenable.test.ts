@@ -23,10 +23,16 @@ function selfResolving(limit = 1_000_000) {
   return Object.assign(state, { t });
 }
 
+// `as never`: these runs return hostile thenables on purpose; the types would refuse them.
 describe('agent: what run returns is settled without letting it spin the event loop', () => {
   it('a thenable that resolves to itself ends in invalidOutput, after one call of its then', async () => {
     const self = selfResolving();
-    const agent = defineAgent({ id: 't', output: Draft, run: () => self.t, limits: { maxIterations: 1 } });
+    const agent = defineAgent({
+      id: 't',
+      output: Draft,
+      run: () => self.t as never,
+      limits: { maxIterations: 1 },
+    });
     const result = await runAgent(agent, null, { clock: testClock() });
     expect(result.status).toBe('invalidOutput');
     expect(result.reason).toMatch(/returned a thenable that resolves to itself/);
@@ -41,7 +47,7 @@ describe('agent: what run returns is settled without letting it spin the event l
         resolve(calls < 1_000_000 ? link() : draft('gave in'));
       },
     });
-    const agent = defineAgent({ id: 't', output: Draft, run: link, limits: { maxIterations: 1 } });
+    const agent = defineAgent({ id: 't', output: Draft, run: link as never, limits: { maxIterations: 1 } });
     const result = await runAgent(agent, null, { clock: testClock() });
     expect(result.status).toBe('invalidOutput');
     expect(result.reason).toMatch(`returned a chain of more than ${MAX_THENABLE_LINKS} thenables`);
@@ -56,7 +62,7 @@ describe('agent: what run returns is settled without letting it spin the event l
       id: 't',
       output: Draft,
       // Attempt 1: the self-resolving thenable. Attempt 2: a thenable that never settles.
-      run: () => (++attempt === 1 ? self.t : { then: () => {} }),
+      run: () => (++attempt === 1 ? self.t : { then: () => {} }) as never,
       limits: { maxIterations: 2, attemptTimeoutMs: 500 },
       retry: { initialDelayMs: 100 },
     });
@@ -103,7 +109,7 @@ describe('agent: what run returns is settled without letting it spin the event l
       ['an async function', async () => draft('a')],
     ];
     for (const [what, run] of cases) {
-      const agent = defineAgent({ id: 't', output: Draft, run, limits: { maxIterations: 1 } });
+      const agent = defineAgent({ id: 't', output: Draft, run: run as never, limits: { maxIterations: 1 } });
       const result = await runAgent(agent, null, { clock: testClock() });
       expect([what, result.status, result.content]).toEqual([what, 'succeeded', draft('a')]);
     }
@@ -147,7 +153,7 @@ describe('agent: what run returns is settled without letting it spin the event l
       ],
     ];
     for (const [what, run, reason] of cases) {
-      const agent = defineAgent({ id: 't', output: Draft, run, limits: { maxIterations: 1 } });
+      const agent = defineAgent({ id: 't', output: Draft, run: run as never, limits: { maxIterations: 1 } });
       const result = await runAgent(agent, null, { clock: testClock() });
       expect([what, result.status]).toEqual([what, 'failed']);
       expect(result.reason).toMatch(reason);

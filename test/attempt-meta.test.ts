@@ -287,10 +287,15 @@ describe('withAttemptMeta: usage and confidence beside the output, never in it',
 describe("defineAgent's confidence option", () => {
   it("'reported' or a function; anything else is an OptionsError naming both", () => {
     expect(() =>
-      defineAgent({ id: 'a', output: Answer, run: async () => 1, confidence: 'reported' }),
+      defineAgent({ id: 'a', output: Answer, run: async () => ({ answer: '1' }), confidence: 'reported' }),
     ).not.toThrow();
     try {
-      defineAgent({ id: 'a', output: Answer, run: async () => 1, confidence: 'self' as never });
+      defineAgent({
+        id: 'a',
+        output: Answer,
+        run: async () => ({ answer: '1' }),
+        confidence: 'self' as never,
+      });
       expect.unreachable();
     } catch (error) {
       expect(isOptionsError(error)).toBe(true);
@@ -301,7 +306,7 @@ describe("defineAgent's confidence option", () => {
   });
 
   it('an output schema without a confidence field names both ways to give one', () => {
-    expect(() => defineAgent({ id: 'a', output: Answer, run: async () => 1 })).toThrow(
+    expect(() => defineAgent({ id: 'a', output: Answer, run: async () => ({ answer: '1' }) })).toThrow(
       'defineAgent("a"): confidence is required when the output schema has no numeric `confidence` field: a function (output) => number, or \'reported\' when run reports it with withAttemptMeta, received undefined',
     );
   });

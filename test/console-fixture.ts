@@ -45,7 +45,7 @@ export function consoleFixture(options: RuntimeOptions = {}) {
       run: ({ idempotencyKey }) => {
         const entry = gate(idempotencyKey.replace(/\.\d+:\d+$/, ''));
         entry.call();
-        return entry.promise;
+        return entry.promise as Promise<never>;
       },
     });
   const workflow = defineWorkflow({

@@ -36,7 +36,7 @@ function pipeline(writerSteps: MockStep[], review: ReviewOptions = { below: 0.7 
     id: 'reviewed',
     output: Draft,
     steps: [researcher, { agent: writer, review }, publisher],
-    result: ({ state }) => (state as { writer: unknown }).writer,
+    result: ({ state }) => state.writer,
   });
   return { workflow, writerRun, publisherRun: after };
 }

@@ -36,7 +36,8 @@ export function withFaults(agent: AnyAgent, plan: FaultPlan, timers: Timers = re
     run: (args: AgentRunArgs) => {
       const roll = random();
       const latency = min + (max - min) * random();
-      return new Promise((resolve, reject) => {
+      // Deliberately untyped: an injected fault resolves to what the schema refuses.
+      return new Promise<unknown>((resolve, reject) => {
         const timer = timers.setTimeout(() => {
           if (roll < plan.throwRate) reject(new Error(`injected fault: ${agent.id} failed`));
           else if (roll < plan.throwRate + plan.invalidRate) resolve({ injected: 'invalid output' });
@@ -52,7 +53,7 @@ export function withFaults(agent: AnyAgent, plan: FaultPlan, timers: Timers = re
           timers.clearTimeout(timer);
           reject(new DOMException('aborted', 'AbortError'));
         });
-      });
+      }) as Promise<never>;
     },
   });
 }

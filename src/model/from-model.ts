@@ -59,7 +59,8 @@ export function fromModel<I = unknown, S extends z.ZodType = z.ZodType>(
     const report = (call: 'output' | 'judge') => (usage: TokenUsage, modelId: string) =>
       reportUsage(onUsage, { agentId: id, attempt, idempotencyKey, call, modelId, usage });
     report('output')(reply.usage, reply.modelId);
-    const unscored = () => withAttemptMeta(reply.output, { usage: reply.usage });
+    // The model's reply is untrusted (typed as the schema's input): the agent validates it.
+    const unscored = () => withAttemptMeta(reply.output as z.input<S>, { usage: reply.usage });
     if (plan.kind !== 'scored' || !reply.parsed) return unscored();
     // Only an output that will validate is scored; the agent's validator reports the others.
     const parsed = await output.safeParseAsync(reply.output);
@@ -79,7 +80,7 @@ export function fromModel<I = unknown, S extends z.ZodType = z.ZodType>(
       },
     });
     // The attempt's usage counts every call it made; `onUsage` has them one by one.
-    return withAttemptMeta(reply.output, { usage: addUsage(reply.usage, judged), confidence });
+    return withAttemptMeta(reply.output as z.input<S>, { usage: addUsage(reply.usage, judged), confidence });
   };
 
   return defineAgent<I, S>({

@@ -36,6 +36,7 @@ import {
   unreadableDecision,
 } from './errors.js';
 import { type EscalationHook, jsonLineHook, type LineWriter } from './hook.js';
+import type { ReviewId } from './id.js';
 import {
   type ClosedReview,
   closedRecord,
@@ -97,7 +98,11 @@ export interface Reviews {
   /** Accept the output as it is. */
   approve(id: string, options: DecisionOptions): Promise<EscalationOutcome>;
   /** Replace the output; it must pass the step's validator, or the review stays pending (`invalidEdit`). */
-  edit(id: string, output: unknown, options: DecisionOptions): Promise<EscalationOutcome>;
+  edit<O = unknown>(
+    id: string | ReviewId<O>,
+    output: NoInfer<O>,
+    options: DecisionOptions,
+  ): Promise<EscalationOutcome>;
   reject(id: string, reason: string, options: DecisionOptions): Promise<EscalationOutcome>;
   /** Register a running escalation actor (e.g. a run's invoked child). Returns the untrack function. */
   track(ref: AnyActorRef): () => void;

@@ -28,7 +28,12 @@ export interface MockRunOptions {
   maxRecorded?: number;
 }
 
-export type MockRun = ((args: AgentRunArgs<unknown>) => Promise<unknown>) & { readonly calls: MockCall[] };
+/**
+ * Resolves to whatever the script says, unchecked (`any`): a mock exists to feed an agent outputs
+ * valid or not, and the agent's schema judges them at run time as it would a model's.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: scripted outputs are deliberately unchecked (see above).
+export type MockRun = ((args: AgentRunArgs<any>) => Promise<any>) & { readonly calls: MockCall[] };
 
 /**
  * A deterministic stand-in for an LLM call. `steps` is a script (the last step repeats) or a

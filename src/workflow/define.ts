@@ -23,7 +23,12 @@ import { schemaValidator } from '../review/validate.js';
 import { blackboardLogic } from './state.js';
 import type { Step, StepContext } from './steps.js';
 import { normaliseSteps } from './steps.js';
+import type { AgentsOf, StateCheck, StepsCheck, TypedWorkflowOptions, WorkflowState } from './typed.js';
 
+/**
+ * The options as a type of their own, for options built apart from the call (the state is the
+ * `state` schema's). Written inline, `defineWorkflow` infers more: the state from the steps.
+ */
 export interface WorkflowOptions<IS extends z.ZodType, OS extends z.ZodType, SS extends z.ZodObject> {
   id: string;
   /** The run's input; validated before anything runs. Default: any JSON. */
@@ -36,7 +41,7 @@ export interface WorkflowOptions<IS extends z.ZodType, OS extends z.ZodType, SS 
   reducers?: Record<string, Reducer>;
   steps: Step<z.output<IS>, z.output<SS>>[];
   /** The final output from the input and the shared state; default the value the last step wrote. */
-  result?: (ctx: StepContext<z.output<IS>, z.output<SS>>) => unknown;
+  result?: (ctx: StepContext<z.output<IS>, z.output<SS>>) => z.input<OS> | PromiseLike<z.input<OS>>;
   /** The whole run's deadline. */
   deadlineMs?: number;
   /** Step executions allowed in one run, loops included. Default 50. */
@@ -44,9 +49,15 @@ export interface WorkflowOptions<IS extends z.ZodType, OS extends z.ZodType, SS 
 }
 
 /** A defined workflow: its plan, its compiled statechart, and what a runtime needs to run it. */
-export interface Workflow<I = unknown, O = unknown> {
+/** `A`: the agents its steps call (a union), which type the reviews of its runs. */
+export interface Workflow<
+  I = unknown,
+  O = unknown,
+  Id extends string = string,
+  A extends AnyAgent = AnyAgent,
+> {
   readonly kind: 'workflow';
-  readonly id: string;
+  readonly id: Id;
   readonly plan: Readonly<WorkflowPlan>;
   /** The statechart, runnable with `createActor(workflow.machine, { input: { input } })` on its own. */
   readonly machine: WorkflowMachine;
@@ -59,6 +70,8 @@ export interface Workflow<I = unknown, O = unknown> {
   readonly agents: ReadonlyMap<string, AnyAgent>;
   /** Ids of the agents whose steps go to human review. */
   readonly reviewedAgents: ReadonlySet<string>;
+  /** Phantom: the steps' agents, for type checks only (never set). */
+  readonly __agents?: A;
 }
 
 const DEFAULT_MAX_STEPS = 50;
@@ -92,8 +105,14 @@ export const isWorkflow = (value: unknown): value is Workflow => brandOf(value, 
 export function defineWorkflow<
   IS extends z.ZodType = z.ZodUnknown,
   OS extends z.ZodType = z.ZodUnknown,
-  SS extends z.ZodObject = z.ZodObject,
->(options: WorkflowOptions<IS, OS, SS>): Workflow<z.output<IS>, z.output<OS>> {
+  const T extends readonly unknown[] = readonly unknown[],
+  SS extends z.ZodObject | undefined = undefined,
+  const R extends Record<string, Reducer> = Record<never, never>,
+  const Id extends string = string,
+>(
+  options: TypedWorkflowOptions<IS, OS, T, SS, R, Id> &
+    NoInfer<StateCheck<T, R, SS> & StepsCheck<T, z.output<IS>, WorkflowState<T, R, SS>>>,
+): Workflow<z.output<IS>, z.output<OS>, Id, AgentsOf<T>> {
   const where = `defineWorkflow(${typeof options?.id === 'string' ? JSON.stringify(options.id) : '?'})`;
   const o = parseOptions(optionsSchema, options, where);
   const board = blackboardLogic(where, o.state, o.reducers ?? {});
@@ -151,9 +170,9 @@ export function defineWorkflow<
     }),
   };
 
-  const workflow: Workflow<z.output<IS>, z.output<OS>> = {
+  const workflow: Workflow<z.output<IS>, z.output<OS>, Id, AgentsOf<T>> = {
     kind: 'workflow' as const,
-    id: o.id,
+    id: o.id as Id,
     plan,
     machine: compileWorkflow(plan, services, board.initial),
     inputSchema: (o.input ?? z.unknown()) as z.ZodType<z.output<IS>>,
