@@ -311,6 +311,36 @@ describe('agentcharts/restate on a real restate-server', () => {
     await only(b, c);
   }, 60_000);
 
+  it('lets a probe through a shared breaker after its cooldown, and closes it on success', async () => {
+    const start = async (runId: string, strong: boolean) =>
+      (await client.start('recovering', { topic: runId, strong }, { runId })).done;
+    for (const id of ['mood-0', 'mood-1']) expect((await start(id, false)).status).toBe('fallback');
+    const key = 'moody→closer';
+    await vi.waitFor(async () => expect((await client.breaker(key))?.value).toBe('open'), {
+      timeout: 10_000,
+      interval: 50,
+    });
+    const { probeAt } = (await client.breaker(key))!;
+    // Open: a strong run is refused without a call until probeAt (on a slow box it may be past it,
+    // and then it is the probe itself).
+    const refused = await start('mood-2', true);
+    if (refused.status === 'fallback') {
+      expect(refused.cause).toBe('breakerOpen');
+      expect(refused.detail).toMatchObject({ status: 'breakerOpen', probeAt });
+    } else {
+      expect(refused.status).toBe('completed');
+      expect(Date.now()).toBeGreaterThanOrEqual(probeAt!);
+    }
+    // The cooldown is an absolute time kept in the breaker object: past it, the next run is the probe.
+    await vi.waitFor(() => expect(Date.now()).toBeGreaterThan(probeAt!), { timeout: 5_000, interval: 20 });
+    const probe = await start('mood-3', true);
+    expect(probe.status === 'completed' && probe.output).toBe('closed(mood(mood-3))');
+    await vi.waitFor(async () => expect((await client.breaker(key))?.value).toBe('closed'), {
+      timeout: 10_000,
+      interval: 50,
+    });
+  }, 60_000);
+
   it('fires a review timeout that fell due while no worker was up', async () => {
     const run = await client.start('expiring', { topic: 'late' }, { runId: 'expire-1' });
     const paused = await run.result;
