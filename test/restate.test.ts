@@ -240,7 +240,18 @@ describe('agentcharts/restate on a real restate-server', () => {
       (e) => isReviewError(e) && e.code === 'unknownReview',
     );
     await client.reviews.edit(ids[1]!, { content: 'edited', confidence: 0.9 }, { by: 'ann' });
-    for (const id of ids.filter((_, i) => i !== 1)) await client.reviews.approve(id, { by: 'ann' });
+    // Two people decide one review at once: exactly one wins, the other is told who did.
+    const race = await Promise.allSettled([
+      client.reviews.approve(ids[2]!, { by: 'ann' }),
+      client.reviews.reject(ids[2]!, 'not good', { by: 'bob' }),
+    ]);
+    expect(race.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const lost = race.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect(isReviewError(lost.reason) && lost.reason.code).toBe('alreadyDecided');
+    const winner = (race.find((r) => r.status === 'fulfilled') as PromiseFulfilledResult<{ by: string }>)
+      .value;
+    for (const id of ids.filter((_, i) => i !== 1 && i !== 2))
+      await client.reviews.approve(id, { by: 'ann' });
     await expect(client.reviews.approve(ids[0]!, { by: 'bob' })).rejects.toSatisfy(
       (e) => isReviewError(e) && e.code === 'alreadyDecided',
     );
@@ -252,6 +263,11 @@ describe('agentcharts/restate on a real restate-server', () => {
     });
     const reviewedDone = await Promise.all(reviewed.map((r) => r.done));
     reviewedDone.forEach((r, i) => {
+      if (i === 2) {
+        // The run took the winning decision.
+        expect(r.steps.find((st) => st.stepId === 'drafter')!.review).toMatchObject({ by: winner.by });
+        return;
+      }
       expect(r.status === 'completed' && r.output).toBe(
         i === 1 ? 'polished(edited)' : `polished(draft(r${i}))`,
       );
