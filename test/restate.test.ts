@@ -425,6 +425,11 @@ describe('agentcharts/restate on a real restate-server', () => {
     const r = await run.done;
     expect(r.status).toBe('failed');
     expect(r.status === 'failed' && r.reason).toMatch(/does not serve workflow "no-such-workflow".*"report"/);
+    // `result` settles too (it waits for the run's first pause or its end), for bad input as well.
+    expect((await client.run('unknown-1').result).status).toBe('failed');
+    const bad = await client.start('report', { topic: 42 }, { runId: 'bad-input-1' });
+    const early = await bad.result;
+    expect(early.status === 'failed' && early.reason).toMatch(/^input: topic: /);
   });
 
   it('names the URL when the server is unreachable', async () => {
