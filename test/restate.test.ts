@@ -240,7 +240,18 @@ describe('agentcharts/restate on a real restate-server', () => {
       (e) => isReviewError(e) && e.code === 'unknownReview',
     );
     await client.reviews.edit(ids[1]!, { content: 'edited', confidence: 0.9 }, { by: 'ann' });
-    for (const id of ids.filter((_, i) => i !== 1)) await client.reviews.approve(id, { by: 'ann' });
+    // Two people decide one review at once: exactly one wins, the other is told who did.
+    const race = await Promise.allSettled([
+      client.reviews.approve(ids[2]!, { by: 'ann' }),
+      client.reviews.reject(ids[2]!, 'not good', { by: 'bob' }),
+    ]);
+    expect(race.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const lost = race.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect(isReviewError(lost.reason) && lost.reason.code).toBe('alreadyDecided');
+    const winner = (race.find((r) => r.status === 'fulfilled') as PromiseFulfilledResult<{ by: string }>)
+      .value;
+    for (const id of ids.filter((_, i) => i !== 1 && i !== 2))
+      await client.reviews.approve(id, { by: 'ann' });
     await expect(client.reviews.approve(ids[0]!, { by: 'bob' })).rejects.toSatisfy(
       (e) => isReviewError(e) && e.code === 'alreadyDecided',
     );
@@ -252,6 +263,11 @@ describe('agentcharts/restate on a real restate-server', () => {
     });
     const reviewedDone = await Promise.all(reviewed.map((r) => r.done));
     reviewedDone.forEach((r, i) => {
+      if (i === 2) {
+        // The run took the winning decision.
+        expect(r.steps.find((st) => st.stepId === 'drafter')!.review).toMatchObject({ by: winner.by });
+        return;
+      }
       expect(r.status === 'completed' && r.output).toBe(
         i === 1 ? 'polished(edited)' : `polished(draft(r${i}))`,
       );
@@ -309,6 +325,36 @@ describe('agentcharts/restate on a real restate-server', () => {
     expect(spans.find((s) => s.operation === 'breaker')).toMatchObject({ status: 'fallback' });
     expect(spans.some((s) => s.operation === 'agent')).toBe(false);
     await only(b, c);
+  }, 60_000);
+
+  it('lets a probe through a shared breaker after its cooldown, and closes it on success', async () => {
+    const start = async (runId: string, strong: boolean) =>
+      (await client.start('recovering', { topic: runId, strong }, { runId })).done;
+    for (const id of ['mood-0', 'mood-1']) expect((await start(id, false)).status).toBe('fallback');
+    const key = 'moody→closer';
+    await vi.waitFor(async () => expect((await client.breaker(key))?.value).toBe('open'), {
+      timeout: 10_000,
+      interval: 50,
+    });
+    const { probeAt } = (await client.breaker(key))!;
+    // Open: a strong run is refused without a call until probeAt (on a slow box it may be past it,
+    // and then it is the probe itself).
+    const refused = await start('mood-2', true);
+    if (refused.status === 'fallback') {
+      expect(refused.cause).toBe('breakerOpen');
+      expect(refused.detail).toMatchObject({ status: 'breakerOpen', probeAt });
+    } else {
+      expect(refused.status).toBe('completed');
+      expect(Date.now()).toBeGreaterThanOrEqual(probeAt!);
+    }
+    // The cooldown is an absolute time kept in the breaker object: past it, the next run is the probe.
+    await vi.waitFor(() => expect(Date.now()).toBeGreaterThan(probeAt!), { timeout: 5_000, interval: 20 });
+    const probe = await start('mood-3', true);
+    expect(probe.status === 'completed' && probe.output).toBe('closed(mood(mood-3))');
+    await vi.waitFor(async () => expect((await client.breaker(key))?.value).toBe('closed'), {
+      timeout: 10_000,
+      interval: 50,
+    });
   }, 60_000);
 
   it('fires a review timeout that fell due while no worker was up', async () => {
@@ -379,6 +425,11 @@ describe('agentcharts/restate on a real restate-server', () => {
     const r = await run.done;
     expect(r.status).toBe('failed');
     expect(r.status === 'failed' && r.reason).toMatch(/does not serve workflow "no-such-workflow".*"report"/);
+    // `result` settles too (it waits for the run's first pause or its end), for bad input as well.
+    expect((await client.run('unknown-1').result).status).toBe('failed');
+    const bad = await client.start('report', { topic: 42 }, { runId: 'bad-input-1' });
+    const early = await bad.result;
+    expect(early.status === 'failed' && early.reason).toMatch(/^input: topic: /);
   });
 
   it('names the URL when the server is unreachable', async () => {

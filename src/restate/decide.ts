@@ -1,4 +1,4 @@
-import type * as restate from '@restatedev/restate-sdk';
+import * as restate from '@restatedev/restate-sdk';
 import type { ValidationIssue } from '../../machines/agent-result.js';
 import { checkEdit, malformed } from '../../machines/escalation-checks.js';
 import type {
@@ -91,6 +91,19 @@ export async function decideReview(
     requestId: null,
     ...(req.type === 'review.edit' ? { editedOutput } : {}),
   };
-  await promise.resolve(record);
+  try {
+    await promise.resolve(record);
+  } catch (error) {
+    // Another decision completed the promise first (decisions on one review may run concurrently):
+    // it won, as in-process, where the review actor takes one event at a time.
+    if (!(error instanceof restate.TerminalError)) throw error;
+    const winner = await promise.peek();
+    return {
+      ok: false,
+      code: 'alreadyDecided',
+      message: '',
+      outcome: buildOutcome({ ...c, decided: winner ?? record }),
+    };
+  }
   return { ok: true, outcome: buildOutcome({ ...c, decided: record }) };
 }

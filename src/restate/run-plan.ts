@@ -38,6 +38,8 @@ export async function runPlan(
     const issues = parsed.success
       ? [{ path: '(root)', message: `input is not JSON data: ${(plain as { message?: string }).message}` }]
       : toValidationIssues(parsed.error.issues);
+    // Clients waiting for the run to settle learn it has.
+    await ctx.promise<Settled>('settled').resolve({ kind: 'ended' });
     return inputFailed(
       runId,
       workflow.id,

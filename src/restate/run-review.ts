@@ -47,7 +47,8 @@ export async function reviewGroup(
       );
       for (const c of contexts) {
         ctx.set(`review:${c.reviewId}`, c);
-        ctx.objectSendClient<ReviewsObject>({ name: REVIEWS_OBJECT }, REVIEWS_KEY).add({
+        // Awaited: once `run.result` says awaitingReview, `reviews.list()` has the review.
+        await ctx.objectClient<ReviewsObject>({ name: REVIEWS_OBJECT }, REVIEWS_KEY).add({
           id: c.reviewId,
           runId,
           workflowId: workflow.id,
@@ -147,7 +148,7 @@ export async function reviewGroup(
         };
         const closed = { ...c, decided: decidedRecord };
         ctx.set(`review:${c.reviewId}`, closed);
-        ctx.objectSendClient<ReviewsObject>({ name: REVIEWS_OBJECT }, REVIEWS_KEY).remove(c.reviewId);
+        await ctx.objectClient<ReviewsObject>({ name: REVIEWS_OBJECT }, REVIEWS_KEY).remove(c.reviewId);
         const o = buildOutcome(closed);
         const reviewed = { reviewId: o.reviewId, decision: o.decision, by: o.by, decidedAt: o.decidedAt };
         Object.assign(view.reviews.find((r) => r.reviewId === c.reviewId) ?? {}, {
