@@ -6,6 +6,7 @@ import type { RawData, WebSocket } from 'ws';
 import { z } from 'zod';
 import { fail, fn, integer, parseOptions } from '../options.js';
 import { bridgePage } from './bridge-page.js';
+import { liveActors } from './live-actors.js';
 import { replayBuffer } from './replay-buffer.js';
 import { loadWs } from './ws-module.node.js';
 
@@ -60,6 +61,9 @@ export interface RelayStats {
   /** Messages and bytes in the replay buffer. */
   replayMessages: number;
   replayBytes: number;
+  /** Actors still running whose creation and latest snapshot a new viewer gets first, and their bytes. */
+  liveActors: number;
+  liveBytes: number;
   /** Viewers disconnected so far for falling more than `maxBufferedBytes` behind. */
   droppedViewers: number;
 }
@@ -82,6 +86,8 @@ export interface InspectorRelay {
 
 /** What a viewer may send before its connection is closed: viewers have nothing to say. */
 const VIEWER_MAX_PAYLOAD = 64 * 1024;
+/** Actors whose live state the relay keeps for late viewers (oldest dropped first). */
+const MAX_LIVE_ACTORS = 10_000;
 const MiB = 1024 * 1024;
 
 const token = () =>
@@ -156,6 +162,8 @@ export async function listen(o: ParsedRelayOptions): Promise<InspectorRelay> {
   const viewKey = Buffer.from(viewToken);
   const publishKey = Buffer.from(publishToken);
   const recent = replayBuffer(o.replay, o.replayBytes);
+  // What a new viewer is sent must fit what it may fall behind: the live state takes the rest.
+  const live = liveActors(MAX_LIVE_ACTORS, Math.max(0, o.maxBufferedBytes - o.replayBytes));
   let droppedViewers = 0;
   let port = o.port;
   const displayHost = o.host.includes(':') ? `[${o.host}]` : o.host;
@@ -215,6 +223,8 @@ export async function listen(o: ParsedRelayOptions): Promise<InspectorRelay> {
 
   viewers.on('connection', (socket) => {
     socket.on('error', onError);
+    // Every run still going (its actors' creation and latest state), then the recent messages.
+    for (const message of live.messages()) toViewer(socket, message);
     for (const message of recent.messages()) toViewer(socket, message as Buffer);
     // What a viewer sends is dropped unread: only the runtime publishes.
   });
@@ -225,6 +235,7 @@ export async function listen(o: ParsedRelayOptions): Promise<InspectorRelay> {
       // One buffer, shared by the replay and every viewer's queue.
       const message = asBuffer(data);
       recent.push(message);
+      live.note(message);
       for (const viewer of viewers.clients) toViewer(viewer, message);
     });
   });
@@ -254,6 +265,8 @@ export async function listen(o: ParsedRelayOptions): Promise<InspectorRelay> {
       publishers: publishers.clients.size,
       replayMessages: recent.size,
       replayBytes: recent.bytes,
+      liveActors: live.size,
+      liveBytes: live.bytes,
       droppedViewers,
     }),
     close() {

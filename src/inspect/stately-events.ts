@@ -86,7 +86,15 @@ export function toStatelyMessage(
   depthLimit = DEFAULT_DEPTH_LIMIT,
 ): string | undefined {
   const message = toStatelyEvent(event);
-  return message && safeJson(message, depthLimit);
+  if (!message) return undefined;
+  // The routing fields first (and a snapshot's status), so a relay can keep the live state of each
+  // actor by reading a message's head instead of parsing it (live-actors.ts).
+  const status =
+    message.type === '@xstate.snapshot'
+      ? (message.snapshot as { status?: unknown } | undefined)?.status
+      : undefined;
+  const head = { type: message.type, sessionId: message.sessionId, rootId: message.rootId };
+  return safeJson({ ...head, ...(typeof status === 'string' ? { status } : {}), ...message }, depthLimit);
 }
 
 /** Re-serialise JSON text with object keys in sorted order (safe: the input has no cycles). */
