@@ -1,47 +1,24 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { extname, join, resolve, sep } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from './helpers/browser.js';
+import { serveStatic } from './helpers/serve.js';
 
 /**
  * examples/browser, built with Vite and run in headless Chromium (from @sparticuz/chromium, driven by
  * playwright-core). Set AGENTCHARTS_SCREENSHOT=/tmp/page.png to keep a screenshot of the result.
  */
 const root = fileURLToPath(new URL('..', import.meta.url));
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.map': 'application/json',
-};
-
 let outDir: string;
 let server: Server;
 let origin: string;
 let browser: Browser;
 let context: BrowserContext | undefined;
-
-/** The built page over loopback: files under `dir` only. */
-async function serve(dir: string): Promise<Server> {
-  const s = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    const file = resolve(dir, `.${path === '/' ? '/index.html' : decodeURIComponent(path)}`);
-    if (!file.startsWith(dir + sep)) return void res.writeHead(403).end();
-    readFile(file).then(
-      (body) =>
-        res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(body),
-      () => res.writeHead(404).end(),
-    );
-  });
-  await new Promise<void>((done) => s.listen(0, '127.0.0.1', done));
-  return s;
-}
 
 beforeAll(async () => {
   // A fresh build in a temporary directory: tests never read a stale or half-written dist/.
@@ -52,8 +29,7 @@ beforeAll(async () => {
     logLevel: 'error',
     build: { outDir, sourcemap: false },
   });
-  server = await serve(outDir);
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  ({ server, origin } = await serveStatic(outDir));
   browser = await launchChromium();
 }, 60_000);
 

@@ -1,10 +1,9 @@
 import { execFile } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { extname, join, resolve, sep } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { Browser } from 'playwright-core';
@@ -14,6 +13,7 @@ import { z } from 'zod';
 import { isOptionsError } from '../src/errors.js';
 import { defineWorkflow, isWorkflow } from '../src/workflow/define.js';
 import { launchChromium } from './helpers/browser.js';
+import { serveStatic } from './helpers/serve.js';
 
 /**
  * agentcharts as a user gets it: `npm pack` (which builds dist/ in `prepack`), the tarball installed
@@ -54,6 +54,22 @@ async function ok(command: string, args: string[], cwd: string): Promise<string>
   return result.stdout;
 }
 
+/** `npm install` the tarball into `dir` with the peers (and `extra` packages) at this repository's locked versions, so npm's cache serves them. */
+const install = (dir: string, extra: string[] = []) =>
+  ok(
+    'npm',
+    [
+      'install',
+      '--prefer-offline',
+      '--no-audit',
+      '--no-fund',
+      '--loglevel=error',
+      tarball,
+      ...['zod', 'xstate', '@types/node', ...extra].map((name) => `${name}@${versionOf(name)}`),
+    ],
+    dir,
+  );
+
 const versionOf = (name: string): string =>
   (JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')) as { version: string })
     .version;
@@ -68,21 +84,7 @@ beforeAll(async () => {
     join(app, 'package.json'),
     JSON.stringify({ name: 'consumer', private: true, type: 'module' }),
   );
-  // The same versions as this repository's lock file, so npm's cache serves them.
-  await ok(
-    'npm',
-    [
-      'install',
-      '--prefer-offline',
-      '--no-audit',
-      '--no-fund',
-      tarball,
-      `zod@${versionOf('zod')}`,
-      `xstate@${versionOf('xstate')}`,
-      `@types/node@${versionOf('@types/node')}`,
-    ],
-    app,
-  );
+  await install(app);
 }, 120_000);
 
 afterAll(async () => {
@@ -180,8 +182,8 @@ describe('the packed package in a Vite browser build', () => {
   it('runs a workflow in a page loaded in headless Chromium', async () => {
     const { outDir, code } = await bundle('page');
     for (const marker of markers) expect(code.includes(marker), marker).toBe(true);
-    server = await serve(outDir);
-    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    let origin: string;
+    ({ server, origin } = await serveStatic(outDir));
     browser = await launchChromium();
     const page = await browser.newPage();
     const errors: string[] = [];
@@ -341,23 +343,7 @@ describe('every TypeScript snippet in the README, pasted into a project', () => 
         include: ['src'],
       }),
     );
-    await ok(
-      'npm',
-      [
-        'install',
-        '--prefer-offline',
-        '--no-audit',
-        '--no-fund',
-        '--loglevel=error',
-        tarball,
-        `zod@${versionOf('zod')}`,
-        `xstate@${versionOf('xstate')}`,
-        `@types/node@${versionOf('@types/node')}`,
-        `ai@${versionOf('ai')}`,
-        `@restatedev/restate-sdk@${versionOf('@restatedev/restate-sdk')}`,
-      ],
-      dir,
-    );
+    await install(dir, ['ai', '@restatedev/restate-sdk']);
   }, 120_000);
 
   it('finds the snippets, and knows what each prints', () => {
@@ -382,23 +368,3 @@ describe('every TypeScript snippet in the README, pasted into a project', () => 
     }
   }, 120_000);
 });
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-};
-
-async function serve(dir: string): Promise<Server> {
-  const s = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    const file = resolve(dir, `.${path === '/' ? '/index.html' : decodeURIComponent(path)}`);
-    if (!file.startsWith(dir + sep)) return void res.writeHead(403).end();
-    readFile(file).then(
-      (body) =>
-        res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(body),
-      () => res.writeHead(404).end(),
-    );
-  });
-  await new Promise<void>((done) => s.listen(0, '127.0.0.1', done));
-  return s;
-}
