@@ -1,9 +1,11 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { reviewIdOf } from '../machines/workflow-step-helpers.js';
 import { createRuntime, defineAgent, defineWorkflow } from '../src/index.js';
 import type { RestateClient } from '../src/restate/index.js';
 import { createRestateClient, isRestateError } from '../src/restate/index.js';
 import { isReviewError } from '../src/review/errors.js';
+import type { PendingReview } from '../src/review/records.js';
 import type { Balancer, Server, Worker } from './fixtures/restate/cluster.js';
 import {
   BUILT,
@@ -176,6 +178,46 @@ describe('agentcharts/restate on a real restate-server', () => {
     });
   }, 60_000);
 
+  it('names reviews as in-process (opaque ids, reviewId and visit) and routes a decision without parsing its id', async () => {
+    const local = new Map(
+      makeWorkflows({ defineAgent, defineWorkflow }, { fixedMs: 5, quiet: true }).map((w) => [w.id, w]),
+    );
+    const runtime = createRuntime({ tracing: false, onEscalation: () => {} });
+    // Dots in a run id: nothing may be read out of the review id.
+    const runId = 'ids.with.dots';
+    try {
+      expect((await runtime.start(local.get('reviewed')!, { topic: 'id' }, { runId }).result).status).toBe(
+        'awaitingReview',
+      );
+      const run = await client.start('reviewed', { topic: 'id' }, { runId });
+      const paused = await run.result;
+      expect(paused.status === 'awaitingReview' && paused.reviews.map((r) => r.reviewId)).toEqual([
+        reviewIdOf(runId, 'drafter', 1),
+      ]);
+      const [here] = runtime.reviews.list();
+      const [there] = (await client.reviews.list()).filter((p) => p.runId === runId);
+      const same = ({ openedAt: _o, expiresAt: _e, ...rest }: PendingReview) => rest;
+      expect(there).toBeDefined();
+      expect(Object.keys(there!).sort()).toEqual(Object.keys(here!).sort());
+      expect(same(there!)).toEqual(same(here!));
+      expect(there).toMatchObject({ reviewId: 'ids.with.dots.drafter.1', visit: 1, stepId: 'drafter' });
+      // Ids that were never opened, including ones shaped like a real one: unknownReview.
+      for (const id of ['ids.with.dots.drafter.2', 'ids.with.drafter.1', `${runId}/drafter.1`, ''])
+        await expect(client.reviews.approve(id, { by: 'ann' })).rejects.toSatisfy(
+          (e) => isReviewError(e) && e.code === 'unknownReview',
+        );
+      await client.reviews.approve(there!.reviewId, { by: 'ann' });
+      await expect(client.reviews.approve(there!.reviewId, { by: 'bob' })).rejects.toSatisfy(
+        (e) => isReviewError(e) && e.code === 'alreadyDecided',
+      );
+      const done = await run.done;
+      expect(done.status === 'completed' && done.output).toBe('polished(draft(id))');
+      expect(done.steps[0]!.review).toMatchObject({ reviewId: there!.reviewId, decision: 'approved' });
+    } finally {
+      await runtime.stop();
+    }
+  }, 60_000);
+
   it('survives a worker killed with SIGKILL mid-run: every run completes, no recorded step runs again, pending reviews are decided from another process', async () => {
     const [a, b] = workers as [Worker, Worker];
     // Reviews pending before the kill.
@@ -188,7 +230,7 @@ describe('agentcharts/restate on a real restate-server', () => {
     for (const p of paused) expect(p.status).toBe('awaitingReview');
     // Each review's hook ran on the worker that opened it.
     const notified = workers.flatMap((w) => w.lines.filter((l) => l.startsWith('NOTIFY rev-')));
-    expect(notified.sort()).toEqual(reviewed.map((r) => `NOTIFY ${r.runId}/drafter.1`).sort());
+    expect(notified.sort()).toEqual(reviewed.map((r) => `NOTIFY ${r.runId}.drafter.1`).sort());
 
     // A batch of runs; kill worker A once it is well into its share.
     const calls = new Map<string, number>();
@@ -230,13 +272,13 @@ describe('agentcharts/restate on a real restate-server', () => {
 
     // The pending reviews are still there, and this process (neither worker) decides them.
     const pending = await client.reviews.list();
-    const ids = reviewed.map((r) => `${r.runId}/drafter.1`);
-    expect(pending.map((p) => p.id)).toEqual(expect.arrayContaining(ids));
+    const ids = reviewed.map((r) => `${r.runId}.drafter.1`);
+    expect(pending.map((p) => p.reviewId)).toEqual(expect.arrayContaining(ids));
     // The same review errors as in-process: a bad edit is refused and the review stays pending.
     await expect(client.reviews.edit(ids[1]!, { content: 42 }, { by: 'ann' })).rejects.toSatisfy(
       (e) => isReviewError(e) && e.code === 'invalidEdit' && e.issues.length > 0,
     );
-    await expect(client.reviews.approve('rev-none/drafter.1', { by: 'ann' })).rejects.toSatisfy(
+    await expect(client.reviews.approve('rev-none.drafter.1', { by: 'ann' })).rejects.toSatisfy(
       (e) => isReviewError(e) && e.code === 'unknownReview',
     );
     await client.reviews.edit(ids[1]!, { content: 'edited', confidence: 0.9 }, { by: 'ann' });
@@ -273,7 +315,7 @@ describe('agentcharts/restate on a real restate-server', () => {
       );
       expect(r.steps[0]!.review).toMatchObject({ decision: i === 1 ? 'edited' : 'approved', by: 'ann' });
     });
-    expect((await client.reviews.list()).filter((p) => ids.includes(p.id))).toEqual([]);
+    expect((await client.reviews.list()).filter((p) => ids.includes(p.reviewId))).toEqual([]);
     // The trace of a reviewed run: the gate refused the draft, a human approved it.
     const spans = (await client.trace('rev-0'))!.spans.map((s) => `${s.operation} ${s.name} ${s.status}`);
     expect(spans).toEqual(
@@ -397,7 +439,7 @@ describe('agentcharts/restate on a real restate-server', () => {
     await Promise.all(workers.map((w) => w.exited));
     const other = await worker('v2-other');
     await only(other);
-    await client.reviews.approve('version-1/drafter.1', { by: 'ann' });
+    await client.reviews.approve('version-1.drafter.1', { by: 'ann' });
     const r = await run.done;
     expect(r.status).toBe('failed');
     const reason = r.status === 'failed' ? r.reason : '';

@@ -4,6 +4,7 @@ import type { EscalationOutcome } from '../../machines/escalation-context.js';
 import type { BreakerState } from '../breaker.js';
 import { fail, parseOptions } from '../options.js';
 import { alreadyDecided, ReviewError, refused, unknownReview } from '../review/errors.js';
+import type { PendingReview } from '../review/records.js';
 import type { DecisionOptions } from '../review/reviews.js';
 import type { RunFailed, RunResult, RunTerminal } from '../run-result.js';
 import type { Trace } from '../trace/span.js';
@@ -11,8 +12,7 @@ import type { TraceExporter } from '../trace/tracer.js';
 import type { Workflow } from '../workflow/define.js';
 import type { ReviewDecisionRequest, ReviewDecisionResult } from './decide.js';
 import { isRestateError, MAX_RESPONSE_BYTES, RestateError } from './errors.js';
-import { BREAKER_OBJECT, REVIEWS_KEY, REVIEWS_OBJECT, RUN_SERVICE } from './names.js';
-import type { PendingEntry } from './reviews-object.js';
+import { BREAKER_OBJECT, REVIEW_OBJECT, REVIEWS_KEY, REVIEWS_OBJECT, RUN_SERVICE } from './names.js';
 import type { RunView, Settled } from './run-scope.js';
 import { traceOfRun } from './trace.js';
 
@@ -35,10 +35,10 @@ export interface RestateRun<O = unknown> {
 
 export interface RestateReviews {
   /** Every pending review of the cluster, oldest first. */
-  list(): Promise<PendingEntry[]>;
-  approve(id: string, options: DecisionOptions): Promise<EscalationOutcome>;
-  edit(id: string, output: unknown, options: DecisionOptions): Promise<EscalationOutcome>;
-  reject(id: string, reason: string, options: DecisionOptions): Promise<EscalationOutcome>;
+  list(): Promise<PendingReview[]>;
+  approve(reviewId: string, options: DecisionOptions): Promise<EscalationOutcome>;
+  edit(reviewId: string, output: unknown, options: DecisionOptions): Promise<EscalationOutcome>;
+  reject(reviewId: string, reason: string, options: DecisionOptions): Promise<EscalationOutcome>;
 }
 
 export interface RestateClient {
@@ -224,10 +224,12 @@ export function createRestateClient(options: RestateClientOptions): RestateClien
   }
 
   async function decide(req: ReviewDecisionRequest): Promise<EscalationOutcome> {
-    if (typeof req.reviewId !== 'string') throw unknownReview(req.reviewId);
-    // A review id is `<runId>/<stepId>.<visit>`: the run that holds it is in the id.
-    const runId = req.reviewId.slice(0, req.reviewId.lastIndexOf('/'));
-    if (runId.length === 0) throw unknownReview(req.reviewId);
+    if (typeof req.reviewId !== 'string' || req.reviewId.length === 0 || req.reviewId.length > 1000)
+      throw unknownReview(req.reviewId);
+    // Review ids are opaque: the run that holds one is looked up, never parsed out of the id.
+    const found = await call('POST', `${ingress}/${REVIEW_OBJECT}/${seg(req.reviewId)}/runOf`);
+    const runId = found.json;
+    if (typeof runId !== 'string' || runId.length === 0) throw unknownReview(req.reviewId);
     const { json } = await call('POST', runUrl(runId, 'decide'), req, { allow: [404] });
     const r = json as ReviewDecisionResult | null;
     if (!r || typeof r !== 'object' || !('ok' in r)) throw unknownReview(req.reviewId);
@@ -272,7 +274,7 @@ export function createRestateClient(options: RestateClientOptions): RestateClien
     reviews: {
       async list() {
         const { json } = await call('POST', `${ingress}/${REVIEWS_OBJECT}/${REVIEWS_KEY}/list`);
-        return (json as PendingEntry[] | null) ?? [];
+        return (json as PendingReview[] | null) ?? [];
       },
       approve: (id, opts) => decide({ reviewId: id, type: 'review.approve', ...by(opts) }),
       edit: (id, output, opts) => decide({ reviewId: id, type: 'review.edit', output, ...by(opts) }),
