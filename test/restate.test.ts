@@ -6,6 +6,7 @@ import type { RestateClient } from '../src/restate/index.js';
 import { createRestateClient, isRestateError } from '../src/restate/index.js';
 import { isReviewError } from '../src/review/errors.js';
 import type { PendingReview } from '../src/review/records.js';
+import type { RunEvent } from '../src/trace/events.js';
 import type { Balancer, Server, Worker } from './fixtures/restate/cluster.js';
 import {
   BUILT,
@@ -216,6 +217,116 @@ describe('agentcharts/restate on a real restate-server', () => {
     } finally {
       await runtime.stop();
     }
+  }, 60_000);
+
+  it('gives the progress events of the in-process runtime for the same definitions', async () => {
+    const local = new Map(
+      makeWorkflows({ defineAgent, defineWorkflow }, { fixedMs: 5, quiet: true }).map((w) => [w.id, w]),
+    );
+    const runtime = createRuntime({ onEscalation: () => {} });
+    // Times and durations differ between the two; everything else must be the same.
+    const strip = (events: readonly RunEvent[]) =>
+      events.map((e) => {
+        const { at: _a, durationMs: _d, ...rest } = e as RunEvent & { durationMs?: number };
+        return rest;
+      });
+    // In-process, a review's `reviewed` event comes just after the next step started (the order
+    // XState reports the review actor's end in); on Restate events come in time order: before the
+    // reviewed step finishes. The same events either way.
+    const causal = (events: readonly RunEvent[]) => {
+      const out: RunEvent[] = events.filter((e) => e.type !== 'reviewed');
+      for (const r of events.filter((e) => e.type === 'reviewed')) {
+        const i = out.findIndex((e) => e.type === 'step.finished' && e.stepId === r.stepId);
+        out.splice(i < 0 ? out.length - 1 : i, 0, r);
+      }
+      return out;
+    };
+    const cases: Array<[string, unknown]> = [
+      ['report', { topic: 'ev' }],
+      ['slow', { topic: 'ev' }],
+      ['report', { topic: 42 }],
+      ['late', {}],
+      ['reviewed', { topic: 'ev' }],
+      ['expiring', { topic: 'ev' }],
+      ['fanout', { topic: 'ev' }],
+    ];
+    try {
+      await Promise.all(
+        cases.map(async ([id, input], i) => {
+          const runId = `events-${i}`;
+          const here = runtime.start(local.get(id)!, input, { runId });
+          const seen: RunEvent[] = [];
+          here.subscribe((e) => seen.push(e));
+          const there = await client.start(id, input, { runId });
+          if (id === 'reviewed') {
+            expect((await here.result).status).toBe('awaitingReview');
+            expect((await there.result).status).toBe('awaitingReview');
+            // A paused run's events end with its escalation.
+            expect((await client.events(runId))!.map((e) => e.type).slice(-2)).toEqual([
+              'agent.finished',
+              'escalated',
+            ]);
+            await runtime.reviews.approve(reviewIdOf(runId, 'drafter', 1), { by: 'ann' });
+            await client.reviews.approve(reviewIdOf(runId, 'drafter', 1), { by: 'ann' });
+          }
+          await here.done;
+          await there.done;
+          const events = (await client.events(runId))!;
+          expect(events.every((e) => e.runId === runId)).toBe(true);
+          // In time order.
+          expect(events.map((e) => e.at)).toEqual(events.map((e) => e.at).sort((a, b) => a - b));
+          if (id === 'expiring') {
+            // In-process drops the `reviewed` event of a review whose end also ends the run (its
+            // event stream closes first: a defect of the in-process observer, not copied here).
+            const expired = events.filter((e) => e.type === 'reviewed');
+            expect(strip(expired)).toEqual([
+              expect.objectContaining({ type: 'reviewed', decision: 'expired', stepId: 'hasty' }),
+            ]);
+            const others = (evs: readonly RunEvent[]) => strip(evs.filter((e) => e.type !== 'reviewed'));
+            expect(others(events)).toEqual(others(seen));
+            return;
+          }
+          if (id !== 'fanout') {
+            expect(strip(events), `${id}`).toEqual(strip(causal(seen)));
+            return;
+          }
+          // Branches side by side interleave by time: the same events, and the same per step.
+          const byStep = (evs: readonly RunEvent[], stepId: string) =>
+            strip(evs.filter((e) => 'stepId' in e && e.stepId === stepId));
+          for (const stepId of ['facts', 'tone', 'merger'])
+            expect(byStep(events, stepId)).toEqual(byStep(seen, stepId));
+          const sorted = (evs: readonly RunEvent[]) =>
+            strip(evs)
+              .map((e) => JSON.stringify(e))
+              .sort();
+          expect(sorted(events)).toEqual(sorted(seen));
+        }),
+      );
+    } finally {
+      await runtime.stop();
+    }
+    // The kinds of events seen across the cases.
+    const kinds = new Set(
+      (await Promise.all(cases.map((_, i) => client.events(`events-${i}`)))).flatMap((evs) =>
+        evs!.map((e) => (e.type === 'fallback' ? `fallback ${e.source}` : e.type)),
+      ),
+    );
+    expect([...kinds].sort()).toEqual(
+      [
+        'run.started',
+        'step.started',
+        'agent.started',
+        'attempt.started',
+        'attempt.finished',
+        'agent.finished',
+        'escalated',
+        'reviewed',
+        'fallback review',
+        'step.finished',
+        'run.completed',
+      ].sort(),
+    );
+    expect(await client.events('never-started')).toBeUndefined();
   }, 60_000);
 
   it('survives a worker killed with SIGKILL mid-run: every run completes, no recorded step runs again, pending reviews are decided from another process', async () => {

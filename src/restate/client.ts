@@ -7,11 +7,13 @@ import { alreadyDecided, ReviewError, refused, unknownReview } from '../review/e
 import type { PendingReview } from '../review/records.js';
 import type { DecisionOptions } from '../review/reviews.js';
 import type { RunFailed, RunResult, RunTerminal } from '../run-result.js';
+import type { RunEvent } from '../trace/events.js';
 import type { Trace } from '../trace/span.js';
 import type { TraceExporter } from '../trace/tracer.js';
 import type { Workflow } from '../workflow/define.js';
 import type { ReviewDecisionRequest, ReviewDecisionResult } from './decide.js';
 import { isRestateError, MAX_RESPONSE_BYTES, RestateError } from './errors.js';
+import { eventsOfRun } from './events.js';
 import { BREAKER_OBJECT, REVIEW_OBJECT, REVIEWS_KEY, REVIEWS_OBJECT, RUN_SERVICE } from './names.js';
 import type { RunView, Settled } from './run-scope.js';
 import { traceOfRun } from './trace.js';
@@ -57,6 +59,11 @@ export interface RestateClient {
   view(runId: string): Promise<RunView | undefined>;
   /** The run's trace from its journal; exporters (e.g. otelExporter(tracer)) receive every span. */
   trace(runId: string, options?: { exporters?: TraceExporter[] }): Promise<Trace | undefined>;
+  /**
+   * The run's progress events (the in-process `RunEvent` shapes), derived from its record like the
+   * trace, in time order; undefined if the run is unknown. No breaker events (breakers are shared).
+   */
+  events(runId: string): Promise<RunEvent[] | undefined>;
   /** Register a worker's deployment URL with the server (admin API). */
   registerDeployment(url: string): Promise<void>;
 }
@@ -249,6 +256,21 @@ export function createRestateClient(options: RestateClientOptions): RestateClien
     );
   }
 
+  /** What the run recorded (its view) and, once it ended, its result: what trace/events/log read. */
+  async function recordOf(runId: string): Promise<{ view: RunView | null; result: RunTerminal | null }> {
+    const view = (await call('POST', runUrl(runId, 'view'))).json as RunView | null;
+    if (view && view.status !== 'ended') return { view, result: null };
+    // Ended, or no view at all (a run refused for its input ends before it keeps one).
+    const output = await call(
+      'GET',
+      `${ingress}/restate/workflow/${RUN_SERVICE}/${seg(runId)}/output`,
+      undefined,
+      { allow: [404, 470] },
+    );
+    const result = output.status === 200 ? (output.json as RunTerminal | null) : null;
+    return { view, result };
+  }
+
   const by = (opts: DecisionOptions | undefined) => ({
     by: opts?.by as string,
     ...(opts?.at === undefined ? {} : { at: opts.at }),
@@ -289,23 +311,15 @@ export function createRestateClient(options: RestateClientOptions): RestateClien
       return (json as RunView | null) ?? undefined;
     },
     async trace(runId, traceOptions = {}) {
-      const { json } = await call('POST', runUrl(runId, 'view'));
-      const view = json as RunView | null;
+      const { view, result } = await recordOf(runId);
       if (!view) return undefined;
-      const result =
-        view.status === 'ended'
-          ? ((
-              await call(
-                'GET',
-                `${ingress}/restate/workflow/${RUN_SERVICE}/${seg(runId)}/output`,
-                undefined,
-                {
-                  allow: [470],
-                },
-              )
-            ).json as RunResult | null)
-          : null;
       return traceOfRun(runId, view, result, traceOptions.exporters ?? []);
+    },
+    async events(runId) {
+      const { view, result } = await recordOf(runId);
+      const workflowId = view?.workflowId ?? result?.workflowId;
+      if (workflowId === undefined) return undefined;
+      return eventsOfRun(runId, view, result, workflowId);
     },
     async registerDeployment(deploymentUrl) {
       if (!admin)

@@ -90,9 +90,11 @@ export async function reviewGroup(
         view.reviews.push({
           reviewId: c.reviewId,
           stepId: c.stepId,
+          visit: c.visit,
           agentId: c.agentId,
           trigger: c.trigger,
           confidence: c.confidence,
+          escalationReason: c.reason,
           openedAt: c.openedAt,
         });
       }

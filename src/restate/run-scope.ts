@@ -66,9 +66,13 @@ export interface RunCall {
 export interface RunReview {
   reviewId: string;
   stepId: string;
+  /** Which visit of the step (absent in runs recorded before it was kept: 1). */
+  visit?: number;
   agentId: string;
   trigger: string;
   confidence: number;
+  /** Why the review opened (the `escalated` event's reason); `reason` is the decision's. */
+  escalationReason?: string;
   openedAt: number;
   decision?: string;
   by?: string | null;
