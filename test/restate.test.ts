@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { WriteAccepted } from '../machines/blackboard-outcome.js';
 import { reviewIdOf } from '../machines/workflow-step-helpers.js';
 import { createRuntime, defineAgent, defineWorkflow } from '../src/index.js';
-import type { RestateClient } from '../src/restate/index.js';
+import type { LogEntry } from '../src/log/state-log.js';
+import type { RestateClient, RestateStateLog } from '../src/restate/index.js';
 import { createRestateClient, isRestateError } from '../src/restate/index.js';
 import { isReviewError } from '../src/review/errors.js';
 import type { PendingReview } from '../src/review/records.js';
@@ -327,6 +329,100 @@ describe('agentcharts/restate on a real restate-server', () => {
       ].sort(),
     );
     expect(await client.events('never-started')).toBeUndefined();
+  }, 60_000);
+
+  it("gives the run's state log from the client: every accepted write and the final state, as in-process", async () => {
+    const local = new Map(
+      makeWorkflows({ defineAgent, defineWorkflow }, { fixedMs: 5, quiet: true }).map((w) => [w.id, w]),
+    );
+    const runtime = createRuntime({ onEscalation: () => {} });
+    // The in-process run's accepted writes, from its snapshot log (the blackboard's entries).
+    const commitsOf = (log: readonly LogEntry[]) =>
+      log.flatMap((entry) => {
+        const event = entry.event as { type?: string; writeId?: string; value?: unknown };
+        const outcome = (entry.state as { context?: { lastOutcome?: WriteAccepted | null } }).context
+          ?.lastOutcome;
+        if (event?.type !== 'write' || !outcome?.ok || outcome.writeId !== event.writeId) return [];
+        return [
+          {
+            version: outcome.version,
+            key: outcome.key,
+            agentId: outcome.agentId,
+            op: outcome.op,
+            value: event.value,
+          },
+        ];
+      });
+    const plain = (log: RestateStateLog) =>
+      log.writes.map(({ version, key, agentId, op, value }) => ({ version, key, agentId, op, value }));
+    try {
+      for (const [i, id] of ['report', 'slow'].entries()) {
+        const runId = `log-${i}`;
+        const here = runtime.start(local.get(id)!, { topic: 'log' }, { runId });
+        const result = await here.done;
+        expect((await (await client.start(id, { topic: 'log' }, { runId })).done).status).toBe('completed');
+        const log = (await client.log(runId))!;
+        expect(log).toMatchObject({ runId, workflowId: id, status: 'ended', initial: {} });
+        expect(plain(log)).toEqual(commitsOf(here.log()));
+        expect(log.writes.map((w) => w.version)).toEqual(log.writes.map((_, v) => v + 1));
+        // Each write names its step and writer, at a time within the run.
+        for (const w of log.writes) {
+          expect(w.stepId).toBe(w.agentId);
+          expect(w.visit).toBe(1);
+          expect(w.at).toBeGreaterThan(0);
+        }
+        expect(log.version).toBe(log.writes.length);
+        expect(result.status).toBe('completed');
+        // The same final state as the in-process run's shared state.
+        const boards = here
+          .log()
+          .filter((e) => (e.state as { context?: { lastOutcome?: unknown } }).context?.lastOutcome);
+        const last = boards.at(-1)!.state as { context: { state: unknown; version: number } };
+        expect(log.state).toEqual(last.context.state);
+        expect(log.version).toBe(last.context.version);
+      }
+      expect((await client.log('log-0'))!.state).toMatchObject({
+        editor: { content: 'final(draft(notes(log)))' },
+      });
+    } finally {
+      await runtime.stop();
+    }
+    // A key with a reducer: each write is the item appended (the patch), the state has both.
+    const run = await client.start('gathered', { topic: 'g' }, { runId: 'log-gathered' });
+    const done = await run.done;
+    expect(done.status === 'completed' && done.output).toBe('north(g)+south(g)');
+    const log = (await client.log('log-gathered'))!;
+    expect(plain(log)).toEqual([
+      {
+        version: 1,
+        key: 'notes',
+        agentId: 'north',
+        op: 'append',
+        value: { content: 'north(g)', confidence: 0.9 },
+      },
+      {
+        version: 2,
+        key: 'notes',
+        agentId: 'south',
+        op: 'append',
+        value: { content: 'south(g)', confidence: 0.9 },
+      },
+      {
+        version: 3,
+        key: 'summary',
+        agentId: 'summary',
+        op: 'set',
+        value: { content: 'north(g)+south(g)', confidence: 0.9 },
+      },
+    ]);
+    expect(log.state).toEqual({
+      notes: [
+        { content: 'north(g)', confidence: 0.9 },
+        { content: 'south(g)', confidence: 0.9 },
+      ],
+      summary: { content: 'north(g)+south(g)', confidence: 0.9 },
+    });
+    expect(await client.log('never-started')).toBeUndefined();
   }, 60_000);
 
   it('survives a worker killed with SIGKILL mid-run: every run completes, no recorded step runs again, pending reviews are decided from another process', async () => {

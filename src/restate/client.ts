@@ -16,6 +16,8 @@ import { isRestateError, MAX_RESPONSE_BYTES, RestateError } from './errors.js';
 import { eventsOfRun } from './events.js';
 import { BREAKER_OBJECT, REVIEW_OBJECT, REVIEWS_KEY, REVIEWS_OBJECT, RUN_SERVICE } from './names.js';
 import type { RunView, Settled } from './run-scope.js';
+import type { RestateStateLog } from './state-log.js';
+import { stateLogOf } from './state-log.js';
 import { traceOfRun } from './trace.js';
 
 export interface RestateClientOptions {
@@ -64,6 +66,11 @@ export interface RestateClient {
    * trace, in time order; undefined if the run is unknown. No breaker events (breakers are shared).
    */
   events(runId: string): Promise<RunEvent[] | undefined>;
+  /**
+   * The run's shared-state history: every accepted write (version, key, writer, op, value, at) and
+   * the state it ends in; undefined if the run kept no record (unknown, or refused for its input).
+   */
+  log(runId: string): Promise<RestateStateLog | undefined>;
   /** Register a worker's deployment URL with the server (admin API). */
   registerDeployment(url: string): Promise<void>;
 }
@@ -314,6 +321,11 @@ export function createRestateClient(options: RestateClientOptions): RestateClien
       const { view, result } = await recordOf(runId);
       if (!view) return undefined;
       return traceOfRun(runId, view, result, traceOptions.exporters ?? []);
+    },
+    async log(runId) {
+      const { json } = await call('POST', runUrl(runId, 'view'));
+      const view = json as RunView | null;
+      return view ? stateLogOf(runId, view) : undefined;
     },
     async events(runId) {
       const { view, result } = await recordOf(runId);

@@ -1,5 +1,6 @@
 import * as restate from '@restatedev/restate-sdk';
 import type { AgentResult } from '../../machines/agent-result.js';
+import type { WriteAccepted } from '../../machines/blackboard-outcome.js';
 import type { EdgeDecision } from '../../machines/edge-result.js';
 import { applyGate } from '../../machines/gate.js';
 import { reviewTrigger } from '../../machines/review-trigger.js';
@@ -243,6 +244,18 @@ export async function runGroup(scope: RunScope, branches: AgentStepPlan[]): Prom
         }),
       };
     }
+    const accepted = outcome as WriteAccepted;
+    view.writes?.push({
+      version: accepted.version,
+      key: accepted.key,
+      agentId: accepted.agentId,
+      stepId: s.b.id,
+      visit: s.visit,
+      op: accepted.op,
+      value: plainOrNull(s.output),
+      at: accepted.at,
+      writeId: accepted.writeId,
+    });
     view.steps.push(
       stepRecord(s, writtenAt, {
         status: 'passed',
