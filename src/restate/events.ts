@@ -52,8 +52,10 @@ export function eventsOfRun(
   const executions = new Map<string, Execution>();
   const at = (stepId: string, visit: number): Execution => {
     const key = `${stepId}.${visit}`;
-    let e = executions.get(key);
-    if (!e) executions.set(key, (e = { stepId, visit }));
+    const known = executions.get(key);
+    if (known) return known;
+    const e: Execution = { stepId, visit };
+    executions.set(key, e);
     return e;
   };
   for (const call of view?.calls ?? []) at(call.stepId, call.visit).call = call;
