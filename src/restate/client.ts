@@ -4,16 +4,20 @@ import type { EscalationOutcome } from '../../machines/escalation-context.js';
 import type { BreakerState } from '../breaker.js';
 import { fail, parseOptions } from '../options.js';
 import { alreadyDecided, ReviewError, refused, unknownReview } from '../review/errors.js';
+import type { PendingReview } from '../review/records.js';
 import type { DecisionOptions } from '../review/reviews.js';
 import type { RunFailed, RunResult, RunTerminal } from '../run-result.js';
+import type { RunEvent } from '../trace/events.js';
 import type { Trace } from '../trace/span.js';
 import type { TraceExporter } from '../trace/tracer.js';
 import type { Workflow } from '../workflow/define.js';
 import type { ReviewDecisionRequest, ReviewDecisionResult } from './decide.js';
 import { isRestateError, MAX_RESPONSE_BYTES, RestateError } from './errors.js';
-import { BREAKER_OBJECT, REVIEWS_KEY, REVIEWS_OBJECT, RUN_SERVICE } from './names.js';
-import type { PendingEntry } from './reviews-object.js';
+import { eventsOfRun } from './events.js';
+import { BREAKER_OBJECT, REVIEW_OBJECT, REVIEWS_KEY, REVIEWS_OBJECT, RUN_SERVICE } from './names.js';
 import type { RunView, Settled } from './run-scope.js';
+import type { RestateStateLog } from './state-log.js';
+import { stateLogOf } from './state-log.js';
 import { traceOfRun } from './trace.js';
 
 export interface RestateClientOptions {
@@ -35,10 +39,10 @@ export interface RestateRun<O = unknown> {
 
 export interface RestateReviews {
   /** Every pending review of the cluster, oldest first. */
-  list(): Promise<PendingEntry[]>;
-  approve(id: string, options: DecisionOptions): Promise<EscalationOutcome>;
-  edit(id: string, output: unknown, options: DecisionOptions): Promise<EscalationOutcome>;
-  reject(id: string, reason: string, options: DecisionOptions): Promise<EscalationOutcome>;
+  list(): Promise<PendingReview[]>;
+  approve(reviewId: string, options: DecisionOptions): Promise<EscalationOutcome>;
+  edit(reviewId: string, output: unknown, options: DecisionOptions): Promise<EscalationOutcome>;
+  reject(reviewId: string, reason: string, options: DecisionOptions): Promise<EscalationOutcome>;
 }
 
 export interface RestateClient {
@@ -57,6 +61,16 @@ export interface RestateClient {
   view(runId: string): Promise<RunView | undefined>;
   /** The run's trace from its journal; exporters (e.g. otelExporter(tracer)) receive every span. */
   trace(runId: string, options?: { exporters?: TraceExporter[] }): Promise<Trace | undefined>;
+  /**
+   * The run's progress events (the in-process `RunEvent` shapes), derived from its record like the
+   * trace, in time order; undefined if the run is unknown. No breaker events (breakers are shared).
+   */
+  events(runId: string): Promise<RunEvent[] | undefined>;
+  /**
+   * The run's shared-state history: every accepted write (version, key, writer, op, value, at) and
+   * the state it ends in; undefined if the run kept no record (unknown, or refused for its input).
+   */
+  log(runId: string): Promise<RestateStateLog | undefined>;
   /** Register a worker's deployment URL with the server (admin API). */
   registerDeployment(url: string): Promise<void>;
 }
@@ -224,10 +238,12 @@ export function createRestateClient(options: RestateClientOptions): RestateClien
   }
 
   async function decide(req: ReviewDecisionRequest): Promise<EscalationOutcome> {
-    if (typeof req.reviewId !== 'string') throw unknownReview(req.reviewId);
-    // A review id is `<runId>/<stepId>.<visit>`: the run that holds it is in the id.
-    const runId = req.reviewId.slice(0, req.reviewId.lastIndexOf('/'));
-    if (runId.length === 0) throw unknownReview(req.reviewId);
+    if (typeof req.reviewId !== 'string' || req.reviewId.length === 0 || req.reviewId.length > 1000)
+      throw unknownReview(req.reviewId);
+    // Review ids are opaque: the run that holds one is looked up, never parsed out of the id.
+    const found = await call('POST', `${ingress}/${REVIEW_OBJECT}/${seg(req.reviewId)}/runOf`);
+    const runId = found.json;
+    if (typeof runId !== 'string' || runId.length === 0) throw unknownReview(req.reviewId);
     const { json } = await call('POST', runUrl(runId, 'decide'), req, { allow: [404] });
     const r = json as ReviewDecisionResult | null;
     if (!r || typeof r !== 'object' || !('ok' in r)) throw unknownReview(req.reviewId);
@@ -245,6 +261,21 @@ export function createRestateClient(options: RestateClientOptions): RestateClien
         issues: (r.issues ?? []) as ValidationIssue[],
       }),
     );
+  }
+
+  /** What the run recorded (its view) and, once it ended, its result: what trace/events/log read. */
+  async function recordOf(runId: string): Promise<{ view: RunView | null; result: RunTerminal | null }> {
+    const view = (await call('POST', runUrl(runId, 'view'))).json as RunView | null;
+    if (view && view.status !== 'ended') return { view, result: null };
+    // Ended, or no view at all (a run refused for its input ends before it keeps one).
+    const output = await call(
+      'GET',
+      `${ingress}/restate/workflow/${RUN_SERVICE}/${seg(runId)}/output`,
+      undefined,
+      { allow: [404, 470] },
+    );
+    const result = output.status === 200 ? (output.json as RunTerminal | null) : null;
+    return { view, result };
   }
 
   const by = (opts: DecisionOptions | undefined) => ({
@@ -272,7 +303,7 @@ export function createRestateClient(options: RestateClientOptions): RestateClien
     reviews: {
       async list() {
         const { json } = await call('POST', `${ingress}/${REVIEWS_OBJECT}/${REVIEWS_KEY}/list`);
-        return (json as PendingEntry[] | null) ?? [];
+        return (json as PendingReview[] | null) ?? [];
       },
       approve: (id, opts) => decide({ reviewId: id, type: 'review.approve', ...by(opts) }),
       edit: (id, output, opts) => decide({ reviewId: id, type: 'review.edit', output, ...by(opts) }),
@@ -287,23 +318,20 @@ export function createRestateClient(options: RestateClientOptions): RestateClien
       return (json as RunView | null) ?? undefined;
     },
     async trace(runId, traceOptions = {}) {
+      const { view, result } = await recordOf(runId);
+      if (!view) return undefined;
+      return traceOfRun(runId, view, result, traceOptions.exporters ?? []);
+    },
+    async log(runId) {
       const { json } = await call('POST', runUrl(runId, 'view'));
       const view = json as RunView | null;
-      if (!view) return undefined;
-      const result =
-        view.status === 'ended'
-          ? ((
-              await call(
-                'GET',
-                `${ingress}/restate/workflow/${RUN_SERVICE}/${seg(runId)}/output`,
-                undefined,
-                {
-                  allow: [470],
-                },
-              )
-            ).json as RunResult | null)
-          : null;
-      return traceOfRun(runId, view, result, traceOptions.exporters ?? []);
+      return view ? stateLogOf(runId, view) : undefined;
+    },
+    async events(runId) {
+      const { view, result } = await recordOf(runId);
+      const workflowId = view?.workflowId ?? result?.workflowId;
+      if (workflowId === undefined) return undefined;
+      return eventsOfRun(runId, view, result, workflowId);
     },
     async registerDeployment(deploymentUrl) {
       if (!admin)

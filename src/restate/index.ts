@@ -7,6 +7,7 @@ export type { RestateErrorCode } from './errors.js';
 export { isRestateError, RestateError } from './errors.js';
 export type { PendingEntry as RestatePendingReview } from './reviews-object.js';
 export type { RunView } from './run-scope.js';
+export type { RestateStateLog, StateWrite } from './state-log.js';
 export { workflowVersion } from './version.js';
 export type { ServeWorkflowsOptions, WorkflowWorker } from './worker.node.js';
 export { serveWorkflows, workflowServices } from './worker.node.js';

@@ -1,4 +1,5 @@
 import * as restate from '@restatedev/restate-sdk';
+import type { PendingReview } from '../review/records.js';
 import { REVIEWS_OBJECT } from './names.js';
 
 /**
@@ -8,22 +9,8 @@ import { REVIEWS_OBJECT } from './names.js';
  * stay decidable by id).
  */
 
-export interface PendingEntry {
-  id: string;
-  runId: string;
-  workflowId: string;
-  stepId: string;
-  agentId: string;
-  output: unknown;
-  confidence: number;
-  reason: string;
-  trigger: string;
-  placeholder: string;
-  openedAt: number;
-  expiresAt: number | null;
-  status: 'awaitingReview';
-  notifyFailures: [];
-}
+/** An entry of the index: the same shape as the in-process `reviews.list()` gives. */
+export type PendingEntry = PendingReview;
 
 export const MAX_PENDING = 10_000;
 
@@ -32,15 +19,15 @@ export const reviewsObject = restate.object({
   handlers: {
     add: async (ctx: restate.ObjectContext, entry: PendingEntry): Promise<void> => {
       const list = (await ctx.get<PendingEntry[]>('list')) ?? [];
-      if (list.some((e) => e.id === entry.id)) return;
+      if (list.some((e) => e.reviewId === entry.reviewId)) return;
       list.push(entry);
       ctx.set('list', list.slice(-MAX_PENDING));
     },
-    remove: async (ctx: restate.ObjectContext, id: string): Promise<void> => {
+    remove: async (ctx: restate.ObjectContext, reviewId: string): Promise<void> => {
       const list = (await ctx.get<PendingEntry[]>('list')) ?? [];
       ctx.set(
         'list',
-        list.filter((e) => e.id !== id),
+        list.filter((e) => e.reviewId !== reviewId),
       );
     },
     list: restate.handlers.object.shared(

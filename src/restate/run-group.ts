@@ -1,10 +1,12 @@
 import * as restate from '@restatedev/restate-sdk';
 import type { AgentResult } from '../../machines/agent-result.js';
+import type { WriteAccepted } from '../../machines/blackboard-outcome.js';
 import type { EdgeDecision } from '../../machines/edge-result.js';
 import { applyGate } from '../../machines/gate.js';
 import { reviewTrigger } from '../../machines/review-trigger.js';
 import { WORKFLOW_FALLBACK_CONTENT } from '../../machines/workflow-context.js';
 import type { AgentStepPlan } from '../../machines/workflow-plan.js';
+import { reviewIdOf } from '../../machines/workflow-step-helpers.js';
 import type { AgentCallInput } from './agent-call.js';
 import { callAgent } from './agent-call.js';
 import type { Admission, BreakerObject } from './breaker-object.js';
@@ -149,7 +151,7 @@ export async function runGroup(scope: RunScope, branches: AgentStepPlan[]): Prom
     const subject = s.refusal ?? (s.decision!.passed ? s.decision!.result : s.decision!.fallback);
     const request = s.b.review ? reviewTrigger(subject, s.b.review) : null;
     if (request) {
-      s.review = { ...request, reviewId: `${runId}/${s.b.id}.${s.visit}` };
+      s.review = { ...request, reviewId: reviewIdOf(runId, s.b.id, s.visit) };
       continue;
     }
     if (s.refusal) {
@@ -242,6 +244,18 @@ export async function runGroup(scope: RunScope, branches: AgentStepPlan[]): Prom
         }),
       };
     }
+    const accepted = outcome as WriteAccepted;
+    view.writes?.push({
+      version: accepted.version,
+      key: accepted.key,
+      agentId: accepted.agentId,
+      stepId: s.b.id,
+      visit: s.visit,
+      op: accepted.op,
+      value: plainOrNull(s.output),
+      at: accepted.at,
+      writeId: accepted.writeId,
+    });
     view.steps.push(
       stepRecord(s, writtenAt, {
         status: 'passed',

@@ -73,6 +73,8 @@ export async function runPlan(
     steps: [],
     calls: [],
     reviews: [],
+    initial,
+    writes: [],
   };
   const save = () => {
     const c = boardState();

@@ -3,7 +3,8 @@ import { initialContext } from '../../machines/escalation-checks.js';
 import type { DecisionRecord, EscalationContext } from '../../machines/escalation-context.js';
 import { buildOutcome, noticeOf } from '../../machines/escalation-context.js';
 import type { RunAwaitingReview } from '../run-result.js';
-import { REVIEWS_KEY, REVIEWS_OBJECT } from './names.js';
+import { REVIEW_OBJECT, REVIEWS_KEY, REVIEWS_OBJECT } from './names.js';
+import type { ReviewObject } from './review-object.js';
 import type { PendingEntry, ReviewsObject } from './reviews-object.js';
 import type { RunScope, Settled, Slot, StepEnd } from './run-scope.js';
 import { guarded, stepRecord } from './run-scope.js';
@@ -34,6 +35,7 @@ export async function reviewGroup(
             reviewId: s.review!.reviewId,
             runId,
             stepId: s.b.id,
+            visit: s.visit,
             agentId: s.b.agentId,
             trigger: s.review!.trigger,
             output: s.review!.output,
@@ -47,12 +49,14 @@ export async function reviewGroup(
       );
       for (const c of contexts) {
         ctx.set(`review:${c.reviewId}`, c);
+        // Where a decision finds the run: the client looks the run up by review id, never parses it.
+        await ctx.objectClient<ReviewObject>({ name: REVIEW_OBJECT }, c.reviewId).open(runId);
         // Awaited: once `run.result` says awaitingReview, `reviews.list()` has the review.
         await ctx.objectClient<ReviewsObject>({ name: REVIEWS_OBJECT }, REVIEWS_KEY).add({
-          id: c.reviewId,
+          reviewId: c.reviewId,
           runId,
-          workflowId: workflow.id,
           stepId: c.stepId,
+          visit: c.visit,
           agentId: c.agentId,
           output: c.output,
           confidence: c.confidence,
@@ -86,9 +90,11 @@ export async function reviewGroup(
         view.reviews.push({
           reviewId: c.reviewId,
           stepId: c.stepId,
+          visit: c.visit,
           agentId: c.agentId,
           trigger: c.trigger,
           confidence: c.confidence,
+          escalationReason: c.reason,
           openedAt: c.openedAt,
         });
       }

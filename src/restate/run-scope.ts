@@ -11,6 +11,7 @@ import type { EscalationHook } from '../review/hook.js';
 import type { RunAwaitingReview } from '../run-result.js';
 import type { Workflow } from '../workflow/define.js';
 import type { AgentCallInput } from './agent-call.js';
+import type { StateWrite } from './state-log.js';
 
 // What the pieces of a run on Restate share: the run's scope, a step's slots, the plain types the
 // services exchange, and small helpers.
@@ -53,6 +54,10 @@ export interface RunView {
   calls: RunCall[];
   /** Every review the run opened, with its decision once taken. */
   reviews: RunReview[];
+  /** The shared state at version 0 (absent in runs recorded before it was kept). */
+  initial?: Readonly<Record<string, unknown>>;
+  /** Every write the shared state accepted, in version order (absent in older records). */
+  writes?: StateWrite[];
 }
 
 /** One agent call of a run, and what the gate made of it. */
@@ -66,9 +71,13 @@ export interface RunCall {
 export interface RunReview {
   reviewId: string;
   stepId: string;
+  /** Which visit of the step (absent in runs recorded before it was kept: 1). */
+  visit?: number;
   agentId: string;
   trigger: string;
   confidence: number;
+  /** Why the review opened (the `escalated` event's reason); `reason` is the decision's. */
+  escalationReason?: string;
   openedAt: number;
   decision?: string;
   by?: string | null;

@@ -8,6 +8,7 @@ import type { EscalationHook } from '../review/hook.js';
 import type { Workflow } from '../workflow/define.js';
 import { isWorkflow } from '../workflow/define.js';
 import { breakerObject } from './breaker-object.js';
+import { reviewObject } from './review-object.js';
 import { reviewsObject } from './reviews-object.js';
 import type { Served } from './run-scope.js';
 import type { ServiceOptions } from './services.js';
@@ -73,7 +74,7 @@ export function workflowServices(
     registry.set(workflow.id, { workflow, version: versions[workflow.id] ?? workflowVersion(workflow) });
   }
   const { agentService, runWorkflow } = createServices(registry, options);
-  return { registry, services: [runWorkflow, agentService, breakerObject, reviewsObject] };
+  return { registry, services: [runWorkflow, agentService, breakerObject, reviewsObject, reviewObject] };
 }
 
 /**
