@@ -194,6 +194,9 @@ export function observeRun(options: RunObserverOptions): RunObserver {
     }
   }
 
+  // Reviews already reported: the decision can be seen twice (see `inspect`).
+  const reviewed = new Set<string>();
+
   function onEscalation(ref: AnyActorRef, snapshot: unknown) {
     if (!isEscalationSnapshot(snapshot)) return;
     const c = snapshot.context;
@@ -221,7 +224,7 @@ export function observeRun(options: RunObserverOptions): RunObserver {
       });
     }
     const status = (snapshot as { status?: string }).status;
-    if (status !== 'done') return;
+    if (status !== 'done' || reviewed.has(c.reviewId)) return;
     const output = (
       snapshot as {
         output?: { decision: ReviewDecision; by: string | null; decidedAt: number; reason: string };
@@ -234,6 +237,7 @@ export function observeRun(options: RunObserverOptions): RunObserver {
       reason: output.reason,
       attributes: { decision: output.decision, ...(output.by ? { by: output.by } : {}) },
     });
+    reviewed.add(c.reviewId);
     events.emit({
       type: 'reviewed',
       runId,
@@ -264,6 +268,21 @@ export function observeRun(options: RunObserverOptions): RunObserver {
         actorRef: source,
         snapshot: source.getSnapshot(),
       } as InspectionEvent);
+    }
+    // The same for a review: its decision may end the run (an expiry that falls back), and the run's
+    // end closes the event stream before the escalation's last snapshot would be reported.
+    if (
+      event.type === '@xstate.event' &&
+      isRoot &&
+      event.sourceRef &&
+      event.event.type.startsWith('xstate.done.actor.')
+    ) {
+      try {
+        const source = event.sourceRef as AnyActorRef;
+        onEscalation(source, source.getSnapshot());
+      } catch (error) {
+        safeReport(onError, error, 'the run tracer');
+      }
     }
     agents(event);
     try {
