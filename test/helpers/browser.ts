@@ -10,8 +10,17 @@ import { type Browser, chromium as playwright } from 'playwright-core';
  * the npm package, so `npm ci` is all a fresh machine needs (no system browser, no root, no download).
  */
 export async function launchChromium(): Promise<Browser> {
+  const executablePath = await unpacked();
+  // A browser that dies while starting (seen once, on a loaded box, with three starting at once) is
+  // the machine's hiccup, not the code under test's: one more try, then the first error.
+  return launch(executablePath).catch((first: unknown) =>
+    launch(executablePath).catch(() => Promise.reject(first)),
+  );
+}
+
+function launch(executablePath: string): Promise<Browser> {
   return playwright.launch({
-    executablePath: await unpacked(),
+    executablePath,
     headless: true,
     // Without the background-networking flags Chromium keeps dialling out on a closed network.
     args: [
