@@ -93,6 +93,32 @@ export interface BreakerState {
   lastFailure: string | null;
 }
 
+/** The plain state of a breaker statechart's snapshot (shared with the Restate breaker object). */
+export function breakerStateOf(snapshot: {
+  value: BreakerStateValue;
+  context: {
+    failures: number;
+    successes: number;
+    opens: number;
+    openedAt: number | null;
+    probeAt: number | null;
+    probe: unknown;
+    lastFailure: string | null;
+  };
+}): BreakerState {
+  const { value, context } = snapshot;
+  return {
+    value,
+    failures: context.failures,
+    successes: context.successes,
+    opens: context.opens,
+    openedAt: context.openedAt,
+    probeAt: context.probeAt,
+    probeInFlight: context.probe !== null,
+    lastFailure: context.lastFailure,
+  };
+}
+
 type Listener<K extends BreakerEmitted['type']> = (event: Extract<BreakerEmitted, { type: K }>) => void;
 
 export interface Breaker {
@@ -211,19 +237,7 @@ export function createBreaker(key: string, options: CreateBreakerOptions = {}): 
       }
       return acquired.permit.record(result);
     },
-    state() {
-      const { value, context } = actor.getSnapshot();
-      return {
-        value,
-        failures: context.failures,
-        successes: context.successes,
-        opens: context.opens,
-        openedAt: context.openedAt,
-        probeAt: context.probeAt,
-        probeInFlight: context.probe !== null,
-        lastFailure: context.lastFailure,
-      };
-    },
+    state: () => breakerStateOf(actor.getSnapshot()),
     on(type, listener) {
       // One XState listener per subscription: nothing runs for event types nobody listens to.
       const subscription = actor.on(type, (event) => {

@@ -1,16 +1,17 @@
 import type { AnyActorRef, InspectionEvent } from 'xstate';
 import type { Clock } from '../machines/clock.js';
 import type { EdgeDecision } from '../machines/edge-result.js';
-import type { Admission, StepRecord, WorkflowContext } from '../machines/workflow-context.js';
+import type { Admission, WorkflowContext } from '../machines/workflow-context.js';
 import { isEscalationSnapshot } from './review/records.js';
 import type { RunTerminal } from './run-result.js';
 import { agentSpans } from './trace/agent-spans.js';
 import type { EventStream } from './trace/event-stream.js';
 import { createEventStream } from './trace/event-stream.js';
-import type { FallbackSource, ReviewDecision, RunEvent } from './trace/events.js';
+import type { ReviewDecision, RunEvent } from './trace/events.js';
 import type { ObserverErrorHandler } from './trace/report.js';
 import { safeReport } from './trace/report.js';
 import type { SpanStatus } from './trace/span.js';
+import { STEP_STATUS, stepEndEvents } from './trace/step-events.js';
 import type { TraceExporter, TraceRecorder } from './trace/tracer.js';
 import { createTraceRecorder } from './trace/tracer.js';
 
@@ -40,23 +41,6 @@ export interface RunObserverOptions {
   exporters: TraceExporter[];
   onError: ObserverErrorHandler;
 }
-
-const STEP_STATUS: Record<StepRecord['status'], 'success' | 'fallback' | 'error'> = {
-  passed: 'success',
-  agentFallback: 'fallback',
-  gated: 'fallback',
-  breakerOpen: 'fallback',
-  reviewRejected: 'fallback',
-  stateRejected: 'error',
-};
-
-const FALLBACK_SOURCE: Partial<Record<StepRecord['status'], FallbackSource>> = {
-  agentFallback: 'agent',
-  gated: 'gate',
-  breakerOpen: 'breaker',
-  reviewRejected: 'review',
-  stateRejected: 'workflow',
-};
 
 export function observeRun(options: RunObserverOptions): RunObserver {
   const { runId, workflowId, onError } = options;
@@ -110,29 +94,7 @@ export function observeRun(options: RunObserverOptions): RunObserver {
           },
         });
       }
-      const durationMs = record.endedAt - record.startedAt;
-      events.emit({
-        type: 'step.finished',
-        runId,
-        stepId: record.stepId,
-        at: record.endedAt,
-        status,
-        durationMs,
-        ...(record.reason ? { reason: record.reason } : {}),
-      });
-      const source = FALLBACK_SOURCE[record.status];
-      if (source) {
-        events.emit({
-          type: 'fallback',
-          runId,
-          at: record.endedAt,
-          source,
-          status: record.agentStatus && source === 'agent' ? record.agentStatus : record.status,
-          reason: record.reason ?? record.status,
-          stepId: record.stepId,
-          agentId: record.agentId,
-        });
-      }
+      for (const event of stepEndEvents(runId, record)) events.emit(event);
     }
     if (context.visits !== seenVisits) {
       for (const [stepId, visit] of Object.entries(context.visits)) {

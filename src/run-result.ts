@@ -46,6 +46,23 @@ export type AwaitedReview<A = AnyAgent> =
       }
     : never;
 
+/** What a paused run's result says of one pending review (from its escalation's context). */
+export const awaitedReview = (c: {
+  reviewId: string;
+  stepId: string;
+  agentId: string;
+  confidence: number;
+  reason: string;
+  placeholder: string;
+}): AwaitedReview => ({
+  reviewId: c.reviewId,
+  stepId: c.stepId,
+  agentId: c.agentId,
+  confidence: c.confidence,
+  reason: c.reason,
+  placeholder: c.placeholder,
+});
+
 /** The run is paused: a human must decide. `run.done` settles after the decision. */
 export interface RunAwaitingReview<A = AnyAgent> extends RunBase {
   status: 'awaitingReview';

@@ -15,7 +15,7 @@ import { abortReason } from './run-agent.js';
 import type { RunObserver } from './run-observer.js';
 import { observeRun } from './run-observer.js';
 import type { AwaitedReview, RunResult, RunTerminal } from './run-result.js';
-import { inputFailed, toRunResult } from './run-result.js';
+import { awaitedReview, inputFailed, toRunResult } from './run-result.js';
 import { persistRun } from './run-store.js';
 import type { Store } from './store/store.js';
 import type { RunEvent } from './trace/events.js';
@@ -253,14 +253,7 @@ export function startRun<I, O, W extends string, A extends AnyAgent>(
         workflowId: workflow.id,
         output: pending[0]!.placeholder,
         // Typed by the workflow's agents: each review is of one of them (agentId says which).
-        reviews: pending.map((c) => ({
-          reviewId: c.reviewId,
-          stepId: c.stepId,
-          agentId: c.agentId,
-          confidence: c.confidence,
-          reason: c.reason,
-          placeholder: c.placeholder,
-        })) as AwaitedReview<A>[],
+        reviews: pending.map(awaitedReview) as AwaitedReview<A>[],
         steps: snapshot.context.steps,
         startedAt: snapshot.context.startedAt,
         endedAt: at,

@@ -6,7 +6,7 @@ import type { BreakerConfig } from '../../machines/breaker-options.js';
 import type { BreakerOpen, EdgeDecision } from '../../machines/edge-result.js';
 import { applyGate } from '../../machines/gate.js';
 import type { BreakerState } from '../breaker.js';
-import { parseBreakerOptions } from '../breaker.js';
+import { breakerStateOf, parseBreakerOptions } from '../breaker.js';
 import { BREAKER_OBJECT } from './names.js';
 
 /**
@@ -34,36 +34,16 @@ interface Stored {
 }
 
 function load(key: string, options: unknown, stored: Stored | null, at: number) {
-  const {
-    clock: _c,
-    snapshot: _s,
-    inspect: _i,
-    onListenerError: _l,
-    ...config
-  } = parseBreakerOptions(options, `breaker ${JSON.stringify(key)}`);
+  const config = gateOptionsOf(options, key);
   const clock = new SimulatedClock();
   clock.set(Math.max(at, stored?.at ?? 0));
   const actor = createActor(breakerMachine, {
-    input: { key, options: config as BreakerConfig },
+    input: { key, options: config },
     clock,
     ...(stored ? { snapshot: stored.snapshot as never } : {}),
   });
   actor.start();
-  return { actor, clock, config: config as BreakerConfig };
-}
-
-function stateOf(snapshot: ReturnType<ReturnType<typeof load>['actor']['getSnapshot']>): BreakerState {
-  const { value, context } = snapshot;
-  return {
-    value,
-    failures: context.failures,
-    successes: context.successes,
-    opens: context.opens,
-    openedAt: context.openedAt,
-    probeAt: context.probeAt,
-    probeInFlight: context.probe !== null,
-    lastFailure: context.lastFailure,
-  };
+  return { actor, clock, config };
 }
 
 async function withBreaker<T>(
@@ -121,7 +101,7 @@ export const breakerObject = restate.object({
         const stored = await ctx.get<Stored>('breaker');
         if (!stored) return null;
         const b = load(ctx.key, {}, stored, stored.at);
-        const state = stateOf(b.actor.getSnapshot());
+        const state = breakerStateOf(b.actor.getSnapshot());
         b.actor.stop();
         return state;
       },
@@ -131,7 +111,10 @@ export const breakerObject = restate.object({
 
 export type BreakerObject = typeof breakerObject;
 
-/** The gate options of a breaker's options (the gate is a pure function: runs apply it themselves). */
+/**
+ * A breaker's options without the in-process parts (clock, snapshot, inspect, listeners): what the
+ * statechart takes, and the gate options (the gate is a pure function: runs apply it themselves).
+ */
 export function gateOptionsOf(options: unknown, key: string): BreakerConfig {
   const {
     clock: _c,

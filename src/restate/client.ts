@@ -146,16 +146,6 @@ export function createRestateClient(options: RestateClientOptions): RestateClien
   const runUrl = (runId: string, handler: string) => `${ingress}/${RUN_SERVICE}/${seg(runId)}/${handler}`;
 
   function handle<O>(runId: string): RestateRun<O> {
-    const failed = (reason: string): RunFailed => ({
-      status: 'failed',
-      runId,
-      workflowId: '',
-      steps: [],
-      startedAt: 0,
-      endedAt: 0,
-      durationMs: 0,
-      reason,
-    });
     // Long polls end when the run does: an open request would keep the process alive.
     const polls = new AbortController();
     const longPoll = <T>(handler: string) =>
@@ -176,13 +166,13 @@ export function createRestateClient(options: RestateClientOptions): RestateClien
         done ??= Promise.race([
           attachOnce(),
           settledOnce().then((s): Promise<RunTerminal<O>> | RunTerminal<O> => {
-            if (s?.kind === 'halted') return failed(s.reason);
+            if (s?.kind === 'halted') return failed(runId, s.reason);
             if (s?.kind !== 'paused') return attachOnce();
             return Promise.race([
               attachOnce(),
               longPoll<{ reason: string } | null>('halted')
                 .catch(() => null)
-                .then((h) => (h ? failed(h.reason) : attachOnce())),
+                .then((h) => (h ? failed(runId, h.reason) : attachOnce())),
             ]);
           }),
         ]).finally(() => polls.abort());
@@ -191,7 +181,7 @@ export function createRestateClient(options: RestateClientOptions): RestateClien
       get result() {
         result ??= settledOnce().then((s): Promise<RunResult<O>> | RunResult<O> => {
           if (s?.kind === 'paused') return s.result as RunResult<O>;
-          if (s?.kind === 'halted') return failed(s.reason);
+          if (s?.kind === 'halted') return failed(runId, s.reason);
           return handle.done;
         });
         return result;
@@ -217,17 +207,7 @@ export function createRestateClient(options: RestateClientOptions): RestateClien
         }
         // Any other server error is the run's own failure (a terminal error), with its message.
         if (isRestateError(error) && error.code === 'http') {
-          const failed: RunFailed = {
-            status: 'failed',
-            runId,
-            workflowId: '',
-            steps: [],
-            startedAt: 0,
-            endedAt: 0,
-            durationMs: 0,
-            reason: error.message.replace(/^GET \S+ → HTTP \d+: /, ''),
-          };
-          return failed;
+          return failed(runId, error.message.replace(/^GET \S+ → HTTP \d+: /, ''));
         }
         // A long wait cut by the HTTP client: attach again (attach is idempotent).
         if (isRestateError(error) && /HEADERS_TIMEOUT|BODY_TIMEOUT|other side closed/i.test(error.message))
@@ -364,3 +344,15 @@ function safeJson(text: string): unknown {
 }
 
 export { ReviewError };
+
+/** A run that failed outside its own record (halted on another version, a terminal server error). */
+const failed = (runId: string, reason: string): RunFailed => ({
+  status: 'failed',
+  runId,
+  workflowId: '',
+  steps: [],
+  startedAt: 0,
+  endedAt: 0,
+  durationMs: 0,
+  reason,
+});

@@ -1,6 +1,7 @@
 import type { StepRecord } from '../../machines/workflow-context.js';
 import type { RunResult } from '../run-result.js';
-import type { FallbackSource, ReviewDecision, RunEvent } from '../trace/events.js';
+import type { ReviewDecision, RunEvent } from '../trace/events.js';
+import { stepEndEvents } from '../trace/step-events.js';
 import type { RunCall, RunReview, RunView } from './run-scope.js';
 
 /**
@@ -12,23 +13,6 @@ import type { RunCall, RunReview, RunView } from './run-scope.js';
  * Not here: breaker events (a breaker is a shared object, not part of one run's record), and the
  * end of an agent call the run's end cut short (in-process the agent is stopped: no finish events).
  */
-
-// As the in-process run observer maps step records (src/run-observer.ts).
-const STEP_STATUS: Record<StepRecord['status'], 'success' | 'fallback' | 'error'> = {
-  passed: 'success',
-  agentFallback: 'fallback',
-  gated: 'fallback',
-  breakerOpen: 'fallback',
-  reviewRejected: 'fallback',
-  stateRejected: 'error',
-};
-const FALLBACK_SOURCE: Partial<Record<StepRecord['status'], FallbackSource>> = {
-  agentFallback: 'agent',
-  gated: 'gate',
-  breakerOpen: 'breaker',
-  reviewRejected: 'review',
-  stateRejected: 'workflow',
-};
 
 interface Execution {
   stepId: string;
@@ -150,30 +134,7 @@ export function eventsOfRun(
         });
       }
     }
-    if (record) {
-      body.push({
-        type: 'step.finished',
-        runId,
-        stepId,
-        at: record.endedAt,
-        status: STEP_STATUS[record.status],
-        durationMs: record.endedAt - record.startedAt,
-        ...(record.reason ? { reason: record.reason } : {}),
-      });
-      const source = FALLBACK_SOURCE[record.status];
-      if (source) {
-        body.push({
-          type: 'fallback',
-          runId,
-          at: record.endedAt,
-          source,
-          status: record.agentStatus && source === 'agent' ? record.agentStatus : record.status,
-          reason: record.reason ?? record.status,
-          stepId,
-          agentId: record.agentId,
-        });
-      }
-    }
+    if (record) body.push(...stepEndEvents(runId, record));
   }
   // Stable: equal times keep the causal order they were pushed in.
   body.sort((a, b) => a.at - b.at);

@@ -3,6 +3,7 @@ import { initialContext } from '../../machines/escalation-checks.js';
 import type { DecisionRecord, EscalationContext } from '../../machines/escalation-context.js';
 import { buildOutcome, noticeOf } from '../../machines/escalation-context.js';
 import type { RunAwaitingReview } from '../run-result.js';
+import { awaitedReview } from '../run-result.js';
 import { REVIEW_OBJECT, REVIEWS_KEY, REVIEWS_OBJECT } from './names.js';
 import type { ReviewObject } from './review-object.js';
 import type { PendingEntry, ReviewsObject } from './reviews-object.js';
@@ -107,14 +108,7 @@ export async function reviewGroup(
           runId,
           workflowId: workflow.id,
           output: contexts[0]!.placeholder,
-          reviews: contexts.map((c) => ({
-            reviewId: c.reviewId,
-            stepId: c.stepId,
-            agentId: c.agentId,
-            confidence: c.confidence,
-            reason: c.reason,
-            placeholder: c.placeholder,
-          })),
+          reviews: contexts.map(awaitedReview),
           steps: [...view.steps],
           startedAt,
           endedAt: openedAt,
