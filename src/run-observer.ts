@@ -215,35 +215,26 @@ export function observeRun(options: RunObserverOptions): RunObserver {
   const inspect = (event: InspectionEvent) => {
     const ref = event.actorRef as AnyActorRef;
     const isRoot = !(ref as { _parent?: unknown })._parent;
-    // XState tells the parent an agent is done before it reports the agent's last snapshot; end the
-    // agent's spans first (agent-spans ignores the late snapshot), so events keep the order of things.
-    if (
-      event.type === '@xstate.event' &&
-      isRoot &&
-      event.sourceRef &&
-      event.event.type.startsWith('xstate.done.actor.agent:')
-    ) {
-      const source = event.sourceRef as AnyActorRef;
-      agents({
-        ...event,
-        type: '@xstate.snapshot',
-        actorRef: source,
-        snapshot: source.getSnapshot(),
-      } as InspectionEvent);
-    }
-    // The same for a review: its decision may end the run (an expiry that falls back), and the run's
-    // end closes the event stream before the escalation's last snapshot would be reported.
+    // XState tells the parent a child is done before it reports the child's last snapshot. Report
+    // that snapshot first — an agent's spans end, a review's decision is told — so events keep the
+    // order of things, and a decision that ends the run is not lost when the run's end closes the
+    // event stream. (Both ignore the late snapshot when it comes.)
     if (
       event.type === '@xstate.event' &&
       isRoot &&
       event.sourceRef &&
       event.event.type.startsWith('xstate.done.actor.')
     ) {
-      try {
-        const source = event.sourceRef as AnyActorRef;
-        onEscalation(source, source.getSnapshot());
-      } catch (error) {
-        safeReport(onError, error, 'the run tracer');
+      const source = event.sourceRef as AnyActorRef;
+      const snapshot = source.getSnapshot();
+      if (event.event.type.startsWith('xstate.done.actor.agent:'))
+        agents({ ...event, type: '@xstate.snapshot', actorRef: source, snapshot } as InspectionEvent);
+      else {
+        try {
+          onEscalation(source, snapshot);
+        } catch (error) {
+          safeReport(onError, error, 'the run tracer');
+        }
       }
     }
     agents(event);
