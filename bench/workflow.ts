@@ -11,20 +11,25 @@ import { createRuntime, defineAgent, defineWorkflow, runAgent } from '../src/ind
 
 const Draft = z.object({ content: z.string(), confidence: z.number() });
 const answer = async () => ({ content: 'ok', confidence: 0.9 });
-const agents = ['researcher', 'checker', 'writer'].map((id) =>
-  defineAgent({ id, output: Draft, run: answer }),
-);
-const workflow = defineWorkflow({ id: 'bench', output: Draft, steps: agents });
+/** The same three agents as an agentcharts workflow and as bare XState (three invoked promises). */
+function threeSteps(id: string, call: () => Promise<{ content: string; confidence: number }>) {
+  const agents = ['researcher', 'checker', 'writer'].map((agentId) =>
+    defineAgent({ id: agentId, output: Draft, run: call }),
+  );
+  const workflow = defineWorkflow({ id, output: Draft, steps: agents });
+  const bare = setup({ actors: { call: fromPromise(call) } }).createMachine({
+    initial: 'a',
+    states: {
+      a: { invoke: { src: 'call', onDone: 'b' } },
+      b: { invoke: { src: 'call', onDone: 'c' } },
+      c: { invoke: { src: 'call', onDone: 'd' } },
+      d: { type: 'final' },
+    },
+  });
+  return { agents, workflow, bare };
+}
 
-const bare = setup({ actors: { call: fromPromise(answer) } }).createMachine({
-  initial: 'a',
-  states: {
-    a: { invoke: { src: 'call', onDone: 'b' } },
-    b: { invoke: { src: 'call', onDone: 'c' } },
-    c: { invoke: { src: 'call', onDone: 'd' } },
-    d: { type: 'final' },
-  },
-});
+const { agents, workflow, bare } = threeSteps('bench', answer);
 
 export interface Measure {
   name: string;
@@ -153,19 +158,7 @@ export async function inFlightBench(inFlight = 10_000, agentMs = 5): Promise<Thr
     await new Promise((r) => setTimeout(r, agentMs));
     return { content: 'ok', confidence: 0.9 };
   };
-  const slowAgents = ['researcher', 'checker', 'writer'].map((id) =>
-    defineAgent({ id, output: Draft, run: slow }),
-  );
-  const slowWorkflow = defineWorkflow({ id: 'bench-slow', output: Draft, steps: slowAgents });
-  const bareSlow = setup({ actors: { call: fromPromise(slow) } }).createMachine({
-    initial: 'a',
-    states: {
-      a: { invoke: { src: 'call', onDone: 'b' } },
-      b: { invoke: { src: 'call', onDone: 'c' } },
-      c: { invoke: { src: 'call', onDone: 'd' } },
-      d: { type: 'final' },
-    },
-  });
+  const { workflow: slowWorkflow, bare: bareSlow } = threeSteps('bench-slow', slow);
   const runtime = createRuntime();
   const kinds: Array<[string, () => Promise<unknown>]> = [
     [
