@@ -12,7 +12,7 @@ import { createRuntime, defineAgent, defineWorkflow, runAgent } from '../src/ind
 const Draft = z.object({ content: z.string(), confidence: z.number() });
 const answer = async () => ({ content: 'ok', confidence: 0.9 });
 /** The same three agents as an agentcharts workflow and as bare XState (three invoked promises). */
-function threeSteps(id: string, call: () => Promise<{ content: string; confidence: number }>) {
+export function threeSteps(id: string, call: () => Promise<{ content: string; confidence: number }>) {
   const agents = ['researcher', 'checker', 'writer'].map((agentId) =>
     defineAgent({ id: agentId, output: Draft, run: call }),
   );
