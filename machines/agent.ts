@@ -20,6 +20,7 @@ import {
 import type { AgentResult, AgentStatus, AttemptOutcome } from './agent-result.js';
 import type { AttemptMeta } from './attempt-meta.js';
 import { splitAttemptMeta } from './attempt-meta.js';
+import { beforeCallOf } from './before-call.js';
 import { now } from './clock.js';
 import { classifyQuality } from './quality.js';
 import { backoffDelay } from './retry.js';
@@ -99,7 +100,11 @@ export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
     },
     actors: {
       // One actor per attempt: the call, then validation, both inside the attempt's time bound.
-      run: fromPromise<Checked, Omit<AgentCall, 'signal'>>(async ({ input, signal }) => {
+      run: fromPromise<Checked, Omit<AgentCall, 'signal'>>(async ({ input, signal, system }) => {
+        const wait = beforeCallOf(system);
+        if (wait) await wait();
+        // Cancelled while it waited: the call is not made.
+        if (signal.aborted) return { ok: false, reason: 'cancelled before the call' } as Checked;
         // Never `await` what the agent returned: a self-resolving thenable would starve the timers.
         const adopted = await adoptUntrusted(impl.run({ ...input, signal }));
         if (!adopted.ok) return adopted;

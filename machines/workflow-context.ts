@@ -1,6 +1,7 @@
 import type { AgentResult } from './agent-result.js';
 import type { WriteOutcome } from './blackboard-outcome.js';
 import type { BreakerOpen, EdgeDecision, GateFallback } from './edge-result.js';
+import type { Journal } from './journal.js';
 import type { Quality } from './quality.js';
 import type { ReviewRequest } from './review-trigger.js';
 
@@ -73,22 +74,30 @@ export interface StepSlot {
   /** Prepared agent input, when the step maps its own. */
   input?: unknown;
   permit: string | null;
+  /** The breaker's answer, decided when the step is admitted. */
+  admission?: Admission;
   result?: AgentResult;
+  /** The gate's decision on the result (and the breaker's record of it). */
+  decision?: EdgeDecision;
   /** What the step writes: the agent's output, or the one a human approved or edited. */
   output?: unknown;
   /** Why the step went to a human, while it waits. */
   review?: ReviewRequest & { reviewId: string };
   reviewed?: { reviewId: string; decision: string; by: string | null; decidedAt: number };
   writeId?: string;
+  /** The shared state's answer to the step's write. */
+  written?: WriteOutcome;
 }
 
 export interface WorkflowContext {
   workflowId: string;
   runId: string;
   input: unknown;
-  /** Mirror of the blackboard's last committed state and version (frozen, shared). */
+  /** The shared state as last committed (frozen, structurally shared across versions). */
   state: Readonly<Record<string, unknown>>;
   version: number;
+  /** The recent commits to the shared state, so a refused write can list what it missed. */
+  journal: Journal;
   startedAt: number;
   deadlineAt: number | null;
   stepsTaken: number;
@@ -116,12 +125,10 @@ export type WorkflowEvent =
   /** Send after restoring a persisted snapshot: re-arms timers here and in the children. */
   | { type: 'restore' }
   | { type: 'workflow.deadline' }
+  /** Re-enter a step state that decides on entry (a snapshot stored by an older version rested there). */
   | { type: 'workflow.resume' }
   /** The store refused one of the run's records: the run ends in a fallback (sent by the runtime). */
-  | { type: 'store.refused'; reason: string }
-  | { type: 'blackboard.outcome'; outcome: WriteOutcome }
-  | { type: 'step.admitted'; stepId: string; admission: Admission }
-  | { type: 'step.gated'; stepId: string; decision: EdgeDecision };
+  | { type: 'store.refused'; reason: string };
 
 export interface WorkflowOutput {
   runId: string;

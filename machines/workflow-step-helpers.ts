@@ -1,24 +1,17 @@
 import { assign } from 'xstate';
 import { now } from './clock.js';
-import type { EdgeDecision } from './edge-result.js';
 import type { StepOutcome } from './review-trigger.js';
 import { reviewTrigger } from './review-trigger.js';
-import type {
-  Admission,
-  RunOutcome,
-  StepRecord,
-  WorkflowContext,
-  WorkflowEvent,
-} from './workflow-context.js';
+import type { RunOutcome, StepRecord, StepSlot, WorkflowContext } from './workflow-context.js';
 import type { AgentStepPlan } from './workflow-plan.js';
 
 // The pieces the step states are built from: event accessors, slot updates, step records, the
 // transition to human review, and the ways a step ends the run.
 
 export const doneOutput = <T>(event: unknown): T => (event as { output: T }).output;
-export const isFor = (event: unknown, stepId: string) => (event as { stepId?: unknown }).stepId === stepId;
-export const admissionOf = (event: unknown) => (event as { admission: Admission }).admission;
-export const decisionOf = (event: unknown) => (event as { decision: EdgeDecision }).decision;
+/** The step's slot, when the step has run (own properties only: a step may be named `toString`). */
+export const slotOf = (context: WorkflowContext, stepId: string): StepSlot | undefined =>
+  Object.hasOwn(context.slots, stepId) ? context.slots[stepId] : undefined;
 
 export function record(
   context: WorkflowContext,
@@ -73,23 +66,26 @@ export const reviewIdOf = (runId: string, stepId: string, visit: number): string
 
 /**
  * The transition to `reviewing` when the step's review policy sends this outcome to a human.
- * `subject` picks the outcome from the event (agent result, gate fallback or breaker refusal).
+ * `subject` picks the outcome from the step's slot (agent result, gate fallback or breaker refusal);
+ * `applies` says whether the slot holds the decision this transition is about.
  */
 export function reviewBranch(
   step: AgentStepPlan,
-  subject: (event: unknown) => StepOutcome,
-  applies: (event: unknown) => boolean = () => true,
+  subject: (slot: StepSlot) => StepOutcome,
+  applies: (slot: StepSlot) => boolean,
 ) {
   const review = step.review;
   if (!review) return [];
-  const requestOf = (event: unknown) =>
-    isFor(event, step.id) && applies(event) ? reviewTrigger(subject(event), review) : null;
+  const requestOf = (context: Ctx) => {
+    const slot = slotOf(context, step.id);
+    return slot && applies(slot) ? reviewTrigger(subject(slot), review) : null;
+  };
   return [
     {
-      guard: ({ event }: { event: WorkflowEvent }) => requestOf(event) !== null,
+      guard: ({ context }: { context: Ctx }) => requestOf(context) !== null,
       target: 'reviewing',
-      actions: setSlot(step.id, (ctx, e) => ({
-        review: { ...requestOf(e)!, reviewId: reviewIdOf(ctx.runId, step.id, ctx.slots[step.id]!.visit) },
+      actions: setSlot(step.id, (ctx) => ({
+        review: { ...requestOf(ctx)!, reviewId: reviewIdOf(ctx.runId, step.id, ctx.slots[step.id]!.visit) },
       })),
     },
   ];

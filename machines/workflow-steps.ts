@@ -1,25 +1,20 @@
-import { assign, enqueueActions } from 'xstate';
 import type { AgentResult } from './agent-result.js';
 import type { WriteOutcome } from './blackboard-outcome.js';
-import { now } from './clock.js';
 import type { BreakerOpen, EdgeDecision } from './edge-result.js';
 import type { EscalationOutcome } from './escalation-context.js';
-import type { WorkflowEvent } from './workflow-context.js';
 import { WORKFLOW_FALLBACK_CONTENT } from './workflow-context.js';
 import type { AgentStepPlan, PlanTransition, StepPlan, WorkflowPlan } from './workflow-plan.js';
 import { END } from './workflow-plan.js';
 import type { Config, Ctx } from './workflow-step-helpers.js';
 import {
-  admissionOf,
-  decisionOf,
   doneOutput,
   failStep,
   fallbackFromStep,
-  isFor,
   record,
   reviewBranch,
   setSlot,
   slotKey,
+  slotOf,
 } from './workflow-step-helpers.js';
 
 /**
@@ -33,50 +28,46 @@ function agentStates(step: AgentStepPlan): Config {
   const id = slotKey(step);
   return {
     admitting: {
-      // The breaker is asked by an action (a side effect, not a pure transition); it answers by event.
+      // The breaker decides inside this transition (the `admit` action over the runtime's breakers
+      // records its answer in the slot); the eventless transitions below route on it.
       entry: { type: 'admit', params: { stepId: id, breaker: step.breaker } },
-      on: {
-        'workflow.resume': { target: 'admitting', reenter: true },
-        'step.admitted': [
-          ...reviewBranch(
-            step,
-            (e) => (admissionOf(e) as { refusal: BreakerOpen }).refusal,
-            (e) => !admissionOf(e).allowed,
-          ),
-          {
-            guard: ({ event }: { event: WorkflowEvent }) => isFor(event, id) && admissionOf(event).allowed,
-            target: step.input ? 'preparing' : 'calling',
-            actions: setSlot(id, (_c, e) => ({
-              permit: (admissionOf(e) as { permit: string | null }).permit,
-            })),
-          },
-          {
-            guard: ({ event }: { event: WorkflowEvent }) => isFor(event, id),
-            target: '#workflow.fallback',
-            actions: fallbackFromStep(step, (ctx, e, at) => {
-              const refusal = (admissionOf(e) as { refusal: BreakerOpen }).refusal;
-              return {
-                outcome: {
-                  status: 'fallback',
-                  cause: 'breakerOpen',
-                  output: refusal.content,
-                  reason: `step ${id}: ${refusal.reason}`,
-                  stepId: id,
-                  agentId: step.agentId,
-                  detail: refusal,
-                },
-                record: record(ctx, step, at, {
-                  status: 'breakerOpen',
-                  confidence: 0,
-                  quality: 'LOW',
-                  attempts: 0,
-                  reason: refusal.reason,
-                }),
-              };
-            }),
-          },
-        ],
-      },
+      on: { 'workflow.resume': { target: 'admitting', reenter: true } },
+      always: [
+        ...reviewBranch(
+          step,
+          (slot) => (slot.admission as { refusal: BreakerOpen }).refusal,
+          (slot) => slot.admission?.allowed === false,
+        ),
+        {
+          guard: ({ context }: { context: Ctx }) => slotOf(context, id)?.admission?.allowed === true,
+          target: step.input ? 'preparing' : 'calling',
+        },
+        {
+          guard: ({ context }: { context: Ctx }) => slotOf(context, id)?.admission?.allowed === false,
+          target: '#workflow.fallback',
+          actions: fallbackFromStep(step, (ctx, _e, at) => {
+            const refusal = (ctx.slots[id]!.admission as { refusal: BreakerOpen }).refusal;
+            return {
+              outcome: {
+                status: 'fallback',
+                cause: 'breakerOpen',
+                output: refusal.content,
+                reason: `step ${id}: ${refusal.reason}`,
+                stepId: id,
+                agentId: step.agentId,
+                detail: refusal,
+              },
+              record: record(ctx, step, at, {
+                status: 'breakerOpen',
+                confidence: 0,
+                quality: 'LOW',
+                attempts: 0,
+                reason: refusal.reason,
+              }),
+            };
+          }),
+        },
+      ],
     },
     ...(step.input
       ? {
@@ -116,53 +107,53 @@ function agentStates(step: AgentStepPlan): Config {
       },
     },
     gating: {
+      // The gate (and the step's breaker, told the result) decides inside this transition.
       entry: { type: 'gate', params: { stepId: id, breaker: step.breaker, minQuality: step.minQuality } },
-      on: {
-        'workflow.resume': { target: 'gating', reenter: true },
-        'step.gated': [
-          ...reviewBranch(step, (e) => {
-            const d = decisionOf(e);
+      on: { 'workflow.resume': { target: 'gating', reenter: true } },
+      always: [
+        ...reviewBranch(
+          step,
+          (slot) => {
+            const d = slot.decision!;
             return d.passed ? d.result : d.fallback;
+          },
+          (slot) => slot.decision !== undefined,
+        ),
+        {
+          guard: ({ context }: { context: Ctx }) => slotOf(context, id)?.decision?.passed === true,
+          target: 'writing',
+        },
+        {
+          guard: ({ context }: { context: Ctx }) => slotOf(context, id)?.decision?.passed === false,
+          target: '#workflow.fallback',
+          actions: fallbackFromStep(step, (ctx, _e, at) => {
+            const slot = ctx.slots[id]!;
+            const decision = slot.decision as Extract<EdgeDecision, { passed: false }>;
+            const result = slot.result!;
+            const agentFell = result.fallback;
+            const fb = decision.fallback;
+            return {
+              outcome: {
+                status: 'fallback',
+                cause: agentFell ? 'agent' : 'gate',
+                output: fb.content,
+                reason: `step ${id}: ${agentFell ? `agent ${result.agentId} ${result.status}: ${result.reason}` : fb.reason}`,
+                stepId: id,
+                agentId: step.agentId,
+                detail: agentFell ? result : fb,
+              },
+              record: record(ctx, step, at, {
+                status: agentFell ? 'agentFallback' : 'gated',
+                agentStatus: result.status,
+                confidence: result.fallback ? 0 : result.confidence,
+                quality: 'LOW',
+                attempts: result.attempts.length,
+                reason: agentFell ? result.reason : fb.reason,
+              }),
+            };
           }),
-          {
-            guard: ({ event }: { event: WorkflowEvent }) => isFor(event, id) && decisionOf(event).passed,
-            target: 'writing',
-            actions: setSlot(id, (ctx, e) => ({
-              output: (decisionOf(e) as { result: { content: unknown } }).result.content,
-              writeId: `${ctx.runId}:${id}.${ctx.slots[id]!.visit}`,
-            })),
-          },
-          {
-            guard: ({ event }: { event: WorkflowEvent }) => isFor(event, id),
-            target: '#workflow.fallback',
-            actions: fallbackFromStep(step, (ctx, e, at) => {
-              const decision = decisionOf(e) as Extract<EdgeDecision, { passed: false }>;
-              const result = ctx.slots[id]!.result!;
-              const agentFell = result.fallback;
-              const fb = decision.fallback;
-              return {
-                outcome: {
-                  status: 'fallback',
-                  cause: agentFell ? 'agent' : 'gate',
-                  output: fb.content,
-                  reason: `step ${id}: ${agentFell ? `agent ${result.agentId} ${result.status}: ${result.reason}` : fb.reason}`,
-                  stepId: id,
-                  agentId: step.agentId,
-                  detail: agentFell ? result : fb,
-                },
-                record: record(ctx, step, at, {
-                  status: agentFell ? 'agentFallback' : 'gated',
-                  agentStatus: result.status,
-                  confidence: result.fallback ? 0 : result.confidence,
-                  quality: 'LOW',
-                  attempts: result.attempts.length,
-                  reason: agentFell ? result.reason : fb.reason,
-                }),
-              };
-            }),
-          },
-        ],
-      },
+        },
+      ],
     },
     ...(step.review
       ? {
@@ -247,89 +238,43 @@ function agentStates(step: AgentStepPlan): Config {
         }
       : {}),
     writing: {
-      entry: enqueueActions(({ context, enqueue, self }) => {
-        const slot = context.slots[id]!;
-        enqueue.sendTo('blackboard', {
-          type: 'write',
-          writeId: slot.writeId,
-          key: step.writes,
-          value: slot.output,
-          agentId: step.agentId,
-          ...(step.reduced ? {} : { expectedVersion: context.version }),
-          replyTo: self,
-        });
-      }),
-      on: {
-        'blackboard.outcome': [
-          {
-            guard: ({ context, event }: { context: Ctx; event: WorkflowEvent }) =>
-              event.type === 'blackboard.outcome' &&
-              event.outcome.writeId === context.slots[id]?.writeId &&
-              event.outcome.ok,
-            target: 'done',
-            actions: assign(
-              ({
-                context,
-                event,
-                system,
-              }: {
-                context: Ctx;
-                event: WorkflowEvent;
-                system: { _clock: unknown };
-              }) => {
-                const outcome = (event as { outcome: WriteOutcome & { ok: true; version: number } }).outcome;
-                const slot = context.slots[id]!;
-                const result = slot.result;
-                const state = (event as { state?: Readonly<Record<string, unknown>> }).state;
-                return {
-                  version: Math.max(context.version, outcome.version),
-                  ...(state ? { state } : {}),
-                  steps: [
-                    ...context.steps,
-                    record(context, step, now(system), {
-                      status: 'passed',
-                      ...(result ? { agentStatus: result.status } : {}),
-                      confidence: result?.confidence ?? 0,
-                      quality: result?.quality ?? 'LOW',
-                      attempts: result?.attempts.length ?? 0,
-                      version: outcome.version,
-                      ...(slot.reviewed ? { review: slot.reviewed } : {}),
-                    }),
-                  ],
-                };
+      // The write is applied inside this transition, to the shared state in this machine's context.
+      entry: { type: 'write', params: { stepId: id } },
+      on: { 'workflow.resume': { target: 'writing', reenter: true } },
+      always: [
+        {
+          guard: ({ context }: { context: Ctx }) => slotOf(context, id)?.written?.ok === true,
+          target: 'done',
+        },
+        {
+          guard: ({ context }: { context: Ctx }) => slotOf(context, id)?.written?.ok === false,
+          target: '#workflow.fallback',
+          actions: fallbackFromStep(step, (ctx, _e, at) => {
+            const slot = ctx.slots[id]!;
+            const outcome = slot.written as WriteOutcome & { ok: false; message: string };
+            const result = slot.result as Extract<AgentResult, { fallback: false }>;
+            return {
+              outcome: {
+                status: 'fallback',
+                cause: 'stateRejected',
+                output: WORKFLOW_FALLBACK_CONTENT.stateRejected,
+                reason: `step ${id}: the shared state refused the write to "${step.writes}": ${outcome.message}`,
+                stepId: id,
+                agentId: step.agentId,
+                detail: outcome,
               },
-            ),
-          },
-          {
-            guard: ({ context, event }: { context: Ctx; event: WorkflowEvent }) =>
-              event.type === 'blackboard.outcome' && event.outcome.writeId === context.slots[id]?.writeId,
-            target: '#workflow.fallback',
-            actions: fallbackFromStep(step, (ctx, e, at) => {
-              const outcome = (e as { outcome: WriteOutcome & { ok: false; message: string } }).outcome;
-              const result = ctx.slots[id]!.result as Extract<AgentResult, { fallback: false }>;
-              return {
-                outcome: {
-                  status: 'fallback',
-                  cause: 'stateRejected',
-                  output: WORKFLOW_FALLBACK_CONTENT.stateRejected,
-                  reason: `step ${id}: the shared state refused the write to "${step.writes}": ${outcome.message}`,
-                  stepId: id,
-                  agentId: step.agentId,
-                  detail: outcome,
-                },
-                record: record(ctx, step, at, {
-                  status: 'stateRejected',
-                  agentStatus: result.status,
-                  confidence: result.confidence,
-                  quality: result.quality,
-                  attempts: result.attempts.length,
-                  reason: outcome.message,
-                }),
-              };
-            }),
-          },
-        ],
-      },
+              record: record(ctx, step, at, {
+                status: 'stateRejected',
+                agentStatus: result.status,
+                confidence: result.confidence,
+                quality: result.quality,
+                attempts: result.attempts.length,
+                reason: outcome.message,
+              }),
+            };
+          }),
+        },
+      ],
     },
     done: { type: 'final' },
   };

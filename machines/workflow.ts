@@ -1,7 +1,12 @@
 import type { AnyActorLogic, AnyActorRef } from 'xstate';
 import { assign, enqueueActions, setup } from 'xstate';
+import { DEFAULT_JOURNAL_WINDOW } from './blackboard.js';
+import type { BlackboardPolicy } from './blackboard-write.js';
+import { applyWrite, FREE_FORM } from './blackboard-write.js';
 import { now } from './clock.js';
 import { applyGate } from './gate.js';
+import { emptyJournal } from './journal.js';
+import { admitted, gated } from './step-decisions.js';
 import type {
   RunOutcome,
   WorkflowContext,
@@ -11,7 +16,7 @@ import type {
 } from './workflow-context.js';
 import { WORKFLOW_FALLBACK_CONTENT } from './workflow-context.js';
 import type { AgentStepPlan, WorkflowPlan } from './workflow-plan.js';
-import { doneOutput, failStep } from './workflow-step-helpers.js';
+import { doneOutput, failStep, record } from './workflow-step-helpers.js';
 import { buildStepStates } from './workflow-steps.js';
 
 /**
@@ -19,13 +24,14 @@ import { buildStepStates } from './workflow-steps.js';
  *
  *   running ─┬─ <step> (checking → admitting → [preparing →] calling → gating → writing → routing)
  *            ├─ <parallel step> (checking → branches ∥ … → routing)
- *            ├─ finishing (final output computed and validated)
- *            └─ blackboard (invoked: the run's shared state)
+ *            └─ finishing (final output computed and validated)
  *   completed | fallback | failed | cancelled        (final)
  *
- * The code it runs is provided by name: `agent:<id>` actors, and the services `admit` (breaker),
- * `gate` (quality gate + breaker report), `prepare` (input mapping), `route` (routing predicates),
- * `finalize` (result + output schema) and `blackboard`.
+ * The code it runs is provided by name: `agent:<id>` actors, the actions `admit` (breaker) and
+ * `gate` (quality gate + breaker report), which decide inside the step's transition, and the services
+ * `prepare` (input mapping), `route` (routing predicates) and `finalize` (result + output schema).
+ * The run's shared state lives in this machine's context: a step's write is applied by `write`
+ * with the blackboard's own rules (schema, reducers, versions), not sent to another actor.
  */
 
 /** Parameters of the `admit` action: ask the step's breaker whether the agent may be called. */
@@ -70,6 +76,8 @@ export function compileWorkflow(
   actors: Record<string, AnyActorLogic>,
   /** The shared state at version 0 (frozen), when the run's input does not give one. */
   initialState: Readonly<Record<string, unknown>> = Object.freeze({}),
+  /** The shared state's schema and reducers, which every write goes through. */
+  policy: BlackboardPolicy = FREE_FORM,
 ) {
   const stepById = new Map(agentSteps(plan).map((s) => [s.id, s]));
 
@@ -93,17 +101,53 @@ export function compileWorkflow(
     actions: {
       // Defaults without a runtime: every call admitted, the gate applied on its own. The runtime
       // provides versions that ask the shared breakers. Both answer with an event to the workflow.
-      admit: ({ self }, params: AdmitParams) => {
-        self.send({
-          type: 'step.admitted',
-          stepId: params.stepId,
-          admission: { allowed: true, permit: null },
-        });
-      },
-      gate: ({ context, self }, params: GateParams) => {
-        const result = context.slots[params.stepId]!.result!;
-        self.send({ type: 'step.gated', stepId: params.stepId, decision: applyGate(result, params) });
-      },
+      admit: assign(({ context }, params: AdmitParams) =>
+        admitted(context, params.stepId, { allowed: true, permit: null }),
+      ),
+      gate: assign(({ context }, params: GateParams) =>
+        gated(context, params.stepId, applyGate(context.slots[params.stepId]!.result!, params)),
+      ),
+      // The step's output goes into the shared state, here in context: no actor, no round trip.
+      write: assign(({ context, system }, params: { stepId: string }) => {
+        const step = stepById.get(params.stepId)!;
+        const slot = context.slots[params.stepId]!;
+        const at = now(system);
+        const board = {
+          version: context.version,
+          state: context.state,
+          // A snapshot stored before the shared state moved into this context has no journal.
+          journal: context.journal ?? emptyJournal(DEFAULT_JOURNAL_WINDOW),
+        };
+        const write = {
+          type: 'write' as const,
+          writeId: slot.writeId!,
+          key: step.writes,
+          value: slot.output,
+          agentId: step.agentId,
+          ...(step.reduced ? {} : { expectedVersion: context.version }),
+        };
+        const { board: next, outcome } = applyWrite(board, write, policy, at);
+        const written = { ...slot, written: outcome };
+        const slots = { ...context.slots, [params.stepId]: written };
+        if (!next || !outcome.ok) return { slots };
+        const result = slot.result;
+        return {
+          ...next,
+          slots,
+          steps: [
+            ...context.steps,
+            record(context, step, at, {
+              status: 'passed',
+              ...(result ? { agentStatus: result.status } : {}),
+              confidence: result?.confidence ?? 0,
+              quality: result?.quality ?? 'LOW',
+              attempts: result?.attempts.length ?? 0,
+              version: outcome.version,
+              ...(slot.reviewed ? { review: slot.reviewed } : {}),
+            }),
+          ],
+        };
+      }),
       enterStep: assign(({ context, system }, params: { stepIds: string[] }) => {
         const at = now(system);
         const visits = { ...context.visits };
@@ -155,6 +199,7 @@ export function compileWorkflow(
         input: input.input,
         state: input.initialState ?? initialState,
         version: 0,
+        journal: emptyJournal(DEFAULT_JOURNAL_WINDOW),
         startedAt: at,
         deadlineAt: plan.deadlineMs === null ? null : at + plan.deadlineMs,
         stepsTaken: 0,
@@ -169,11 +214,6 @@ export function compileWorkflow(
     initial: 'running',
     states: {
       running: {
-        invoke: {
-          id: 'blackboard',
-          src: 'blackboard',
-          input: ({ context }: { context: Ctx }) => ({ initial: context.state }),
-        },
         on: {
           // After a restore (XState does not restore pending timers): re-arm the deadline from its
           // absolute time, and pass the restore on to the children (agents, reviews) to re-arm theirs.
@@ -189,7 +229,7 @@ export function compileWorkflow(
               for (const child of Object.values(self.getSnapshot().children)) {
                 if (child) enqueue.sendTo(child as AnyActorRef, { type: 'restore' });
               }
-              // A step waiting on an action's answer (admit) asks again: the answer went to the old actor.
+              // A step stored while it waited on an answer (by an older version) decides again.
               enqueue.raise({ type: 'workflow.resume' });
             }),
           },
@@ -218,7 +258,8 @@ export function compileWorkflow(
             })),
           },
         },
-        after: { workflowDeadline: deadlineTransition },
+        // No deadline, no timer: a run without one schedules nothing here.
+        ...(plan.deadlineMs === null ? {} : { after: { workflowDeadline: deadlineTransition } }),
         initial: firstStep,
         states: {
           ...stepStates,
@@ -287,10 +328,12 @@ export function compileWorkflow(
     }),
   } as Config);
   plans.set(machine, plan);
+  policies.set(machine, policy);
   return machine;
 }
 
 const plans = new WeakMap<object, WorkflowPlan>();
+const policies = new WeakMap<object, BlackboardPolicy>();
 
 /** The same workflow statechart with some implementations replaced (e.g. agents wrapped with faults). */
 export function provideWorkflow(
@@ -300,8 +343,14 @@ export function provideWorkflow(
   const provided = machine.provide({ actors } as never) as WorkflowMachine;
   const plan = plans.get(machine);
   if (plan) plans.set(provided, plan);
+  const policy = policies.get(machine);
+  if (policy) policies.set(provided, policy);
   return provided;
 }
+
+/** The shared-state policy (schema, reducers) a workflow statechart applies its writes with. */
+export const workflowPolicyOf = (machine: unknown): BlackboardPolicy | undefined =>
+  typeof machine === 'object' && machine !== null ? policies.get(machine) : undefined;
 
 /** The plan a workflow statechart was compiled from (undefined for a hand-written machine). */
 export const workflowPlanOf = (machine: unknown): WorkflowPlan | undefined =>

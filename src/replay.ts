@@ -1,7 +1,10 @@
 import type { AnyActorLogic } from 'xstate';
-import { createActor, fromPromise, setup } from 'xstate';
+import { assign, createActor, fromPromise } from 'xstate';
+import { applyGate } from '../machines/gate.js';
+import { admitted, gated } from '../machines/step-decisions.js';
+import type { AdmitParams, GateParams } from '../machines/workflow.js';
 import { provideWorkflow } from '../machines/workflow.js';
-import type { WorkflowContext } from '../machines/workflow-context.js';
+import type { StepSlot, WorkflowContext } from '../machines/workflow-context.js';
 import type { Timeline } from './store/replay.js';
 import { timeline } from './store/replay.js';
 import type { StoredRun } from './store/store.js';
@@ -20,29 +23,44 @@ export interface Replay {
 }
 
 const never = fromPromise(() => new Promise<never>(() => {}));
-// Writes are answered by the logged `blackboard.outcome` events, so the stand-in only listens.
-const silentBoard = setup({}).createMachine({ id: 'blackboard', initial: 'open', states: { open: {} } });
 
 /**
- * Re-drive a workflow from a stored run's log: a fresh workflow actor whose agents, services and
- * breaker actions are stand-ins that do nothing, fed the events its logged run received. The logged
- * agent results, gate decisions and timers take the place of the calls.
+ * Re-drive a workflow from a stored run's log: a fresh workflow actor whose agents and services are
+ * stand-ins that do nothing, fed the events its logged run received. The logged agent results and
+ * timers take the place of the calls; the breakers' and the gate's decisions are the ones the log
+ * recorded for the step's visit, and writes go through the workflow's own shared-state rules.
  */
 export function replayRun(workflow: Workflow, stored: StoredRun): Replay {
   const rootId = workflow.id;
   const line = timeline(stored.entries, rootId);
   const stubs: Record<string, AnyActorLogic> = {
-    blackboard: silentBoard,
     prepare: never,
     route: never,
     finalize: never,
   };
   for (const agentId of workflow.agents.keys()) stubs[`agent:${agentId}`] = never;
   for (const agentId of workflow.reviewedAgents) stubs[`review:${agentId}`] = never;
+  // The logged entry the replay is at: its workflow context holds the decisions its transition took.
+  let current = line.entries()[0];
+  const logged = (stepId: string, visit: number): StepSlot | undefined => {
+    const context = (current?.state as { context?: WorkflowContext } | undefined)?.context;
+    const slot = context && Object.hasOwn(context.slots, stepId) ? context.slots[stepId] : undefined;
+    return slot?.visit === visit ? slot : undefined;
+  };
   const machine = provideWorkflow(workflow.machine, stubs).provide({
-    actions: { admit: () => {}, gate: () => {} },
+    actions: {
+      admit: assign(({ context }: { context: WorkflowContext }, params: AdmitParams) => {
+        const admission = logged(params.stepId, context.slots[params.stepId]!.visit)?.admission;
+        return admitted(context, params.stepId, admission ?? { allowed: true, permit: null });
+      }),
+      gate: assign(({ context }: { context: WorkflowContext }, params: GateParams) => {
+        const slot = context.slots[params.stepId]!;
+        const decision = logged(params.stepId, slot.visit)?.decision ?? applyGate(slot.result!, params);
+        return gated(context, params.stepId, decision);
+      }),
+    },
   } as never);
-  const firstState = line.entries()[0]?.event as { input?: { runId?: string; input?: unknown } } | undefined;
+  const firstState = current?.event as { input?: { runId?: string; input?: unknown } } | undefined;
   const actor = createActor(machine, {
     id: rootId,
     input: { runId: stored.meta.runId, input: firstState?.input?.input ?? stored.meta.input },
@@ -50,9 +68,11 @@ export function replayRun(workflow: Workflow, stored: StoredRun): Replay {
   const values: unknown[] = [];
   actor.subscribe({ next: (s) => values.push(s.value), error: () => {} });
   actor.start();
-  for (const event of line.events()) {
+  for (const entry of line.entries()) {
+    if ((entry.event as { type?: unknown } | null)?.type === 'xstate.init') continue;
     if (actor.getSnapshot().status !== 'active') break;
-    actor.send(event as { type: 'cancel' });
+    current = entry;
+    actor.send(entry.event as { type: 'cancel' });
   }
   const snapshot = actor.getSnapshot();
   const last = line.entries().at(-1)?.state as { value?: unknown } | undefined;

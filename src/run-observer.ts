@@ -1,7 +1,7 @@
 import type { AnyActorRef, InspectionEvent } from 'xstate';
 import type { Clock } from '../machines/clock.js';
-import type { EdgeDecision } from '../machines/edge-result.js';
-import type { Admission, WorkflowContext } from '../machines/workflow-context.js';
+import type { BreakerOpen, EdgeDecision } from '../machines/edge-result.js';
+import type { WorkflowContext } from '../machines/workflow-context.js';
 import { isEscalationSnapshot } from './review/records.js';
 import type { RunTerminal } from './run-result.js';
 import { agentSpans } from './trace/agent-spans.js';
@@ -25,6 +25,10 @@ export interface RunObserver {
   readonly events: EventStream<RunEvent>;
   /** The run's inspection observer. */
   readonly inspect: (event: InspectionEvent) => void;
+  /** A step's breaker refused its call (told by the action that asked, inside the transition). */
+  refused(context: WorkflowContext, stepId: string, refusal: BreakerOpen): void;
+  /** The gate decided on a step's result (told by the action that decided). */
+  gated(context: WorkflowContext, stepId: string, decision: EdgeDecision): void;
   /**
    * The run ended: close its spans, emit `run.completed`, end the event stream. `context` is the
    * workflow's last context: XState reports the final snapshot only after the actor completes.
@@ -63,6 +67,8 @@ export function observeRun(options: RunObserverOptions): RunObserver {
 
   /** Step execution (`id.visit`) → its span. */
   const stepSpans = new Map<string, string>();
+  /** The workflow actor, once it has been seen. */
+  let root: AnyActorRef | undefined;
   const escalations = new Map<string, string>();
   let seenVisits: Record<string, number> = {};
   let seenSteps = 0;
@@ -70,7 +76,12 @@ export function observeRun(options: RunObserverOptions): RunObserver {
   const agents = agentSpans({
     recorder,
     events,
-    parentOf: ({ context }) => stepSpans.get(`${context.stepId}.${context.visit ?? 1}`) ?? runSpan,
+    // An agent starts inside the transition that entered its step, before the workflow's snapshot
+    // is reported (the workflow actor already holds it): what that transition did comes first.
+    parentOf: ({ context }) => {
+      if (root) onRoot((root.getSnapshot() as { context: WorkflowContext }).context);
+      return stepSpan(context.stepId, context.visit ?? 1, context.startedAt);
+    },
     onError,
   });
 
@@ -99,37 +110,47 @@ export function observeRun(options: RunObserverOptions): RunObserver {
     if (context.visits !== seenVisits) {
       for (const [stepId, visit] of Object.entries(context.visits)) {
         if (Object.hasOwn(seenVisits, stepId) && seenVisits[stepId]! >= visit) continue;
-        const at =
-          (Object.hasOwn(context.slots, stepId) ? context.slots[stepId]?.startedAt : undefined) ?? now();
-        const key = `${stepId}.${visit}`;
-        stepSpans.set(
-          key,
-          recorder.start({
-            name: `step ${stepId}`,
-            operation: 'step',
-            parentSpanId: runSpan,
-            stepId,
-            startedAt: at,
-            attributes: { visit },
-          }),
-        );
-        events.emit({ type: 'step.started', runId, stepId, at });
+        const slot = Object.hasOwn(context.slots, stepId) ? context.slots[stepId] : undefined;
+        stepSpan(stepId, visit, slot?.startedAt);
       }
       seenVisits = context.visits;
     }
   }
 
-  function onDecision(context: WorkflowContext, event: { type: string; stepId: string }) {
-    const slot = Object.hasOwn(context.slots, event.stepId) ? context.slots[event.stepId] : undefined;
-    const parent = slot ? stepSpans.get(`${event.stepId}.${slot.visit}`) : undefined;
-    if (event.type === 'step.gated') {
-      const decision = (event as unknown as { decision: EdgeDecision }).decision;
+  /**
+   * A step execution's span, opened when first needed: by the workflow's snapshot, or earlier by a
+   * decision or an agent inside the transition that entered the step.
+   */
+  function stepSpan(stepId: string, visit: number, startedAt: number | undefined): string {
+    const key = `${stepId}.${visit}`;
+    let spanId = stepSpans.get(key);
+    if (spanId) return spanId;
+    const at = startedAt ?? now();
+    spanId = recorder.start({
+      name: `step ${stepId}`,
+      operation: 'step',
+      parentSpanId: runSpan,
+      stepId,
+      startedAt: at,
+      attributes: { visit },
+    });
+    stepSpans.set(key, spanId);
+    events.emit({ type: 'step.started', runId, stepId, at });
+    return spanId;
+  }
+
+  // Decisions are told from inside the transition that took them: what the context says happened
+  // before them in that transition (a step ended, the next one entered) is reported first.
+  function gated(context: WorkflowContext, stepId: string, decision: EdgeDecision) {
+    try {
+      onRoot(context);
+      const slot = context.slots[stepId]!;
       const result = decision.passed ? decision.result : undefined;
       recorder.record({
-        name: `gate ${event.stepId}`,
+        name: `gate ${stepId}`,
         operation: 'gate',
-        parentSpanId: parent ?? runSpan,
-        stepId: event.stepId,
+        parentSpanId: stepSpan(stepId, slot.visit, slot.startedAt),
+        stepId,
         ...(decision.passed
           ? {
               status: 'success' as const,
@@ -141,18 +162,26 @@ export function observeRun(options: RunObserverOptions): RunObserver {
               attributes: { fallback_status: decision.fallback.status },
             }),
       });
-    } else if (event.type === 'step.admitted') {
-      const admission = (event as unknown as { admission: Admission }).admission;
-      if (admission.allowed) return;
+    } catch (error) {
+      safeReport(onError, error, 'the run tracer');
+    }
+  }
+
+  function refused(context: WorkflowContext, stepId: string, refusal: BreakerOpen) {
+    try {
+      onRoot(context);
+      const slot = context.slots[stepId]!;
       recorder.record({
-        name: `breaker ${admission.refusal.breaker}`,
+        name: `breaker ${refusal.breaker}`,
         operation: 'breaker',
-        parentSpanId: parent ?? runSpan,
-        stepId: event.stepId,
+        parentSpanId: stepSpan(stepId, slot.visit, slot.startedAt),
+        stepId,
         status: 'fallback',
-        reason: admission.refusal.reason,
-        attributes: { 'breaker.key': admission.refusal.breaker, 'breaker.state': admission.refusal.state },
+        reason: refusal.reason,
+        attributes: { 'breaker.key': refusal.breaker, 'breaker.state': refusal.state },
       });
+    } catch (error) {
+      safeReport(onError, error, 'the run tracer');
     }
   }
 
@@ -215,6 +244,7 @@ export function observeRun(options: RunObserverOptions): RunObserver {
   const inspect = (event: InspectionEvent) => {
     const ref = event.actorRef as AnyActorRef;
     const isRoot = !(ref as { _parent?: unknown })._parent;
+    if (isRoot) root = ref;
     // XState tells the parent a child is done before it reports the child's last snapshot. Report
     // that snapshot first — an agent's spans end, a review's decision is told — so events keep the
     // order of things, and a decision that ends the run is not lost when the run's end closes the
@@ -242,14 +272,6 @@ export function observeRun(options: RunObserverOptions): RunObserver {
       if (event.type === '@xstate.snapshot') {
         if (isRoot) onRoot((event.snapshot as unknown as { context: WorkflowContext }).context);
         else onEscalation(ref, event.snapshot);
-      } else if (event.type === '@xstate.event' && isRoot) {
-        const e = event.event as { type: string; stepId?: unknown };
-        if ((e.type === 'step.gated' || e.type === 'step.admitted') && typeof e.stepId === 'string') {
-          onDecision(
-            (ref.getSnapshot() as { context: WorkflowContext }).context,
-            e as { type: string; stepId: string },
-          );
-        }
       }
     } catch (error) {
       safeReport(onError, error, 'the run tracer');
@@ -260,6 +282,8 @@ export function observeRun(options: RunObserverOptions): RunObserver {
     recorder,
     events,
     inspect,
+    gated,
+    refused,
     finish(result, context) {
       try {
         if (context) onRoot(context);

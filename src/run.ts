@@ -1,6 +1,7 @@
 import type { Actor, AnyActorRef, InspectionEvent } from 'xstate';
 import { createActor } from 'xstate';
 import { toValidationIssues } from '../machines/agent-result.js';
+import { setBeforeCall } from '../machines/before-call.js';
 import type { Clock } from '../machines/clock.js';
 import { cloneData, deepFreeze } from '../machines/frozen.js';
 import type { WorkflowMachine } from '../machines/workflow.js';
@@ -72,6 +73,8 @@ export interface RunDeps {
   onObserver?: (runId: string, observer: RunObserver | null) => void;
   /** Where the run is persisted; none: it lives in memory only. */
   store?: Store;
+  /** Awaited before each agent call, e.g. until the store has made the run's earlier steps durable. */
+  beforeCall?: (runId: string) => Promise<void>;
 }
 
 /** What a resumed run starts from: its stored snapshot (null: from the start) and log. */
@@ -172,6 +175,9 @@ export function startRun<I, O, W extends string, A extends AnyAgent>(
     { onError: deps.onObserverError },
   );
   const input = deepFreeze(plain.value);
+  // The run's breaker decisions are taken while the actor is created (its first step is admitted
+  // then), so the tracer must be listening before.
+  deps.onObserver?.(runId, observer);
   const actor = createActor(deps.machine, {
     id: workflow.id,
     input: { runId, input },
@@ -194,7 +200,8 @@ export function startRun<I, O, W extends string, A extends AnyAgent>(
         onRefused: (reason) => actor.send({ type: 'store.refused', reason }),
       })
     : null;
-  deps.onObserver?.(runId, observer);
+  const beforeCall = deps.beforeCall;
+  if (beforeCall) setBeforeCall(actor.system, () => beforeCall(runId));
 
   let settle!: (result: RunTerminal<O>) => void;
   const done = new Promise<RunTerminal<O>>((resolve) => {

@@ -1,7 +1,9 @@
+import { assign } from 'xstate';
 import type { AgentResult } from '../machines/agent-result.js';
 import type { Clock } from '../machines/clock.js';
 import type { EdgeDecision } from '../machines/edge-result.js';
 import { applyGate } from '../machines/gate.js';
+import { admitted, gated } from '../machines/step-decisions.js';
 import type { AdmitParams, GateParams } from '../machines/workflow.js';
 import type { Admission, WorkflowContext } from '../machines/workflow-context.js';
 import type { Breaker, Permit } from './breaker.js';
@@ -19,11 +21,6 @@ import type { Workflow } from './workflow/define.js';
 export interface BreakerRegistryOptions {
   clock: Clock | undefined;
   onError: ObserverErrorHandler;
-  /**
-   * Awaited before a step's agent is called, e.g. until the store has made the run's previous steps
-   * durable, so that a crash never re-runs a step the store recorded as done.
-   */
-  beforeCall?: (runId: string) => Promise<void>;
   /** Called when a breaker changes state (to persist it). */
   onBreakerChange?: (key: string, breaker: Breaker) => void;
   /** Persisted breaker snapshots to resume from, by key. */
@@ -83,53 +80,44 @@ export function createBreakerRegistry(options: BreakerRegistryOptions) {
     }
   };
 
-  type Args = { context: WorkflowContext; self: { send(event: unknown): void } };
+  type Args = { context: WorkflowContext };
+  // Both decide inside the step's transition (assign actions): the breaker is asked synchronously,
+  // and the answer is in the slot the step's eventless transitions route on.
   const actions = (workflow: Workflow) => ({
-    // Both run their side effects a microtask later, outside XState's action: the breaker is an actor
-    // of its own, and the store commit of the step that just ended is issued by then.
-    admit: ({ context, self }: Args, params: AdmitParams) => {
+    admit: assign(({ context }: Args, params: AdmitParams) => {
       const { runId } = context;
-      const answer = (admission: Admission) =>
-        self.send({ type: 'step.admitted', stepId: params.stepId, admission });
-      queueMicrotask(() => {
-        let admission: Admission = { allowed: true, permit: null };
-        if (params.breaker !== null) {
-          const breaker = breakerFor(workflow, params.breaker);
-          const acquired = across(runId, () => breaker.tryAcquire());
-          if (!acquired.allowed) admission = { allowed: false, refusal: acquired.fallback };
-          else {
-            const id = `${runId}:${params.stepId}:${++seq}`;
-            permits.set(id, { runId, permit: acquired.permit });
-            const ids = byRun.get(runId) ?? new Set<string>();
-            byRun.set(runId, ids);
-            ids.add(id);
-            admission = { allowed: true, permit: id };
-          }
+      let admission: Admission = { allowed: true, permit: null };
+      if (params.breaker !== null) {
+        const breaker = breakerFor(workflow, params.breaker);
+        const acquired = across(runId, () => breaker.tryAcquire());
+        if (!acquired.allowed) {
+          admission = { allowed: false, refusal: acquired.fallback };
+          observers.get(runId)?.refused(context, params.stepId, acquired.fallback);
+        } else {
+          const id = `${runId}:${params.stepId}:${++seq}`;
+          permits.set(id, { runId, permit: acquired.permit });
+          const ids = byRun.get(runId) ?? new Set<string>();
+          byRun.set(runId, ids);
+          ids.add(id);
+          admission = { allowed: true, permit: id };
         }
-        // With a store, the answer waits until the run's earlier writes are durable: a crash then
-        // never re-runs a step the store recorded as done.
-        if (!options.beforeCall || !admission.allowed) return answer(admission);
-        options.beforeCall(runId).then(
-          () => answer(admission),
-          () => answer(admission),
-        );
-      });
-    },
-    gate: ({ context, self }: Args, params: GateParams) => {
+      }
+      return admitted(context, params.stepId, admission);
+    }),
+    gate: assign(({ context }: Args, params: GateParams) => {
       const { runId } = context;
       const slot = context.slots[params.stepId]!;
       const result = slot.result as AgentResult;
-      queueMicrotask(() => {
-        const held = slot.permit === null ? undefined : permits.get(slot.permit);
-        let decision: EdgeDecision;
-        if (held) {
-          permits.delete(slot.permit!);
-          byRun.get(runId)?.delete(slot.permit!);
-          decision = across(runId, () => held.permit.record(result));
-        } else decision = applyGate(result, params);
-        self.send({ type: 'step.gated', stepId: params.stepId, decision });
-      });
-    },
+      const held = slot.permit === null ? undefined : permits.get(slot.permit);
+      let decision: EdgeDecision;
+      if (held) {
+        permits.delete(slot.permit!);
+        byRun.get(runId)?.delete(slot.permit!);
+        decision = across(runId, () => held.permit.record(result));
+      } else decision = applyGate(result, params);
+      observers.get(runId)?.gated(context, params.stepId, decision);
+      return gated(context, params.stepId, decision);
+    }),
   });
 
   return {

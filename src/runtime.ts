@@ -183,7 +183,6 @@ export function createRuntime<const W extends readonly Workflow[] = readonly Wor
     snapshots: breakerSnapshots,
     ...(store
       ? {
-          beforeCall: (runId: string) => store.flush(runId),
           onBreakerChange: (key: string, breaker: Breaker) => {
             store
               .saveBreaker(key, breaker.persist(), now())
@@ -244,7 +243,7 @@ export function createRuntime<const W extends readonly Workflow[] = readonly Wor
     track: (ref: Parameters<Reviews['track']>[0]) => reviews.track(ref),
     onObserver: (id: string, observer: Parameters<typeof registry.observe>[1]) =>
       registry.observe(id, observer),
-    ...(store ? { store } : {}),
+    ...(store ? { store, beforeCall: (runId: string) => store.flush(runId) } : {}),
   });
 
   return {

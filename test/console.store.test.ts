@@ -67,8 +67,9 @@ describe('agentcharts console --store', () => {
     const run2 = (await json(`${url}api/runs/run-2`)).body;
     expect(run2.readOnly).toBe(true);
     expect(run2.graph.nodes).toEqual([]); // no --module: no statechart
-    // As the store last recorded it: the snapshot flushed before the agent was called.
-    expect(run2.summary).toMatchObject({ status: 'running', step: 'researcher · admitting' });
+    // As the store last recorded it: the snapshot flushed before the agent was called (the call
+    // waits for it), at rest in the call its breaker admitted.
+    expect(run2.summary).toMatchObject({ status: 'running', step: 'researcher · calling' });
     const entry = (
       await json(`${url}api/runs/run-1/log/${(await json(`${url}api/runs/run-1`)).body.log.at(-1).seq}`)
     ).body;

@@ -249,7 +249,8 @@ describe('replay and time travel', () => {
     const values: unknown[] = [];
     for (let entry = cursor.entry; entry; entry = cursor.next())
       values.push((entry.state as { value: unknown }).value);
-    expect(values[0]).toEqual({ running: { researcher: 'admitting' } });
+    // The breaker admits inside the transition that enters the step: the first resting state is the call.
+    expect(values[0]).toEqual({ running: { researcher: 'calling' } });
     expect(values).toContainEqual({ running: { writer: 'reviewing' } });
     expect(values.at(-1)).toBe('completed');
     expect(cursor.prev()).toBeDefined();

@@ -332,23 +332,33 @@ describe('agentcharts/restate on a real restate-server', () => {
       makeWorkflows({ defineAgent, defineWorkflow }, { fixedMs: 5, quiet: true }).map((w) => [w.id, w]),
     );
     const runtime = createRuntime({ onEscalation: () => {} });
-    // The in-process run's accepted writes, from its snapshot log (the blackboard's entries).
-    const commitsOf = (log: readonly LogEntry[]) =>
-      log.flatMap((entry) => {
-        const event = entry.event as { type?: string; writeId?: string; value?: unknown };
-        const outcome = (entry.state as { context?: { lastOutcome?: WriteAccepted | null } }).context
-          ?.lastOutcome;
-        if (event?.type !== 'write' || !outcome?.ok || outcome.writeId !== event.writeId) return [];
-        return [
-          {
-            version: outcome.version,
-            key: outcome.key,
-            agentId: outcome.agentId,
-            op: outcome.op,
-            value: event.value,
-          },
-        ];
-      });
+    // The in-process run's accepted writes, from its snapshot log: each step's slot in the workflow's
+    // entries holds the write's outcome and the value it wrote.
+    const commitsOf = (log: readonly LogEntry[]) => {
+      const seen = new Map<
+        string,
+        { version: number; key: string; agentId: string; op: string; value: unknown }
+      >();
+      for (const entry of log) {
+        const slots = (
+          entry.state as {
+            context?: { slots?: Record<string, { written?: WriteAccepted; output?: unknown }> };
+          }
+        ).context?.slots;
+        for (const slot of Object.values(slots ?? {})) {
+          const w = slot.written;
+          if (!w?.ok || w.writeId === null || seen.has(w.writeId)) continue;
+          seen.set(w.writeId, {
+            version: w.version,
+            key: w.key,
+            agentId: w.agentId,
+            op: w.op,
+            value: slot.output,
+          });
+        }
+      }
+      return [...seen.values()].sort((a, b) => a.version - b.version);
+    };
     const plain = (log: RestateStateLog) =>
       log.writes.map(({ version, key, agentId, op, value }) => ({ version, key, agentId, op, value }));
     try {
@@ -370,9 +380,7 @@ describe('agentcharts/restate on a real restate-server', () => {
         expect(log.version).toBe(log.writes.length);
         expect(result.status).toBe('completed');
         // The same final state as the in-process run's shared state.
-        const boards = here
-          .log()
-          .filter((e) => (e.state as { context?: { lastOutcome?: unknown } }).context?.lastOutcome);
+        const boards = here.log().filter((e) => e.actorId === id);
         const last = boards.at(-1)!.state as { context: { state: unknown; version: number } };
         expect(log.state).toEqual(last.context.state);
         expect(log.version).toBe(last.context.version);

@@ -112,13 +112,13 @@ describe('workflow: the research report pipeline end to end', () => {
     const log = run.log();
     const actors = new Set(log.map((e) => e.actorId));
     expect([...actors]).toEqual(
-      expect.arrayContaining([
-        'report',
-        'report/blackboard',
-        'report/agent:researcher',
-        'report/agent:writer',
-      ]),
+      expect.arrayContaining(['report', 'report/agent:researcher', 'report/agent:writer']),
     );
+    // The shared state is the workflow's own: each write is in the workflow's entries, versioned.
+    const versions = log
+      .filter((e) => e.actorId === 'report')
+      .map((e) => (e.state as { context: { version: number } }).context.version);
+    expect([...new Set(versions)]).toEqual([0, 1, 2, 3, 4]);
     expect(log.map((e) => e.seq)).toEqual(log.map((_, i) => i + 1));
     expect(log.every((e) => Object.isFrozen(e) && Object.isFrozen(e.state))).toBe(true);
     expect((log.at(-1)!.state as { value: unknown }).value).toBe('completed');

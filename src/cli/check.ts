@@ -1,6 +1,6 @@
 import type { AnyStateMachine, AnyStateNode } from 'xstate';
 import { agentSpecOf } from '../../machines/agent.js';
-import { workflowPlanOf } from '../../machines/workflow.js';
+import { workflowPlanOf, workflowPolicyOf } from '../../machines/workflow.js';
 import type { WorkflowPlan } from '../../machines/workflow-plan.js';
 import { END } from '../../machines/workflow-plan.js';
 
@@ -74,7 +74,7 @@ export function checkMachine(target: CheckTarget): CheckItem[] {
     }),
   );
   const agents = invocations.filter((i) => agentSpecOf(i.logic));
-  const services = new Set(['admit', 'gate', 'prepare', 'route', 'finalize', 'blackboard']);
+  const services = new Set(['prepare', 'route', 'finalize']);
   const others = invocations.filter((i) => !agentSpecOf(i.logic) && !(plan && services.has(i.src)));
   const item = (n: number, findings: string[], pass = findings.length === 0): CheckItem => ({
     item: n,
@@ -83,11 +83,14 @@ export function checkMachine(target: CheckTarget): CheckItem[] {
     findings,
   });
 
-  // 1. Shared state: a blackboard actor holds it.
+  // 1. Shared state: a compiled workflow applies every write with the blackboard's rules in its own
+  // context; a hand-written machine must invoke a blackboard actor.
   const boards = invocations.filter((i) => machineId(i.logic) === 'blackboard');
   const item1 = item(
     1,
-    boards.length > 0 ? [] : [`${target.name}: no shared-state actor (blackboard) is invoked`],
+    (plan && workflowPolicyOf(machine)) || boards.length > 0
+      ? []
+      : [`${target.name}: no shared-state actor (blackboard) is invoked`],
   );
 
   // 2. Breaker and gate on every edge.

@@ -72,6 +72,16 @@ function edgeLabel(event: string, from: string, to: string): string {
   if (event === '') {
     if (source === 'deciding')
       return target === 'attempting' ? 'retry' : target === 'backingOff' ? 'back off' : '';
+    // The breaker, the gate and the write decide inside the transition; these route on the answer.
+    if (source === 'admitting')
+      return target === 'fallback'
+        ? 'breaker open'
+        : target === 'reviewing'
+          ? 'breaker open → review'
+          : 'admitted';
+    if (source === 'gating')
+      return target === 'fallback' ? 'gate blocked' : target === 'reviewing' ? 'needs review' : 'passed';
+    if (source === 'writing') return target === 'fallback' ? 'write conflict' : 'written';
     return source === 'validating' ? 'not done' : '';
   }
   if (event === 'cancel') return 'cancel';
@@ -86,15 +96,6 @@ function edgeLabel(event: string, from: string, to: string): string {
         ? 'output'
         : 'done';
   if (event.startsWith('xstate.error.actor.')) return 'error';
-  if (event === 'step.admitted')
-    return target === 'fallback'
-      ? 'breaker open'
-      : target === 'reviewing'
-        ? 'breaker open → review'
-        : 'admitted';
-  if (event === 'step.gated')
-    return target === 'fallback' ? 'gate blocked' : target === 'reviewing' ? 'needs review' : 'passed';
-  if (event === 'blackboard.outcome') return target === 'fallback' ? 'write conflict' : 'written';
   return event.replace(/^agent\./, '');
 }
 

@@ -105,13 +105,50 @@ const workflowEntries = (tracked: TrackedRun): readonly LogEntry[] =>
 
 export const MAX_LOG_LINES = 2_000;
 
-/** Every workflow state the run has been in (from its log), so a finished run shows the path it took. */
+/** Step id → the id of its state node (a step's states sit under it), for the states a step decides in. */
+function stepNodes(machine: AnyStateMachine): Map<string, string> {
+  const out = new Map<string, string>();
+  const visit = (node: { key: string; id: string; states: Record<string, unknown> }) => {
+    if ('admitting' in node.states) out.set(node.key, node.id);
+    for (const child of Object.values(node.states)) visit(child as typeof node);
+  };
+  visit(machine.root as never);
+  return out;
+}
+
+/** Where a step's decisions are recorded: the states it passed through inside one transition. */
+const DECIDED_IN = [
+  ['admission', 'admitting'],
+  ['decision', 'gating'],
+  ['written', 'writing'],
+] as const;
+
+/**
+ * Every workflow state the run has been in (from its log), so a finished run shows the path it took.
+ * A step decides in transient states (breaker, gate, write) the log never rests in: each decision
+ * left in the step's slot marks its state as visited.
+ */
 function visitedStates(machine: AnyStateMachine | undefined, entries: readonly LogEntry[]): string[] {
   if (!machine) return [];
   const seen = new Set<string>();
+  const steps = stepNodes(machine);
   let last: unknown;
+  let lastSlots: unknown;
   for (const e of entries) {
-    const value = (e.state as { value?: unknown }).value;
+    const state = e.state as {
+      value?: unknown;
+      context?: { slots?: Record<string, Record<string, unknown>> };
+    };
+    const slots = state.context?.slots;
+    if (slots && slots !== lastSlots) {
+      lastSlots = slots;
+      for (const [stepId, slot] of Object.entries(slots)) {
+        const node = steps.get(stepId);
+        if (!node) continue;
+        for (const [field, sub] of DECIDED_IN) if (slot[field] !== undefined) seen.add(`${node}.${sub}`);
+      }
+    }
+    const value = state.value;
     if (value === undefined || value === last) continue;
     last = value;
     for (const id of activeStates(machine, { value })) seen.add(id);

@@ -2,8 +2,11 @@ import type * as restate from '@restatedev/restate-sdk';
 import { createActor, SimulatedClock } from 'xstate';
 import { toValidationIssues } from '../../machines/agent-result.js';
 import type { BlackboardContext } from '../../machines/blackboard.js';
+import { createBlackboardMachine } from '../../machines/blackboard.js';
+import { FREE_FORM } from '../../machines/blackboard-write.js';
 import { cloneData } from '../../machines/frozen.js';
 import type { Finalized } from '../../machines/workflow.js';
+import { workflowPolicyOf } from '../../machines/workflow.js';
 import type { RunOutcome } from '../../machines/workflow-context.js';
 import { WORKFLOW_FALLBACK_CONTENT } from '../../machines/workflow-context.js';
 import { END } from '../../machines/workflow-plan.js';
@@ -14,6 +17,17 @@ import { inputFailed, toRunResult } from '../run-result.js';
 import { runGroup } from './run-group.js';
 import type { RunScope, RunView, Served, Settled } from './run-scope.js';
 import { guarded, serviceOf } from './run-scope.js';
+
+/** Each workflow's shared state as the blackboard statechart, with the workflow's schema and reducers. */
+const boards = new WeakMap<object, ReturnType<typeof createBlackboardMachine>>();
+function boardOf(workflow: { machine: object }) {
+  let board = boards.get(workflow.machine);
+  if (!board) {
+    board = createBlackboardMachine(workflowPolicyOf(workflow.machine) ?? FREE_FORM);
+    boards.set(workflow.machine, board);
+  }
+  return board;
+}
 
 /**
  * The run handler's body: the input check, the shared state, then the plan's steps in order —
@@ -53,7 +67,7 @@ export async function runPlan(
   // The run's shared state: the workflow's own blackboard statechart, on a clock set to journaled time.
   const clock = new SimulatedClock();
   clock.set(startedAt);
-  const boardLogic = serviceOf(workflow, 'blackboard') as never;
+  const boardLogic = boardOf(workflow) as never;
   const initial = workflow.stateSchema ? initialState(workflow.stateSchema, undefined, `run ${runId}`) : {};
   const board = createActor(boardLogic, { input: { initial }, clock } as never) as unknown as {
     start(): void;

@@ -20,7 +20,7 @@ import type { Reducer } from '../blackboard.js';
 import { brand, brandOf, WORKFLOW_BRAND } from '../brand.js';
 import { fn, id, integer, MAX_TIMER_MS, parseOptions, zodSchema } from '../options.js';
 import { schemaValidator } from '../review/validate.js';
-import { blackboardLogic } from './state.js';
+import { sharedStatePolicy } from './state.js';
 import type { Step, StepContext } from './steps.js';
 import { normaliseSteps } from './steps.js';
 import type { AgentsOf, StateCheck, StepsCheck, TypedWorkflowOptions, WorkflowState } from './typed.js';
@@ -115,7 +115,7 @@ export function defineWorkflow<
 ): Workflow<z.output<IS>, z.output<OS>, Id, AgentsOf<T>> {
   const where = `defineWorkflow(${typeof options?.id === 'string' ? JSON.stringify(options.id) : '?'})`;
   const o = parseOptions(optionsSchema, options, where);
-  const board = blackboardLogic(where, o.state, o.reducers ?? {});
+  const board = sharedStatePolicy(where, o.state, o.reducers ?? {});
   const { plans, code } = normaliseSteps<unknown, Record<string, unknown>>(where, o.steps, board.reducedKeys);
   const plan = deepFreeze<WorkflowPlan>({
     id: o.id,
@@ -147,7 +147,6 @@ export function defineWorkflow<
   const services = {
     ...agentActors,
     ...reviewActors,
-    blackboard: board.logic,
     prepare: fromPromise<unknown, PrepareInput>(async ({ input }) =>
       code.inputs.get(input.stepId)!({ input: input.input, state: input.state }),
     ),
@@ -174,7 +173,7 @@ export function defineWorkflow<
     kind: 'workflow' as const,
     id: o.id as Id,
     plan,
-    machine: compileWorkflow(plan, services, board.initial),
+    machine: compileWorkflow(plan, services, board.initial, board.policy),
     inputSchema: (o.input ?? z.unknown()) as z.ZodType<z.output<IS>>,
     outputSchema: outputSchema as z.ZodType<z.output<OS>> | undefined,
     stateSchema: o.state,

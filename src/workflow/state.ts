@@ -1,5 +1,4 @@
 import type { z } from 'zod';
-import { createBlackboardMachine } from '../../machines/blackboard.js';
 import type { BlackboardPolicy } from '../../machines/blackboard-write.js';
 import { parseKeyPath } from '../../machines/key-path.js';
 import { REDUCER_NAMES, type ReducerFn, type ReducerName } from '../../machines/reducers.js';
@@ -8,10 +7,10 @@ import { buildPolicy, initialState } from '../blackboard.js';
 import { fail } from '../options.js';
 
 /**
- * The run's shared state for a workflow: the blackboard statechart with the workflow's schema and
- * reducers, invoked by the workflow machine so its writes sit in the same actor system and log.
+ * The run's shared state for a workflow: the blackboard's policy (the workflow's schema and
+ * reducers), which the workflow machine applies to every step's write in its own context.
  */
-export function blackboardLogic(
+export function sharedStatePolicy(
   where: string,
   schema: z.ZodObject | undefined,
   reducers: Record<string, unknown>,
@@ -20,7 +19,7 @@ export function blackboardLogic(
     ? { schema, ...buildPolicy(schema, reducers as Record<string, Reducer>, where) }
     : { schema: null, ...freeFormPolicy(reducers, where) };
   return {
-    logic: createBlackboardMachine(policy),
+    policy,
     reducedKeys: new Set(Object.keys(policy.reducers)),
     /** The state at version 0: the schema's defaults (validated), or `{}`. */
     initial: schema ? initialState(schema, undefined, where) : Object.freeze({}),
