@@ -66,6 +66,52 @@ describe('durable runs: stop, restart, resume', () => {
     expect((await store.listUnfinished()).runs).toHaveLength(0);
   });
 
+  it('a step’s agent is called only once the store holds the steps before it', async () => {
+    const clock = testClock();
+    const inner = memoryStore();
+    // A store whose commits wait while the test holds them; flush waits for them.
+    let gate = Promise.resolve();
+    const hold = () => {
+      let release!: () => void;
+      gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      return release;
+    };
+    const pending: Promise<void>[] = [];
+    const store: Store = Object.assign(Object.create(null), inner, {
+      commit: (runId: string, commit: Parameters<Store['commit']>[1]) => {
+        const done = gate.then(() => inner.commit(runId, commit));
+        pending.push(done);
+        return done;
+      },
+      flush: async (runId?: string) => {
+        await Promise.all(pending);
+        await inner.flush(runId);
+      },
+    });
+    const { workflow, researcherRun, writerRun } = pipeline([{ output: draft('written', 0.9) }], clock);
+    const runtime = createRuntime({ clock, store, workflows: [workflow] });
+    let release = hold();
+    const run = runtime.start(workflow, null, { runId: 'r-durable' });
+    await settle();
+    expect(run.actor?.getSnapshot().value).toEqual({ running: { researcher: 'calling' } });
+    expect(researcherRun.calls).toHaveLength(0); // the run's start is not durable yet
+    release();
+    await settle();
+    expect(researcherRun.calls).toHaveLength(1);
+    release = hold();
+    await clock.advance(10); // the researcher's step ends; the writer's is admitted
+    await settle();
+    expect(run.actor?.getSnapshot().value).toEqual({ running: { writer: 'calling' } });
+    expect(writerRun.calls).toHaveLength(0); // the researcher's step is not durable yet
+    release();
+    await settle();
+    expect(writerRun.calls.map((c) => c.idempotencyKey)).toEqual(['r-durable:writer.1:1']);
+    expect((await run.done).status).toBe('completed');
+    await runtime.stop();
+  });
+
   it('the workflow deadline is re-armed at the same absolute time', async () => {
     const clock = testClock();
     const store = memoryStore();
