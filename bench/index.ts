@@ -4,6 +4,7 @@
  * The memory figures come first: they measure the heap, which the other benchmarks leave behind.
  */
 import { agentResultBench, printAgentResultReport } from './agent-result.js';
+import { anatomy, printAnatomy } from './anatomy.js';
 import { appendBench, printAppendReport } from './append.js';
 import { blackboardMemory, printMemoryReport } from './blackboard-memory.js';
 import { fileStoreBench, printFileStoreReport } from './file-store.js';
@@ -21,6 +22,8 @@ console.log('## shared-state history memory\n');
 printMemoryReport(blackboardMemory());
 console.log('\n## append to one key\n');
 printAppendReport(await appendBench());
+console.log('\n## what one run is made of (inspection events of one sequential run)\n');
+printAnatomy(await anatomy());
 console.log('\n## workflow cost and tracing overhead\n');
 printWorkflowReport(await workflowBench());
 printParallelReport(await parallelBench());
