@@ -197,7 +197,17 @@ export function createBreaker(key: string, options: CreateBreakerOptions = {}): 
       probe,
       record(result) {
         const decision = applyGate(result, config);
-        settle(() => send({ type: 'outcome', requestId, epoch, result }));
+        settle(() => {
+          // A pass on a closed breaker that counts no failures changes nothing there: no event.
+          const snap = actor.getSnapshot();
+          const unchanged =
+            decision.passed &&
+            snap.value === 'closed' &&
+            snap.context.epoch === epoch &&
+            snap.context.failures === 0 &&
+            result.status !== 'cancelled';
+          if (!unchanged) send({ type: 'outcome', requestId, epoch, result });
+        });
         return decision;
       },
       success: () => settle(() => send({ type: 'success', requestId, epoch })),
@@ -213,6 +223,12 @@ export function createBreaker(key: string, options: CreateBreakerOptions = {}): 
     tryAcquire() {
       if (stopped) throw new Error(`${where}: the breaker is stopped`);
       const requestId = String(++seq);
+      // A closed breaker grants every request without a transition (its `request` changes nothing
+      // there): the common path sends no event, and the statechart sees what can change it.
+      const current = actor.getSnapshot();
+      if (current.value === 'closed') {
+        return { allowed: true, permit: makePermit(requestId, current.context.epoch, false) };
+      }
       actor.send({ type: 'request', requestId });
       // The actor processes the event synchronously, so its snapshot already holds the answer.
       const snap = actor.getSnapshot();
