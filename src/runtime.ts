@@ -1,4 +1,3 @@
-import { nanoid } from 'nanoid';
 import type { InspectionEvent } from 'xstate';
 import { z } from 'zod';
 import type { Clock } from '../machines/clock.js';
@@ -7,6 +6,7 @@ import type { WorkflowMachine } from '../machines/workflow.js';
 import type { AnyAgent } from './agent.js';
 import type { Breaker, BreakerState } from './breaker.js';
 import { clock, fail, fn, parseOptions } from './options.js';
+import { randomUrlId } from './random-id.js';
 import type { Replay } from './replay.js';
 import { replayRun } from './replay.js';
 import type { EscalationHook } from './review/hook.js';
@@ -305,7 +305,7 @@ export function createRuntime<const W extends readonly Workflow[] = readonly Wor
       if (!isWorkflow(workflow)) {
         fail('runtime.start', 'workflow', workflow, 'must be a workflow made by defineWorkflow');
       }
-      const runId = startOptions.runId ?? nanoid();
+      const runId = startOptions.runId ?? randomUrlId();
       // One rule with the stores: an id a store would refuse never starts an unpersisted run.
       if (!isSafeRunId(runId)) fail('runtime.start', 'runId', runId, RUN_ID_RULE);
       if (active.has(runId)) fail('runtime.start', 'runId', runId, 'is already running in this runtime');

@@ -1,9 +1,8 @@
-import { customAlphabet } from 'nanoid';
+import { randomHex } from '../random-id.js';
 
 // OpenTelemetry's W3C ids: a trace id is 16 bytes and a span id 8 bytes, as lowercase hex.
-const HEX = '0123456789abcdef';
-const hex32 = customAlphabet(HEX, 32);
-const hex16 = customAlphabet(HEX, 16);
+const hex32 = () => randomHex(16);
+const hex16 = () => randomHex(8);
 const ZERO_TRACE = '0'.repeat(32);
 const ZERO_SPAN = '0'.repeat(16);
 
