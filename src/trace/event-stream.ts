@@ -40,58 +40,78 @@ interface Consumer<E> {
 }
 
 export function createEventStream<E = RunEvent>(options: EventStreamOptions = {}): EventStream<E> {
-  const replay = options.replay ?? true;
-  const onError = options.onError ?? reportOncePerSource();
-  const history: E[] = [];
-  const consumers = new Set<Consumer<E>>();
-  let listeners: Array<{ fn: (event: E) => void; source: string }> = [];
-  let subscribed = 0;
-  let closed = false;
+  return new Stream<E>(options.replay ?? true, options.onError ?? reportOncePerSource());
+}
 
-  return {
-    get closed() {
-      return closed;
-    },
-    emit(event) {
-      if (closed) return;
-      if (replay) history.push(event);
-      for (const consumer of consumers) consumer.push(event);
-      for (const listener of listeners) {
-        try {
-          listener.fn(event);
-        } catch (error) {
-          safeReport(onError, error, listener.source);
-        }
+/**
+ * A class, not a literal of closures: every run holds one, and its methods are shared, not made
+ * again per run (an object literal with a getter is also a dictionary in V8).
+ */
+class Stream<E> implements EventStream<E> {
+  #history: E[] = [];
+  #consumers: Set<Consumer<E>> | null = null;
+  #listeners: Array<{ fn: (event: E) => void; source: string }> = [];
+  #subscribed = 0;
+  #closed = false;
+
+  readonly #replay: boolean;
+  readonly #onError: ObserverErrorHandler;
+
+  constructor(replay: boolean, onError: ObserverErrorHandler) {
+    this.#replay = replay;
+    this.#onError = onError;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  emit(event: E): void {
+    if (this.#closed) return;
+    if (this.#replay) this.#history.push(event);
+    if (this.#consumers) for (const consumer of this.#consumers) consumer.push(event);
+    for (const listener of this.#listeners) {
+      try {
+        listener.fn(event);
+      } catch (error) {
+        safeReport(this.#onError, error, listener.source);
       }
-    },
-    subscribe(fn) {
-      const listener = { fn, source: `run event subscriber #${++subscribed}` };
-      // A listener added just after a run started still sees its first events.
-      for (const event of replay ? history.slice() : []) {
-        try {
-          fn(event);
-        } catch (error) {
-          safeReport(onError, error, listener.source);
-        }
+    }
+  }
+
+  subscribe(fn: (event: E) => void): () => void {
+    const listener = { fn, source: `run event subscriber #${++this.#subscribed}` };
+    // A listener added just after a run started still sees its first events.
+    for (const event of this.#replay ? this.#history.slice() : []) {
+      try {
+        fn(event);
+      } catch (error) {
+        safeReport(this.#onError, error, listener.source);
       }
-      listeners = [...listeners, listener];
-      return () => {
-        listeners = listeners.filter((l) => l !== listener);
-      };
-    },
-    events() {
-      const consumer = bufferedIterator<E>(replay ? history.slice() : [], () => consumers.delete(consumer));
-      if (closed) consumer.end();
-      else consumers.add(consumer);
-      return consumer.iterator;
-    },
-    close() {
-      if (closed) return;
-      closed = true;
-      for (const consumer of consumers) consumer.end();
-      consumers.clear();
-    },
-  };
+    }
+    this.#listeners = [...this.#listeners, listener];
+    return () => {
+      this.#listeners = this.#listeners.filter((l) => l !== listener);
+    };
+  }
+
+  events(): AsyncIterableIterator<E> {
+    const consumers = (this.#consumers ??= new Set());
+    const consumer = bufferedIterator<E>(this.#replay ? this.#history.slice() : [], () =>
+      consumers.delete(consumer),
+    );
+    if (this.#closed) consumer.end();
+    else consumers.add(consumer);
+    return consumer.iterator;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (!this.#consumers) return;
+    for (const consumer of this.#consumers) consumer.end();
+    this.#consumers.clear();
+  }
 }
 
 function bufferedIterator<E>(
