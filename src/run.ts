@@ -124,15 +124,8 @@ export function startRun<I, O, W extends string, A extends AnyAgent>(
           exporters: deps.exporters,
           onError: deps.onObserverError,
         });
-  const common = {
-    id: runId,
-    workflowId: workflow.id,
-    subscribe: (listener: (event: RunEvent) => void) => observer?.events.subscribe(listener) ?? (() => {}),
-    events: () => observer?.events.events() ?? emptyIterator(),
-    trace: () => observer?.recorder.trace() ?? emptyTrace(),
-    log: () => log.entries(),
-    onLog: (listener: (entry: LogEntry) => void) => log.subscribe(listener),
-  };
+  const handleOf = (parts: HandleParts<O, A>): Run<O, W, A> =>
+    Object.freeze(new RunHandle<O, W, A>(runId, workflow.id, log, observer, parts));
 
   const parsed = checkInput(workflow, rawInput);
   const plain = parsed.success ? cloneData(parsed.data) : null;
@@ -150,15 +143,7 @@ export function startRun<I, O, W extends string, A extends AnyAgent>(
     observer?.finish(failed);
     queueMicrotask(() => deps.onEnd(runId));
     const refused = Promise.resolve(failed);
-    return Object.freeze({
-      ...common,
-      result: refused,
-      done: refused,
-      cancel: () => {},
-      snapshot: () => null,
-      state: () => ({ version: 0, state: Object.freeze({}) }),
-      actor: null,
-    });
+    return handleOf({ result: refused, done: refused, actor: null });
   }
 
   const inspect = combineInspectors(
@@ -307,18 +292,7 @@ export function startRun<I, O, W extends string, A extends AnyAgent>(
   if (persistence) void persistence.created.then(begin);
   else begin();
 
-  const handle: Run<O, W, A> = Object.freeze({
-    ...common,
-    result,
-    done,
-    cancel: (reason?: string) => actor.send({ type: 'cancel', reason: reason ?? 'cancelled by the caller' }),
-    snapshot: () => JSON.parse(JSON.stringify(actor.getPersistedSnapshot())),
-    state: () => {
-      const { version, state } = actor.getSnapshot().context;
-      return { version, state };
-    },
-    actor,
-  });
+  const handle = handleOf({ result, done, actor });
   halts.set(handle, () => {
     halted = true;
     actor.send({ type: 'cancel', reason: 'the runtime stopped; the run is kept in the store to resume' });
@@ -327,6 +301,69 @@ export function startRun<I, O, W extends string, A extends AnyAgent>(
 }
 
 const halts = new WeakMap<object, () => void>();
+
+interface HandleParts<O, A extends AnyAgent> {
+  result: Promise<RunResult<O, A>>;
+  done: Promise<RunTerminal<O>>;
+  /** Null when the input was refused: nothing runs. */
+  actor: Actor<WorkflowMachine> | null;
+}
+
+const NO_STATE: Readonly<Record<string, unknown>> = Object.freeze({});
+
+/** A run's handle: a class, so every run shares its methods instead of holding a closure for each. */
+class RunHandle<O, W extends string, A extends AnyAgent> implements Run<O, W, A> {
+  readonly id: string;
+  readonly workflowId: W;
+  readonly result: Promise<RunResult<O, A>>;
+  readonly done: Promise<RunTerminal<O>>;
+  readonly actor: Actor<WorkflowMachine> | null;
+  readonly #log: StateLog;
+  readonly #observer: RunObserver | null;
+
+  constructor(
+    id: string,
+    workflowId: W,
+    log: StateLog,
+    observer: RunObserver | null,
+    parts: HandleParts<O, A>,
+  ) {
+    this.id = id;
+    this.workflowId = workflowId;
+    this.result = parts.result;
+    this.done = parts.done;
+    this.actor = parts.actor;
+    this.#log = log;
+    this.#observer = observer;
+  }
+
+  cancel(reason?: string): void {
+    this.actor?.send({ type: 'cancel', reason: reason ?? 'cancelled by the caller' });
+  }
+  subscribe(listener: (event: RunEvent) => void): () => void {
+    return this.#observer?.events.subscribe(listener) ?? (() => {});
+  }
+  events(): AsyncIterableIterator<RunEvent> {
+    return this.#observer?.events.events() ?? emptyIterator();
+  }
+  trace(): Trace {
+    return this.#observer?.recorder.trace() ?? emptyTrace();
+  }
+  log(): readonly LogEntry[] {
+    return this.#log.entries();
+  }
+  onLog(listener: (entry: LogEntry) => void): () => void {
+    return this.#log.subscribe(listener);
+  }
+  snapshot(): unknown {
+    return this.actor ? JSON.parse(JSON.stringify(this.actor.getPersistedSnapshot())) : null;
+  }
+  state(): { version: number; state: Readonly<Record<string, unknown>> } {
+    if (!this.actor) return { version: 0, state: NO_STATE };
+    const { version, state } = this.actor.getSnapshot().context;
+    return { version, state };
+  }
+}
 
 /** A run of one of the runtime's workflows, typed by that workflow (`runtime.resume()` returns these). */
 export type RunOf<W> = W extends Workflow<infer _I, infer O, infer Id, infer A> ? Run<O, Id, A> : never;
