@@ -9,8 +9,12 @@ const { workflow } = threeSteps('profile', async () => ({ content: 'ok', confide
 const runs = Number(process.argv[2] ?? 5000);
 const runtime = createRuntime({ tracing: process.argv[3] !== 'off' });
 const started = performance.now();
+const cpu = process.cpuUsage();
 for (let done = 0; done < runs; done += 100) {
   await Promise.all(Array.from({ length: 100 }, () => runtime.start(workflow, {}).done));
 }
-console.log(`${(((performance.now() - started) * 1000) / runs).toFixed(0)} µs/run`);
+const used = process.cpuUsage(cpu);
+console.log(
+  `${(((performance.now() - started) * 1000) / runs).toFixed(0)} µs/run, ${((used.user + used.system) / runs).toFixed(0)} µs CPU/run`,
+);
 await runtime.stop();
