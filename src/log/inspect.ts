@@ -1,11 +1,12 @@
 import type { AnyActorRef, AnyEventObject, InspectionEvent, Snapshot } from 'xstate';
 import { now } from '../../machines/clock.js';
-import type { LogEntry, StateLog } from './state-log.js';
+import { type LogEntry, record, type StateLog } from './state-log.js';
 
 /**
  * Connects XState's inspection stream to a state log: each `@xstate.snapshot` of any actor in the
  * system becomes an entry. XState does not freeze snapshots, and a live snapshot holds actor refs,
- * so the log gets a JSON-safe projection `{ value, status, context, output, error }`, frozen.
+ * so the log gets a JSON-safe projection `{ value, status, context, output, error }`, frozen. The
+ * projection is made when the entry is first read, not here: a run nobody reads pays almost nothing.
  *
  *   const log = createStateLog();
  *   createActor(machine, { inspect: logInspector(log) }).start();
@@ -42,6 +43,11 @@ const defaultAgentId = (event: AnyEventObject): string | undefined =>
 /** The loggable part of a snapshot (not frozen: the log freezes what it keeps). */
 export function projectSnapshot(snapshot: Snapshot<unknown>): SnapshotProjection {
   const s = snapshot as Snapshot<unknown> & { value?: unknown; context?: unknown };
+  const { status } = s;
+  // The common case, a running machine, as one literal (this runs for every snapshot).
+  if (status === 'active' && 'value' in s && 'context' in s) {
+    return { value: s.value, status, context: s.context };
+  }
   return {
     ...('value' in s ? { value: s.value } : {}),
     status: s.status,
@@ -85,7 +91,8 @@ export function logInspector(
     const actorId = attempt(() => actorIdOf(ref), inspection) ?? String(ref.sessionId);
     const at = attempt(() => now(ref.system), inspection);
     try {
-      log.append({
+      // Recorded, not projected: the log projects an entry when someone reads it.
+      record(log, {
         actorId,
         event: inspection.event,
         state: projectSnapshot(inspection.snapshot),

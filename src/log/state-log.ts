@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { fn, parseOptions } from '../options.js';
+import { compact, expand, isCompact } from './compact.js';
 import type { Change } from './diff.js';
 import { diffValues } from './diff.js';
 import { freezeForLog } from './freeze.js';
@@ -8,6 +9,13 @@ import { freezeForLog } from './freeze.js';
  * The state log of a run: every transition of every actor (agents, breakers, escalations, the
  * blackboard), in the order it happened, each with the actor's own snapshot, frozen. Append-only;
  * entries are never changed or removed. The tracer, the store and the run handle read it.
+ *
+ * Pay for what you read: `append` keeps references to the event and state it is given, and the
+ * frozen projection of an entry is made when the entry is first read (or handed to a listener, or
+ * once an actor has a few entries waiting, which bounds what the references keep alive). This relies
+ * on what is appended never being changed in place afterwards: XState's contract for snapshots,
+ * their context and events (see freeze.ts). An entry read twice is the same frozen object while it
+ * is held. Earlier states of an actor are kept compact (see compact.ts) and rebuilt when read.
  */
 
 export interface LogEntry<S = unknown> {
@@ -90,25 +98,122 @@ const defaultListenerError = (error: unknown, entry: LogEntry): void => {
   console.error(`agentcharts: a state log listener threw on entry ${entry.seq}`, error);
 };
 
+/** Entries an actor may have waiting before they are projected: bounds the live values kept. */
+const MAX_WAITING = 16;
+
+/** One appended entry: what `append` was given until it is read, then its projection. */
+interface Slot {
+  readonly seq: number;
+  readonly actorId: string;
+  readonly version: number;
+  readonly at: number;
+  readonly agentId: string | undefined;
+  /** Its place in the actor's list. */
+  readonly index: number;
+  /** The live event and state, until projected. */
+  raw: { event: unknown; state: unknown } | null;
+  event: unknown;
+  /** The projected state, compact once a later entry of the actor follows (see compact.ts). */
+  stored: unknown;
+  /** The entry, kept while its state is stored in full (or is the actor's latest). */
+  entry: LogEntry | null;
+  /** The entry rebuilt from a compact state: kept only while someone holds it. */
+  weak: WeakRef<LogEntry> | null;
+}
+
+interface Track {
+  slots: Slot[];
+  /** How many of its slots are projected (always a prefix). */
+  projected: number;
+  /** The last projected state in full, and its stored form. */
+  full: unknown;
+  stored: unknown;
+}
+
 export function createStateLog(options: StateLogOptions = {}): StateLog {
   const parsed = parseOptions(optionsSchema, options, 'createStateLog');
   const clock = parsed.clock ?? { now: () => Date.now() };
   const onListenerError = parsed.onListenerError ?? defaultListenerError;
-  const all: LogEntry[] = [];
-  const byActor = new Map<string, LogEntry[]>();
+  const onUnreadable = parsed.onUnreadable;
+  const all: Slot[] = [];
+  const byActor = new Map<string, Track>();
   const listeners = new Set<LogListener>();
-  for (const entry of parsed.entries ?? []) {
-    const frozen = Object.isFrozen(entry) ? entry : (freezeForLog(entry) as LogEntry);
-    if (frozen.seq !== all.length + 1) {
+
+  const push = (slot: Slot, track: Track | undefined): void => {
+    all.push(slot);
+    if (track) track.slots.push(slot);
+    else byActor.set(slot.actorId, { slots: [slot], projected: 0, full: undefined, stored: undefined });
+  };
+
+  for (const given of parsed.entries ?? []) {
+    const entry = Object.isFrozen(given) ? given : (freezeForLog(given) as LogEntry);
+    if (entry.seq !== all.length + 1) {
       throw new RangeError(
-        `createStateLog: entries must be numbered 1, 2, 3…; entry ${all.length + 1} has seq ${frozen.seq}`,
+        `createStateLog: entries must be numbered 1, 2, 3…; entry ${all.length + 1} has seq ${entry.seq}`,
       );
     }
-    all.push(frozen);
-    const list = byActor.get(frozen.actorId);
-    if (list) list.push(frozen);
-    else byActor.set(frozen.actorId, [frozen]);
+    const track = byActor.get(entry.actorId);
+    const { seq, actorId, version, at, agentId, event, state } = entry;
+    const index = track ? track.slots.length : 0;
+    push(
+      { seq, actorId, version, at, agentId, index, raw: null, event, stored: state, entry, weak: null },
+      track,
+    );
+    const t = byActor.get(actorId)!;
+    t.projected++;
+    t.full = state;
+    t.stored = state;
   }
+
+  /** Project an actor's waiting entries up to `index`, in order. */
+  const project = (track: Track, index: number): void => {
+    for (let i = track.projected; i <= index; i++) {
+      const slot = track.slots[i]!;
+      const raw = slot.raw!;
+      slot.event = freezeForLog(raw.event, onUnreadable);
+      const full = freezeForLog(raw.state, onUnreadable);
+      slot.raw = null;
+      if (i > 0) {
+        slot.stored = compact(full, track.full, track.stored);
+        // The previous entry is no longer the latest: if its state is compact, its full entry is
+        // kept only while someone holds it.
+        const previous = track.slots[i - 1]!;
+        if (previous.entry && isCompact(previous.stored)) {
+          previous.weak = new WeakRef(previous.entry);
+          previous.entry = null;
+        }
+      } else slot.stored = full;
+      track.full = full;
+      track.stored = slot.stored;
+      track.projected = i + 1;
+    }
+  };
+
+  const entryOf = (slot: Slot): LogEntry => {
+    if (slot.entry) return slot.entry;
+    const held = slot.weak?.deref();
+    if (held) return held;
+    const track = byActor.get(slot.actorId)!;
+    if (slot.index >= track.projected) project(track, slot.index);
+    const latest = slot.index === track.projected - 1;
+    const state = latest ? track.full : expand(slot.stored);
+    const { seq, actorId, version, at, agentId, event } = slot;
+    // Two literal shapes rather than a spread: V8 keeps frozen literals compact, and logs are long.
+    const entry: LogEntry = Object.freeze(
+      typeof agentId === 'string'
+        ? { seq, actorId, version, at, agentId, event, state }
+        : { seq, actorId, version, at, event, state },
+    );
+    if (latest || !isCompact(slot.stored)) slot.entry = entry;
+    else slot.weak = new WeakRef(entry);
+    return entry;
+  };
+
+  const listOf = (slots: readonly Slot[]): readonly LogEntry[] => {
+    const list = new Array<LogEntry>(slots.length);
+    for (let i = 0; i < slots.length; i++) list[i] = entryOf(slots[i]!);
+    return Object.freeze(list);
+  };
 
   const actorOf = (actorId: string | undefined): string | undefined => {
     if (actorId !== undefined) return actorId;
@@ -122,7 +227,7 @@ export function createStateLog(options: StateLogOptions = {}): StateLog {
 
   const entryAt = (version: number, actorId?: string): LogEntry | undefined => {
     const id = actorOf(actorId);
-    const list = id === undefined ? undefined : byActor.get(id);
+    const list = id === undefined ? undefined : byActor.get(id)?.slots;
     if (!list) return undefined;
     // Versions never decrease per actor: binary search for the first entry with this version.
     let low = 0;
@@ -133,60 +238,72 @@ export function createStateLog(options: StateLogOptions = {}): StateLog {
       else high = mid;
     }
     const found = list[low];
-    return found?.version === version ? found : undefined;
+    return found?.version === version ? entryOf(found) : undefined;
   };
 
-  return {
-    append(input) {
-      if (typeof input?.actorId !== 'string' || input.actorId.length === 0) {
-        throw new TypeError('state log: append needs an actorId');
-      }
-      const list = byActor.get(input.actorId);
-      const last = list?.[list.length - 1];
-      const version = input.version ?? (last ? last.version + 1 : 0);
-      if (!Number.isInteger(version) || version < 0 || (last && version < last.version)) {
-        throw new RangeError(
-          `state log: version ${version} of "${input.actorId}" is not an integer at least ${last?.version ?? 0}`,
-        );
-      }
-      const at = input.at ?? clock.now();
-      const seq = all.length + 1;
-      const { actorId, agentId } = input;
-      const event = freezeForLog(input.event, parsed.onUnreadable);
-      const state = freezeForLog(input.state, parsed.onUnreadable);
-      // Two literal shapes rather than a spread: V8 keeps frozen literals compact, and logs are long.
-      const entry: LogEntry = Object.freeze(
-        typeof agentId === 'string'
-          ? { seq, actorId, version, at, agentId, event, state }
-          : { seq, actorId, version, at, event, state },
-      );
-      all.push(entry);
-      if (list) list.push(entry);
-      else byActor.set(input.actorId, [entry]);
-      // Costs nothing when nobody listens.
-      if (listeners.size > 0) {
-        for (const listener of [...listeners]) {
-          try {
-            listener(entry);
-          } catch (error) {
-            try {
-              onListenerError(error, entry);
-            } catch {
-              // The error handler itself failed; the log must still not break.
-            }
-          }
+  const notify = (entry: LogEntry): void => {
+    for (const listener of [...listeners]) {
+      try {
+        listener(entry);
+      } catch (error) {
+        try {
+          onListenerError(error, entry);
+        } catch {
+          // The error handler itself failed; the log must still not break.
         }
       }
-      return entry;
-    },
+    }
+  };
+
+  /** Record an entry without projecting it (unless a listener wants it now). */
+  const add = (input: AppendInput): Slot => {
+    if (typeof input?.actorId !== 'string' || input.actorId.length === 0) {
+      throw new TypeError('state log: append needs an actorId');
+    }
+    const { actorId, agentId } = input;
+    const track = byActor.get(actorId);
+    const last = track?.slots[track.slots.length - 1];
+    const version = input.version ?? (last ? last.version + 1 : 0);
+    if (!Number.isInteger(version) || version < 0 || (last && version < last.version)) {
+      throw new RangeError(
+        `state log: version ${version} of "${actorId}" is not an integer at least ${last?.version ?? 0}`,
+      );
+    }
+    const at = input.at ?? clock.now();
+    const seq = all.length + 1;
+    const slot: Slot = {
+      seq,
+      actorId,
+      version,
+      at,
+      agentId: typeof agentId === 'string' ? agentId : undefined,
+      index: track ? track.slots.length : 0,
+      raw: { event: input.event, state: input.state },
+      event: undefined,
+      stored: undefined,
+      entry: null,
+      weak: null,
+    };
+    push(slot, track);
+    if (listeners.size > 0) notify(entryOf(slot));
+    else {
+      const t = track ?? byActor.get(actorId)!;
+      if (t.slots.length - t.projected >= MAX_WAITING) project(t, t.slots.length - 1);
+    }
+    return slot;
+  };
+
+  const log: StateLog = {
+    append: (input) => entryOf(add(input)),
     get size() {
       return all.length;
     },
-    entries: () => Object.freeze(all.slice()),
-    history: (actorId) => Object.freeze((actorId === undefined ? all : (byActor.get(actorId) ?? [])).slice()),
+    entries: () => listOf(all),
+    history: (actorId) => listOf(actorId === undefined ? all : (byActor.get(actorId)?.slots ?? [])),
     current(actorId) {
-      const list = actorId === undefined ? all : byActor.get(actorId);
-      return list?.[list.length - 1];
+      const list = actorId === undefined ? all : byActor.get(actorId)?.slots;
+      const slot = list?.[list.length - 1];
+      return slot && entryOf(slot);
     },
     at: entryAt,
     diff(fromVersion, toVersion, actorId) {
@@ -206,4 +323,19 @@ export function createStateLog(options: StateLogOptions = {}): StateLog {
       };
     },
   };
+  recorders.set(log, add);
+  return log;
+}
+
+/** The logs made here, and how to add to each without building the entry. */
+const recorders = new WeakMap<StateLog, (input: AppendInput) => unknown>();
+
+/**
+ * Append without reading the entry back: for a log made by `createStateLog`, the entry is projected
+ * only when someone reads it (see above). Any other `StateLog` gets a plain `append`.
+ */
+export function record(log: StateLog, input: AppendInput): void {
+  const add = recorders.get(log);
+  if (add) add(input);
+  else log.append(input);
 }
