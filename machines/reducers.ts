@@ -26,9 +26,11 @@ const madeFrom = new WeakMap<readonly unknown[], number>();
 let lastListId = 0;
 
 const listId = (list: readonly unknown[]): number => {
-  let id = listIds.get(list);
-  if (id === undefined) listIds.set(list, (id = ++lastListId));
-  return id;
+  const known = listIds.get(list);
+  if (known !== undefined) return known;
+  lastListId++;
+  listIds.set(list, lastListId);
+  return lastListId;
 };
 
 /** Whether `append` made `next` from `prev` (so `next` is `prev` and one more item). */

@@ -62,7 +62,7 @@ describe('state log: earlier states are kept compact and read back whole', () =>
           expect(history.map((e) => e.state)).toEqual(expected);
           for (let v = 0; v < expected.length; v += 7) {
             expect(log.at(v)?.state).toEqual(expected[v]);
-            expect(Object.isFrozen((log.at(v)?.state as State).meta.list)).toBe(true);
+            expect(Object.isFrozen((log.at(v)!.state as State).meta.list)).toBe(true);
           }
           const last = expected.length - 1;
           expect(log.diff(0, last)).toEqual(diffValues(expected[0], expected[last]));
