@@ -101,29 +101,33 @@ const defaultListenerError = (error: unknown, entry: LogEntry): void => {
 /** Entries an actor may have waiting before they are projected: bounds the live values kept. */
 const MAX_WAITING = 16;
 
-/** One appended entry: what `append` was given until it is read, then its projection. */
-interface Slot {
-  readonly seq: number;
-  readonly actorId: string;
-  readonly version: number;
-  readonly at: number;
-  readonly agentId: string | undefined;
-  /** Its place in the actor's list. */
-  readonly index: number;
-  /** The live event and state, until projected. */
-  raw: { event: unknown; state: unknown } | null;
-  event: unknown;
-  /** The projected state, compact once a later entry of the actor follows (see compact.ts). */
-  stored: unknown;
-  /** The entry, kept while its state is stored in full (or is the actor's latest). */
-  entry: LogEntry | null;
-  /** The entry rebuilt from a compact state: kept only while someone holds it. */
-  weak: WeakRef<LogEntry> | null;
+/**
+ * One appended entry until it is read: what `append` was given, then its projection. Once read, an
+ * entry whose state is stored in full takes its slot's place in the lists (it is all there is).
+ */
+class Slot {
+  constructor(
+    readonly seq: number,
+    readonly actorId: string,
+    readonly version: number,
+    readonly at: number,
+    readonly agentId: string | undefined,
+    /** Its place in the actor's list. */
+    readonly index: number,
+    /** The live event until projected, then its projection. */
+    public event: unknown,
+    /** The live state until projected, then its projection: compact once a later entry follows. */
+    public stored: unknown,
+    /** The entry: kept while it is the actor's latest, else only while someone holds it. */
+    public cache: LogEntry | WeakRef<LogEntry> | null = null,
+  ) {}
 }
 
+type Item = Slot | LogEntry;
+
 interface Track {
-  slots: Slot[];
-  /** How many of its slots are projected (always a prefix). */
+  items: Item[];
+  /** How many of its items are projected (always a prefix). */
   projected: number;
   /** The last projected state in full, and its stored form. */
   full: unknown;
@@ -135,15 +139,9 @@ export function createStateLog(options: StateLogOptions = {}): StateLog {
   const clock = parsed.clock ?? { now: () => Date.now() };
   const onListenerError = parsed.onListenerError ?? defaultListenerError;
   const onUnreadable = parsed.onUnreadable;
-  const all: Slot[] = [];
+  const all: Item[] = [];
   const byActor = new Map<string, Track>();
   const listeners = new Set<LogListener>();
-
-  const push = (slot: Slot, track: Track | undefined): void => {
-    all.push(slot);
-    if (track) track.slots.push(slot);
-    else byActor.set(slot.actorId, { slots: [slot], projected: 0, full: undefined, stored: undefined });
-  };
 
   for (const given of parsed.entries ?? []) {
     const entry = Object.isFrozen(given) ? given : (freezeForLog(given) as LogEntry);
@@ -152,35 +150,29 @@ export function createStateLog(options: StateLogOptions = {}): StateLog {
         `createStateLog: entries must be numbered 1, 2, 3…; entry ${all.length + 1} has seq ${entry.seq}`,
       );
     }
+    all.push(entry);
     const track = byActor.get(entry.actorId);
-    const { seq, actorId, version, at, agentId, event, state } = entry;
-    const index = track ? track.slots.length : 0;
-    push(
-      { seq, actorId, version, at, agentId, index, raw: null, event, stored: state, entry, weak: null },
-      track,
-    );
-    const t = byActor.get(actorId)!;
+    if (track) track.items.push(entry);
+    else byActor.set(entry.actorId, { items: [entry], projected: 0, full: undefined, stored: undefined });
+    const t = byActor.get(entry.actorId)!;
     t.projected++;
-    t.full = state;
-    t.stored = state;
+    t.full = entry.state;
+    t.stored = entry.state;
   }
 
   /** Project an actor's waiting entries up to `index`, in order. */
   const project = (track: Track, index: number): void => {
     for (let i = track.projected; i <= index; i++) {
-      const slot = track.slots[i]!;
-      const raw = slot.raw!;
-      slot.event = freezeForLog(raw.event, onUnreadable);
-      const full = freezeForLog(raw.state, onUnreadable);
-      slot.raw = null;
+      const slot = track.items[i] as Slot;
+      slot.event = freezeForLog(slot.event, onUnreadable);
+      const full = freezeForLog(slot.stored, onUnreadable);
       if (i > 0) {
         slot.stored = compact(full, track.full, track.stored);
-        // The previous entry is no longer the latest: if its state is compact, its full entry is
-        // kept only while someone holds it.
-        const previous = track.slots[i - 1]!;
-        if (previous.entry && isCompact(previous.stored)) {
-          previous.weak = new WeakRef(previous.entry);
-          previous.entry = null;
+        // The previous entry is no longer the latest: if its state is compact, its entry (built
+        // from the full state) is kept only while someone holds it.
+        const previous = track.items[i - 1]!;
+        if (previous instanceof Slot && previous.cache && !(previous.cache instanceof WeakRef)) {
+          previous.cache = new WeakRef(previous.cache);
         }
       } else slot.stored = full;
       track.full = full;
@@ -189,29 +181,35 @@ export function createStateLog(options: StateLogOptions = {}): StateLog {
     }
   };
 
-  const entryOf = (slot: Slot): LogEntry => {
-    if (slot.entry) return slot.entry;
-    const held = slot.weak?.deref();
-    if (held) return held;
-    const track = byActor.get(slot.actorId)!;
-    if (slot.index >= track.projected) project(track, slot.index);
-    const latest = slot.index === track.projected - 1;
-    const state = latest ? track.full : expand(slot.stored);
-    const { seq, actorId, version, at, agentId, event } = slot;
+  const entryOf = (item: Item): LogEntry => {
+    if (!(item instanceof Slot)) return item;
+    const { cache } = item;
+    if (cache) {
+      const held = cache instanceof WeakRef ? cache.deref() : cache;
+      if (held) return held;
+    }
+    const track = byActor.get(item.actorId)!;
+    if (item.index >= track.projected) project(track, item.index);
+    const latest = item.index === track.projected - 1;
+    const whole = !isCompact(item.stored);
+    const state = latest ? track.full : expand(item.stored);
+    const { seq, actorId, version, at, agentId, event } = item;
     // Two literal shapes rather than a spread: V8 keeps frozen literals compact, and logs are long.
     const entry: LogEntry = Object.freeze(
       typeof agentId === 'string'
         ? { seq, actorId, version, at, agentId, event, state }
         : { seq, actorId, version, at, event, state },
     );
-    if (latest || !isCompact(slot.stored)) slot.entry = entry;
-    else slot.weak = new WeakRef(entry);
+    if (whole) {
+      all[seq - 1] = entry;
+      track.items[item.index] = entry;
+    } else item.cache = latest ? entry : new WeakRef(entry);
     return entry;
   };
 
-  const listOf = (slots: readonly Slot[]): readonly LogEntry[] => {
-    const list = new Array<LogEntry>(slots.length);
-    for (let i = 0; i < slots.length; i++) list[i] = entryOf(slots[i]!);
+  const listOf = (items: readonly Item[]): readonly LogEntry[] => {
+    const list = new Array<LogEntry>(items.length);
+    for (let i = 0; i < items.length; i++) list[i] = entryOf(items[i]!);
     return Object.freeze(list);
   };
 
@@ -227,7 +225,7 @@ export function createStateLog(options: StateLogOptions = {}): StateLog {
 
   const entryAt = (version: number, actorId?: string): LogEntry | undefined => {
     const id = actorOf(actorId);
-    const list = id === undefined ? undefined : byActor.get(id)?.slots;
+    const list = id === undefined ? undefined : byActor.get(id)?.items;
     if (!list) return undefined;
     // Versions never decrease per actor: binary search for the first entry with this version.
     let low = 0;
@@ -256,13 +254,13 @@ export function createStateLog(options: StateLogOptions = {}): StateLog {
   };
 
   /** Record an entry without projecting it (unless a listener wants it now). */
-  const add = (input: AppendInput): Slot => {
+  const add = (input: AppendInput): Item => {
     if (typeof input?.actorId !== 'string' || input.actorId.length === 0) {
       throw new TypeError('state log: append needs an actorId');
     }
     const { actorId, agentId } = input;
-    const track = byActor.get(actorId);
-    const last = track?.slots[track.slots.length - 1];
+    let track = byActor.get(actorId);
+    const last = track?.items[track.items.length - 1];
     const version = input.version ?? (last ? last.version + 1 : 0);
     if (!Number.isInteger(version) || version < 0 || (last && version < last.version)) {
       throw new RangeError(
@@ -270,26 +268,24 @@ export function createStateLog(options: StateLogOptions = {}): StateLog {
       );
     }
     const at = input.at ?? clock.now();
-    const seq = all.length + 1;
-    const slot: Slot = {
-      seq,
+    if (!track) {
+      track = { items: [], projected: 0, full: undefined, stored: undefined };
+      byActor.set(actorId, track);
+    }
+    const slot = new Slot(
+      all.length + 1,
       actorId,
       version,
       at,
-      agentId: typeof agentId === 'string' ? agentId : undefined,
-      index: track ? track.slots.length : 0,
-      raw: { event: input.event, state: input.state },
-      event: undefined,
-      stored: undefined,
-      entry: null,
-      weak: null,
-    };
-    push(slot, track);
+      typeof agentId === 'string' ? agentId : undefined,
+      track.items.length,
+      input.event,
+      input.state,
+    );
+    all.push(slot);
+    track.items.push(slot);
     if (listeners.size > 0) notify(entryOf(slot));
-    else {
-      const t = track ?? byActor.get(actorId)!;
-      if (t.slots.length - t.projected >= MAX_WAITING) project(t, t.slots.length - 1);
-    }
+    else if (track.items.length - track.projected >= MAX_WAITING) project(track, track.items.length - 1);
     return slot;
   };
 
@@ -299,11 +295,11 @@ export function createStateLog(options: StateLogOptions = {}): StateLog {
       return all.length;
     },
     entries: () => listOf(all),
-    history: (actorId) => listOf(actorId === undefined ? all : (byActor.get(actorId)?.slots ?? [])),
+    history: (actorId) => listOf(actorId === undefined ? all : (byActor.get(actorId)?.items ?? [])),
     current(actorId) {
-      const list = actorId === undefined ? all : byActor.get(actorId)?.slots;
-      const slot = list?.[list.length - 1];
-      return slot && entryOf(slot);
+      const list = actorId === undefined ? all : byActor.get(actorId)?.items;
+      const item = list?.[list.length - 1];
+      return item && entryOf(item);
     },
     at: entryAt,
     diff(fromVersion, toVersion, actorId) {
