@@ -58,6 +58,12 @@ export function printAppendReport(results: AppendScenario[]): void {
       `${r.writes} appends to one key: ${(r.retainedBytes / 1e6).toFixed(1)} MB kept, ${(r.retainedBytes / r.writes).toFixed(0)} B/write, ${r.microsPerWrite.toFixed(0)} µs/write`,
     );
   }
+  // What each write added between two runs' sizes: the fixed costs of a board cancel out.
+  for (let i = 1; i < results.length; i++) {
+    const [p, q] = [results[i - 1]!, results[i]!];
+    const marginal = (q.retainedBytes - p.retainedBytes) / (q.writes - p.writes);
+    console.log(`  from ${p.writes} to ${q.writes} writes: ${marginal.toFixed(0)} B kept per extra write`);
+  }
   const a = results[0];
   const b = results.at(-1);
   if (a && b && a !== b) {

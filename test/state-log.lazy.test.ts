@@ -1,5 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { assign, createActor, setup } from 'xstate';
+import { z } from 'zod';
+import { createBlackboard } from '../src/blackboard.js';
 import { UNREADABLE } from '../src/log/freeze.js';
 import { logInspector } from '../src/log/inspect.js';
 import { createStateLog, record } from '../src/log/state-log.js';
@@ -108,5 +110,20 @@ describe('state log: entries are projected when read', () => {
     expect(() => record(log, { actorId: 'board', version: 1, event: 'e', state: {} })).toThrow(RangeError);
     expect(() => record(log, { actorId: '', event: 'e', state: {} })).toThrow(TypeError);
     expect(log.size).toBe(1);
+  });
+});
+
+describe('blackboard: the log keeps a written value as it was written', () => {
+  it('records the write event before the caller can change the value', () => {
+    const board = createBlackboard({
+      schema: z.object({ notes: z.array(z.object({ text: z.string() })) }).partial(),
+      reducers: { notes: 'append' },
+    });
+    const value = { text: 'first' };
+    expect(board.write({ key: 'notes', value, agentId: 'a' }).ok).toBe(true);
+    value.text = 'changed later';
+    const event = board.history().at(-1)!.event as { value: { text: string } };
+    expect(event.value).toEqual({ text: 'first' });
+    expect(board.read().state.notes).toEqual([{ text: 'first' }]);
   });
 });

@@ -69,14 +69,21 @@ export function logInspector(
     ((error: unknown) => console.error('agentcharts: could not append a snapshot to the state log', error));
   // A hostile part (a getter or Proxy that throws) costs that part, never the entry: the log
   // records it as unreadable. Only a real append failure (a version out of order) skips an entry.
-  const attempt = <T>(read: () => T, inspection: InspectionEvent): T | undefined => {
+  // The readers are made once: this runs for every snapshot of every actor.
+  const attempt = <T>(read: (i: InspectionEvent) => T, inspection: InspectionEvent): T | undefined => {
     try {
-      return read();
+      return read(inspection);
     } catch (error) {
       onError(error, inspection);
       return undefined;
     }
   };
+  const versionOf = options.version;
+  const readVersion = (i: InspectionEvent) =>
+    versionOf?.((i as SnapshotEvent).snapshot, i.actorRef as AnyActorRef);
+  const readAgentId = (i: InspectionEvent) => agentIdOf((i as SnapshotEvent).event);
+  const readActorId = (i: InspectionEvent) => actorIdOf(i.actorRef as AnyActorRef);
+  const readAt = (i: InspectionEvent) => now((i.actorRef as AnyActorRef).system);
   return (inspection) => {
     if (inspection.type !== '@xstate.snapshot') return;
     const ref = inspection.actorRef as AnyActorRef;
@@ -86,24 +93,26 @@ export function logInspector(
       onError(error, inspection);
       return;
     }
-    const version = attempt(() => options.version?.(inspection.snapshot, ref), inspection);
-    const agentId = attempt(() => agentIdOf(inspection.event), inspection);
-    const actorId = attempt(() => actorIdOf(ref), inspection) ?? String(ref.sessionId);
-    const at = attempt(() => now(ref.system), inspection);
+    const version = versionOf ? attempt(readVersion, inspection) : undefined;
+    const agentId = attempt(readAgentId, inspection);
+    const actorId = attempt(readActorId, inspection) ?? String(ref.sessionId);
+    const at = attempt(readAt, inspection);
     try {
       // Recorded, not projected: the log projects an entry when someone reads it.
       record(log, {
         actorId,
         event: inspection.event,
         state: projectSnapshot(inspection.snapshot),
-        ...(at === undefined ? {} : { at }),
-        ...(version === undefined ? {} : { version }),
-        ...(typeof agentId === 'string' ? { agentId } : {}),
+        at,
+        version,
+        agentId: typeof agentId === 'string' ? agentId : undefined,
       });
     } catch (error) {
       onError(error, inspection);
     }
   };
 }
+
+type SnapshotEvent = Extract<InspectionEvent, { type: '@xstate.snapshot' }>;
 
 export type SnapshotEntry<TContext = unknown> = LogEntry<SnapshotProjection<TContext>>;

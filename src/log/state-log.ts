@@ -319,19 +319,45 @@ export function createStateLog(options: StateLogOptions = {}): StateLog {
       };
     },
   };
-  recorders.set(log, add);
+  recorders.set(log, {
+    add,
+    settle(actorId) {
+      const track = byActor.get(actorId);
+      if (track && track.projected < track.items.length) project(track, track.items.length - 1);
+    },
+  });
   return log;
 }
 
 /** The logs made here, and how to add to each without building the entry. */
-const recorders = new WeakMap<StateLog, (input: AppendInput) => unknown>();
+const recorders = new WeakMap<
+  StateLog,
+  { add: (input: AppendInput) => unknown; settle: (actorId: string) => void }
+>();
 
 /**
  * Append without reading the entry back: for a log made by `createStateLog`, the entry is projected
  * only when someone reads it (see above). Any other `StateLog` gets a plain `append`.
  */
 export function record(log: StateLog, input: AppendInput): void {
-  const add = recorders.get(log);
-  if (add) add(input);
-  else log.append(input);
+  const recorder = recorders.get(log);
+  if (recorder) recorder.add(input);
+  else {
+    // Another implementation gets only the fields that are set, as from any other caller.
+    const { at, version, agentId, ...rest } = input;
+    log.append({
+      ...rest,
+      ...(at === undefined ? {} : { at }),
+      ...(version === undefined ? {} : { version }),
+      ...(typeof agentId === 'string' ? { agentId } : {}),
+    });
+  }
+}
+
+/**
+ * Project an actor's waiting entries now, without building them: for values their owner may still
+ * change (a caller's written value), which the log must read as they were.
+ */
+export function settle(log: StateLog, actorId: string): void {
+  recorders.get(log)?.settle(actorId);
 }
