@@ -102,8 +102,9 @@ const defaultListenerError = (error: unknown, entry: LogEntry): void => {
 const MAX_WAITING = 16;
 
 /**
- * One appended entry until it is read: what `append` was given, then its projection. Once read, an
- * entry whose state is stored in full takes its slot's place in the lists (it is all there is).
+ * One appended entry until it is projected: what `append` was given, then its projection. Once
+ * projected, an entry whose state is stored in full takes its slot's place in the lists (it is all
+ * there is); a slot stays only for a compact state, which is rebuilt when read.
  */
 class Slot {
   constructor(
@@ -178,7 +179,24 @@ export function createStateLog(options: StateLogOptions = {}): StateLog {
       track.full = full;
       track.stored = slot.stored;
       track.projected = i + 1;
+      // Stored whole, the entry is all there is to keep: it takes the slot's place.
+      if (!isCompact(slot.stored)) keep(slot, track, entryFor(slot, full));
     }
+  };
+
+  const entryFor = (slot: Slot, state: unknown): LogEntry => {
+    const { seq, actorId, version, at, agentId, event } = slot;
+    // Two literal shapes rather than a spread: V8 keeps frozen literals compact, and logs are long.
+    return Object.freeze(
+      typeof agentId === 'string'
+        ? { seq, actorId, version, at, agentId, event, state }
+        : { seq, actorId, version, at, event, state },
+    );
+  };
+
+  const keep = (slot: Slot, track: Track, entry: LogEntry): void => {
+    all[slot.seq - 1] = entry;
+    track.items[slot.index] = entry;
   };
 
   const entryOf = (item: Item): LogEntry => {
@@ -190,20 +208,13 @@ export function createStateLog(options: StateLogOptions = {}): StateLog {
     }
     const track = byActor.get(item.actorId)!;
     if (item.index >= track.projected) project(track, item.index);
+    // Projected whole, it has taken the slot's place.
+    const kept = track.items[item.index]!;
+    if (!(kept instanceof Slot)) return kept;
+    // A compact state: the latest is the actor's full state, an earlier one is rebuilt.
     const latest = item.index === track.projected - 1;
-    const whole = !isCompact(item.stored);
-    const state = latest ? track.full : expand(item.stored);
-    const { seq, actorId, version, at, agentId, event } = item;
-    // Two literal shapes rather than a spread: V8 keeps frozen literals compact, and logs are long.
-    const entry: LogEntry = Object.freeze(
-      typeof agentId === 'string'
-        ? { seq, actorId, version, at, agentId, event, state }
-        : { seq, actorId, version, at, event, state },
-    );
-    if (whole) {
-      all[seq - 1] = entry;
-      track.items[item.index] = entry;
-    } else item.cache = latest ? entry : new WeakRef(entry);
+    const entry = entryFor(item, latest ? track.full : expand(item.stored));
+    item.cache = latest ? entry : new WeakRef(entry);
     return entry;
   };
 
