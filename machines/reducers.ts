@@ -16,6 +16,29 @@ import { describeError } from './untrusted.js';
 export type ReducerName = 'append' | 'merge' | 'sum' | 'lastWriteWins';
 export const REDUCER_NAMES: readonly ReducerName[] = ['append', 'merge', 'sum', 'lastWriteWins'];
 
+/**
+ * Which list each list `append` made extends by one item, so that the state log can store it as
+ * "the previous list plus one item" without comparing the two item by item. Lists are named by
+ * number: linking a list to the one before (even weakly) would keep every version alive.
+ */
+const listIds = new WeakMap<readonly unknown[], number>();
+const madeFrom = new WeakMap<readonly unknown[], number>();
+let lastListId = 0;
+
+const listId = (list: readonly unknown[]): number => {
+  const known = listIds.get(list);
+  if (known !== undefined) return known;
+  lastListId++;
+  listIds.set(list, lastListId);
+  return lastListId;
+};
+
+/** Whether `append` made `next` from `prev` (so `next` is `prev` and one more item). */
+export const appendedTo = (next: readonly unknown[], prev: readonly unknown[]): boolean => {
+  const from = madeFrom.get(next);
+  return from !== undefined && from === listIds.get(prev);
+};
+
 /** A pure function from the current value (frozen, or undefined) and the written value (frozen). */
 export type ReducerFn = (current: unknown, incoming: unknown) => unknown;
 
@@ -89,7 +112,9 @@ export function reduce(
       const item = parsed(child?.kind === 'schema' ? child.schema : undefined, incoming, [...path, index]);
       if (!item.ok) return item;
       const partial = schema !== undefined && (child?.kind === 'opaque' || hasChecks(schema));
-      return { ok: true, next: Object.freeze([...list, item.next]), validateNode: partial };
+      const next = Object.freeze([...list, item.next]);
+      madeFrom.set(next, listId(list));
+      return { ok: true, next, validateNode: partial };
     }
     case 'merge': {
       if (current !== undefined && !isPlainObject(current))

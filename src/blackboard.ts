@@ -17,7 +17,7 @@ import { describeError, safeText } from '../machines/untrusted.js';
 import type { Change } from './log/diff.js';
 import { diffValues } from './log/diff.js';
 import { logInspector } from './log/inspect.js';
-import { createStateLog, type LogEntry, type StateLog } from './log/state-log.js';
+import { createStateLog, type LogEntry, type StateLog, settle } from './log/state-log.js';
 import { fail, id, integer, parseOptions, zodSchema } from './options.js';
 
 /** A reducer by name, or a pure function `(current, incoming) => next`. */
@@ -281,6 +281,8 @@ export function createBlackboard<S extends z.ZodObject>(
       } finally {
         sending = false;
         expecting = null;
+        // The log reads entries lazily; the written value is the caller's and may change after this.
+        settle(log, boardId);
       }
       const outcome = answer as WriteOutcome | undefined;
       if (outcome) return outcome;

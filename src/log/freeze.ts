@@ -5,8 +5,10 @@
  * Structural sharing: XState makes a new object per transition and keeps every untouched part of
  * the context by reference. A projection is remembered per live object (weakly), so the next
  * snapshot's projection reuses every part that did not change: a log entry costs what changed, not
- * a copy of the whole context. This relies on XState's contract that context is never mutated in
- * place. A frozen subtree is taken as it is: everything agentcharts freezes is frozen deeply.
+ * a copy of the whole context. This relies on XState's contract that snapshots, their context and
+ * events are never mutated in place — all the more since the state log projects an entry when it
+ * is first read, which may be well after the transition (state-log.ts). A frozen subtree is taken
+ * as it is: everything agentcharts freezes is frozen deeply.
  *
  * Hostile values (a getter or Proxy that throws) never stop a projection: the part that cannot be
  * read becomes `UNREADABLE`, and the error goes to `onUnreadable`.

@@ -1,11 +1,12 @@
 import type { AnyActorRef, AnyEventObject, InspectionEvent, Snapshot } from 'xstate';
 import { now } from '../../machines/clock.js';
-import type { LogEntry, StateLog } from './state-log.js';
+import { type LogEntry, record, type StateLog } from './state-log.js';
 
 /**
  * Connects XState's inspection stream to a state log: each `@xstate.snapshot` of any actor in the
  * system becomes an entry. XState does not freeze snapshots, and a live snapshot holds actor refs,
- * so the log gets a JSON-safe projection `{ value, status, context, output, error }`, frozen.
+ * so the log gets a JSON-safe projection `{ value, status, context, output, error }`, frozen. The
+ * projection is made when the entry is first read, not here: a run nobody reads pays almost nothing.
  *
  *   const log = createStateLog();
  *   createActor(machine, { inspect: logInspector(log) }).start();
@@ -42,6 +43,11 @@ const defaultAgentId = (event: AnyEventObject): string | undefined =>
 /** The loggable part of a snapshot (not frozen: the log freezes what it keeps). */
 export function projectSnapshot(snapshot: Snapshot<unknown>): SnapshotProjection {
   const s = snapshot as Snapshot<unknown> & { value?: unknown; context?: unknown };
+  const { status } = s;
+  // The common case, a running machine, as one literal (this runs for every snapshot).
+  if (status === 'active' && 'value' in s && 'context' in s) {
+    return { value: s.value, status, context: s.context };
+  }
   return {
     ...('value' in s ? { value: s.value } : {}),
     status: s.status,
@@ -63,14 +69,21 @@ export function logInspector(
     ((error: unknown) => console.error('agentcharts: could not append a snapshot to the state log', error));
   // A hostile part (a getter or Proxy that throws) costs that part, never the entry: the log
   // records it as unreadable. Only a real append failure (a version out of order) skips an entry.
-  const attempt = <T>(read: () => T, inspection: InspectionEvent): T | undefined => {
+  // The readers are made once: this runs for every snapshot of every actor.
+  const attempt = <T>(read: (i: InspectionEvent) => T, inspection: InspectionEvent): T | undefined => {
     try {
-      return read();
+      return read(inspection);
     } catch (error) {
       onError(error, inspection);
       return undefined;
     }
   };
+  const versionOf = options.version;
+  const readVersion = (i: InspectionEvent) =>
+    versionOf?.((i as SnapshotEvent).snapshot, i.actorRef as AnyActorRef);
+  const readAgentId = (i: InspectionEvent) => agentIdOf((i as SnapshotEvent).event);
+  const readActorId = (i: InspectionEvent) => actorIdOf(i.actorRef as AnyActorRef);
+  const readAt = (i: InspectionEvent) => now((i.actorRef as AnyActorRef).system);
   return (inspection) => {
     if (inspection.type !== '@xstate.snapshot') return;
     const ref = inspection.actorRef as AnyActorRef;
@@ -80,23 +93,26 @@ export function logInspector(
       onError(error, inspection);
       return;
     }
-    const version = attempt(() => options.version?.(inspection.snapshot, ref), inspection);
-    const agentId = attempt(() => agentIdOf(inspection.event), inspection);
-    const actorId = attempt(() => actorIdOf(ref), inspection) ?? String(ref.sessionId);
-    const at = attempt(() => now(ref.system), inspection);
+    const version = versionOf ? attempt(readVersion, inspection) : undefined;
+    const agentId = attempt(readAgentId, inspection);
+    const actorId = attempt(readActorId, inspection) ?? String(ref.sessionId);
+    const at = attempt(readAt, inspection);
     try {
-      log.append({
+      // Recorded, not projected: the log projects an entry when someone reads it.
+      record(log, {
         actorId,
         event: inspection.event,
         state: projectSnapshot(inspection.snapshot),
-        ...(at === undefined ? {} : { at }),
-        ...(version === undefined ? {} : { version }),
-        ...(typeof agentId === 'string' ? { agentId } : {}),
+        at,
+        version,
+        agentId: typeof agentId === 'string' ? agentId : undefined,
       });
     } catch (error) {
       onError(error, inspection);
     }
   };
 }
+
+type SnapshotEvent = Extract<InspectionEvent, { type: '@xstate.snapshot' }>;
 
 export type SnapshotEntry<TContext = unknown> = LogEntry<SnapshotProjection<TContext>>;
