@@ -5,11 +5,13 @@
  * list plus these items", with checkpoints that at least double (src/log/compact.ts), so what is
  * kept per write is flat in N (issue 14: amortised O(1)).
  *
- * Measured on the 2-core dev box (2026-12-02), before → after:
- *   2,000 writes: 26.9 MB kept (13.4 KB/write) → 1.6 KB/write; 8,000: 365.8 MB (45.7 KB/write) →
- *   0.8 KB/write; 16,000: 1.55 GB before; 32,000: ~0.8 KB/write after.
- * Time per write still grows with N: `append` copies the list into a new frozen array per version
- * (O(N) per write, what a plain frozen array costs), so the time is not flat.
+ * Measured on the shared 2-core dev box (2026-12-02), main before → this change:
+ *   2,000 writes: 26.9 MB kept (13.4 KB/write) → 2.4 MB (1.2 KB/write)
+ *   8,000 writes: 365.8 MB kept (45.7 KB/write) → 6.7 MB (0.84 KB/write)
+ *   16,000 writes: 1.55 GB before; 32,000 writes: 24.1 MB (0.75 KB/write) after
+ *   each extra write keeps ~720 B, from 2,000 to 8,000 and from 8,000 to 32,000 alike.
+ * Time per write is not flat (~90-150 µs at 2-8k, ~500 µs at 32k, noisy on a loaded box): `append`
+ * still copies the list into a new frozen array per version, which a plain frozen array needs.
  *
  *   npx tsc -p tsconfig.build.json && node --expose-gc dist/bench/append.js [2000 8000 32000]
  */
