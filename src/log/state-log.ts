@@ -300,11 +300,8 @@ export function createStateLog(options: StateLogOptions = {}): StateLog {
     return slot;
   };
 
-  const log: StateLog = {
-    append: (input) => entryOf(add(input)),
-    get size() {
-      return all.length;
-    },
+  const log = {
+    append: (input: AppendInput) => entryOf(add(input)),
     entries: () => listOf(all),
     history: (actorId) => listOf(actorId === undefined ? all : (byActor.get(actorId)?.items ?? [])),
     current(actorId) {
@@ -323,13 +320,15 @@ export function createStateLog(options: StateLogOptions = {}): StateLog {
       return diffValues(from.state, to.state);
     },
     actors: () => [...byActor.keys()],
-    subscribe(listener) {
+    subscribe(listener: LogListener) {
       listeners.add(listener);
       return () => {
         listeners.delete(listener);
       };
     },
-  };
+  } as Omit<StateLog, 'size'> as StateLog;
+  // Defined after: a getter written in the literal makes every run's log a dictionary object in V8.
+  Object.defineProperty(log, 'size', { get: () => all.length, enumerable: true });
   recorders.set(log, {
     add,
     settle(actorId) {
