@@ -96,7 +96,8 @@ class Stream<E> implements EventStream<E> {
   }
 
   events(): AsyncIterableIterator<E> {
-    const consumers = (this.#consumers ??= new Set());
+    if (!this.#consumers) this.#consumers = new Set();
+    const consumers = this.#consumers;
     const consumer = bufferedIterator<E>(this.#replay ? this.#history.slice() : [], () =>
       consumers.delete(consumer),
     );
