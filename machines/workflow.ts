@@ -65,6 +65,30 @@ export type Finalized =
   | { valid: true; output: unknown }
   | { valid: false; reason: string; issues: { path: string; message: string }[] };
 
+export interface CompileOptions {
+  /**
+   * The final output, decided synchronously when it can be (undefined: it cannot, e.g. a result
+   * function or an async refinement): the run then ends without a `finalize` actor.
+   */
+  finalizeNow?: (input: FinalizeInput) => Finalized | undefined;
+}
+
+/** The context patch that ends a run with its final output, or with the output's validation failure. */
+function finalized(f: Finalized, at: number) {
+  return {
+    outcome: f.valid
+      ? { status: 'completed' as const, output: f.output }
+      : {
+          status: 'fallback' as const,
+          cause: 'outputInvalid' as const,
+          output: WORKFLOW_FALLBACK_CONTENT.outputInvalid,
+          reason: `final output: ${f.reason}`,
+          issues: f.issues,
+        },
+    endedAt: at,
+  };
+}
+
 /** Every agent step of a plan, branches included. */
 export function agentSteps(plan: WorkflowPlan): AgentStepPlan[] {
   return plan.steps.flatMap((s) => (s.kind === 'agent' ? [s] : s.branches));
@@ -78,8 +102,17 @@ export function compileWorkflow(
   initialState: Readonly<Record<string, unknown>> = Object.freeze({}),
   /** The shared state's schema and reducers, which every write goes through. */
   policy: BlackboardPolicy = FREE_FORM,
+  options: CompileOptions = {},
 ) {
   const stepById = new Map(agentSteps(plan).map((s) => [s.id, s]));
+  const finalizeInput = (context: WorkflowContext): FinalizeInput => {
+    const last = context.steps.findLast((r) => r.status === 'passed');
+    return {
+      input: context.input,
+      state: context.state,
+      lastWrites: last ? (stepById.get(last.stepId)?.writes ?? null) : null,
+    };
+  };
 
   const machineSetup = setup({
     types: {
@@ -264,47 +297,41 @@ export function compileWorkflow(
         states: {
           ...stepStates,
           finishing: {
-            invoke: {
-              id: 'finalize',
-              src: 'finalize',
-              input: ({ context }: { context: Ctx }) => {
-                const last = context.steps.findLast((r) => r.status === 'passed');
-                return {
-                  input: context.input,
-                  state: context.state,
-                  lastWrites: last ? (stepById.get(last.stepId)?.writes ?? null) : null,
-                };
+            // Decided inside this transition when the output needs no async work (no result
+            // function, a schema that parses synchronously); else the `finalize` service runs.
+            entry: enqueueActions(({ context, enqueue, system }) => {
+              const input = finalizeInput(context as Ctx);
+              const decided = options.finalizeNow?.(input);
+              if (decided) enqueue.assign(finalized(decided, now(system)));
+              else enqueue.spawnChild('finalize', { id: 'finalize', input });
+            }),
+            always: [
+              {
+                guard: ({ context }: { context: Ctx }) => context.outcome?.status === 'completed',
+                target: '#workflow.completed',
               },
-              onDone: [
+              {
+                guard: ({ context }: { context: Ctx }) => context.outcome?.status === 'fallback',
+                target: '#workflow.fallback',
+              },
+            ],
+            on: {
+              'xstate.done.actor.finalize': [
                 {
                   guard: 'outputValid',
                   target: '#workflow.completed',
-                  actions: assign(({ event, system }) => ({
-                    outcome: {
-                      status: 'completed' as const,
-                      output: doneOutput<{ output: unknown }>(event).output,
-                    },
-                    endedAt: now(system),
-                  })),
+                  actions: assign(({ event, system }) =>
+                    finalized(doneOutput<Finalized>(event), now(system)),
+                  ),
                 },
                 {
                   target: '#workflow.fallback',
-                  actions: assign(({ event, system }) => {
-                    const f = doneOutput<Extract<Finalized, { valid: false }>>(event);
-                    return {
-                      outcome: {
-                        status: 'fallback' as const,
-                        cause: 'outputInvalid' as const,
-                        output: WORKFLOW_FALLBACK_CONTENT.outputInvalid,
-                        reason: `final output: ${f.reason}`,
-                        issues: f.issues,
-                      },
-                      endedAt: now(system),
-                    };
-                  }),
+                  actions: assign(({ event, system }) =>
+                    finalized(doneOutput<Finalized>(event), now(system)),
+                  ),
                 },
               ],
-              onError: {
+              'xstate.error.actor.finalize': {
                 target: '#workflow.failed',
                 actions: failStep('finishing', 'the result function threw'),
               },

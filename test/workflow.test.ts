@@ -311,6 +311,49 @@ describe('workflow: limits, cancel and bad input', () => {
   });
 });
 
+describe('workflow: the final output without a result function', () => {
+  const lastWrite = (schema: z.ZodType) => {
+    const agent = defineAgent({ id: 'a', output: Draft, run: mockRun([{ output: draft('short') }]) });
+    return defineWorkflow({ id: 'last', output: schema, steps: [agent] });
+  };
+
+  it('is checked inside the last transition: no finalize actor, the same outcomes', async () => {
+    const clock = testClock();
+    runtime = createRuntime({ clock });
+    const spawned: string[] = [];
+    const seen = createRuntime({
+      clock,
+      observers: [(e) => e.type === '@xstate.actor' && spawned.push(e.actorRef.id)],
+    });
+    const ok = await finish(clock, seen.start(lastWrite(Draft), null).result);
+    expect(ok).toMatchObject({ status: 'completed', output: { content: 'short' } });
+    expect(spawned).not.toContain('finalize');
+    const bad = await finish(
+      clock,
+      runtime.start(lastWrite(z.object({ content: z.string().min(10), confidence: z.number() })), null)
+        .result,
+    );
+    expect(bad).toMatchObject({ status: 'fallback', cause: 'outputInvalid', issues: [{ path: 'content' }] });
+    await seen.stop();
+  });
+
+  it('an output schema with an async refinement is still checked (by the finalize service)', async () => {
+    const clock = testClock();
+    runtime = createRuntime({ clock });
+    const passes = Draft.refine(async (d) => d.content === 'short', { message: 'must be short' });
+    const fails = Draft.refine(async (d) => d.content === 'long', { message: 'must be long' });
+    expect(await finish(clock, runtime.start(lastWrite(passes), null).result)).toMatchObject({
+      status: 'completed',
+      output: { content: 'short' },
+    });
+    expect(await finish(clock, runtime.start(lastWrite(fails), null).result)).toMatchObject({
+      status: 'fallback',
+      cause: 'outputInvalid',
+      reason: expect.stringContaining('must be long'),
+    });
+  });
+});
+
 describe('workflow: routing and loops', () => {
   const counterWorkflow = (maxSteps: number, goal: number) => {
     const drafter = defineAgent({

@@ -1,4 +1,5 @@
 import type { AnyStateMachine } from 'xstate';
+import type { RunOutcome } from '../../machines/workflow-context.js';
 import type { Breaker } from '../breaker.js';
 import { diffValues } from '../log/diff.js';
 import type { LogEntry } from '../log/state-log.js';
@@ -116,6 +117,11 @@ function stepNodes(machine: AnyStateMachine): Map<string, string> {
   return out;
 }
 
+const FINISHING = 'workflow.running.finishing';
+/** Whether the run ended in `finishing` (its output checked, passed or not). */
+const finishedThere = (outcome: RunOutcome | null | undefined) =>
+  outcome?.status === 'completed' || (outcome?.status === 'fallback' && outcome.cause === 'outputInvalid');
+
 /** Where a step's decisions are recorded: the states it passed through inside one transition. */
 const DECIDED_IN = [
   ['admission', 'admitting'],
@@ -137,8 +143,10 @@ function visitedStates(machine: AnyStateMachine | undefined, entries: readonly L
   for (const e of entries) {
     const state = e.state as {
       value?: unknown;
-      context?: { slots?: Record<string, Record<string, unknown>> };
+      context?: { slots?: Record<string, Record<string, unknown>>; outcome?: RunOutcome | null };
     };
+    // The final output is decided inside the run's last transition, when it needs no async work.
+    if (finishedThere(state.context?.outcome)) seen.add(FINISHING);
     const slots = state.context?.slots;
     if (slots && slots !== lastSlots) {
       lastSlots = slots;

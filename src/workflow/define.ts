@@ -161,19 +161,28 @@ export function defineWorkflow<
         : input.lastWrites === null
           ? undefined
           : input.state[input.lastWrites];
-      if (!outputSchema) return { valid: true, output: raw };
-      const parsed = await outputSchema.safeParseAsync(raw);
-      if (parsed.success) return { valid: true, output: parsed.data };
-      const issues = toValidationIssues(parsed.error.issues);
-      return { valid: false, reason: `${issues[0]!.path}: ${issues[0]!.message}`, issues };
+      return outputSchema ? checked(await outputSchema.safeParseAsync(raw)) : { valid: true, output: raw };
     }),
   };
+  // Without a result function the output is the last write: checked in the run's last transition,
+  // unless the schema has async refinements (zod then throws, and the service parses it).
+  const finalizeNow = resultFn
+    ? undefined
+    : (input: FinalizeInput): Finalized | undefined => {
+        const raw = input.lastWrites === null ? undefined : input.state[input.lastWrites];
+        if (!outputSchema) return { valid: true, output: raw };
+        try {
+          return checked(outputSchema.safeParse(raw));
+        } catch {
+          return undefined;
+        }
+      };
 
   const workflow: Workflow<z.output<IS>, z.output<OS>, Id, AgentsOf<T>> = {
     kind: 'workflow' as const,
     id: o.id as Id,
     plan,
-    machine: compileWorkflow(plan, services, board.initial, board.policy),
+    machine: compileWorkflow(plan, services, board.initial, board.policy, { finalizeNow }),
     inputSchema: (o.input ?? z.unknown()) as z.ZodType<z.output<IS>>,
     outputSchema: outputSchema as z.ZodType<z.output<OS>> | undefined,
     stateSchema: o.state,
@@ -182,6 +191,13 @@ export function defineWorkflow<
     reviewedAgents: reviewed,
   };
   return Object.freeze(brand(workflow, WORKFLOW_BRAND, true));
+}
+
+/** The output schema's verdict as the workflow's final-output check. */
+function checked(parsed: z.ZodSafeParseResult<unknown>): Finalized {
+  if (parsed.success) return { valid: true, output: parsed.data };
+  const issues = toValidationIssues(parsed.error.issues);
+  return { valid: false, reason: `${issues[0]!.path}: ${issues[0]!.message}`, issues };
 }
 
 /** The same workflow with some agents replaced (same ids, e.g. wrapped with latency and faults). */
