@@ -323,7 +323,11 @@ describe('workflow: the final output without a result function', () => {
     const spawned: string[] = [];
     const seen = createRuntime({
       clock,
-      observers: [(e) => e.type === '@xstate.actor' && spawned.push(e.actorRef.id)],
+      observers: [
+        (e) => {
+          if (e.type === '@xstate.actor') spawned.push((e.actorRef as unknown as { id: string }).id);
+        },
+      ],
     });
     const ok = await finish(clock, seen.start(lastWrite(Draft), null).result);
     expect(ok).toMatchObject({ status: 'completed', output: { content: 'short' } });
