@@ -53,19 +53,25 @@ export type {
  * in one assign (a successful call is one transition from `attempting` to `succeeded`).
  */
 
-async function validateSafely(
+/** The verdict on a plain output; a validator that throws or rejects made it invalid. */
+function validateSafely(
   impl: AgentImplementation,
   value: unknown,
   meta: AttemptMeta,
-): Promise<Verdict> {
+): Verdict | Promise<Verdict> {
   try {
-    return await impl.validate(value, meta);
+    const verdict = impl.validate(value, meta);
+    return verdict instanceof Promise ? verdict.catch(validationThrew) : verdict;
   } catch (error) {
-    // E.g. an async refinement that throws: the output did not validate.
-    const { name, message } = describeError(error);
-    const reason = `validation threw ${name}: ${message}`;
-    return { valid: false, reason, issues: [{ path: '(root)', message: reason }] };
+    return validationThrew(error);
   }
+}
+
+// E.g. an async refinement that throws: the output did not validate.
+function validationThrew(error: unknown): Verdict {
+  const { name, message } = describeError(error);
+  const reason = `validation threw ${name}: ${message}`;
+  return { valid: false, reason, issues: [{ path: '(root)', message: reason }] };
 }
 
 const timedOut = (outcome: 'timedOut' | 'deadline') => ({
@@ -105,9 +111,15 @@ export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
         if (!adopted.ok) return adopted;
         const { output, meta } = splitAttemptMeta(adopted.value);
         const plain = toPlainData(output, spec.maxOutputBytes);
-        return plain.ok
-          ? { ...plain, verdict: await validateSafely(impl, plain.value, meta), meta }
-          : { ...plain, meta };
+        if (!plain.ok) return { ...plain, meta };
+        const verdict = validateSafely(impl, plain.value, meta);
+        return {
+          ok: true,
+          value: plain.value,
+          bytes: plain.bytes,
+          verdict: verdict instanceof Promise ? await verdict : verdict,
+          meta,
+        };
       }),
     },
     delays: {
