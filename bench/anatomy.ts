@@ -34,7 +34,10 @@ export async function anatomy() {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { ours, theirs } = await anatomy();
-  for (const [name, c] of [['agentcharts', ours], ['bare XState', theirs]] as const) {
+  for (const [name, c] of [
+    ['agentcharts', ours],
+    ['bare XState', theirs],
+  ] as const) {
     console.log(name, 'actors', c.actors.size, Object.fromEntries(c.by));
   }
 }
