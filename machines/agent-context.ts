@@ -91,7 +91,10 @@ export interface AgentContext {
   attemptEndsAt: number;
   inFlight: boolean;
   attempts: AttemptRecord[];
-  /** The attempt's plain output, its verdict and metadata, between `attempting` and `validating`. */
+  /**
+   * Always null: an attempt's output is closed into `attempts` by the transition that receives it.
+   * Kept so snapshots (and the state log) keep their shape.
+   */
   pending: { value: unknown; bytes: number; verdict: Verdict; meta?: AttemptMeta } | null;
   previous: PreviousAttempt | null;
   candidate: { content: unknown; confidence: number; quality: Quality } | null;
@@ -186,7 +189,7 @@ export function closeWithOutput(
     previous = v.done ? context.previous : { attempt: context.attempt, outcome: 'notDone', output: v.output };
   }
   if (out.meta?.usage) record.usage = out.meta.usage;
-  return { attempts: [...context.attempts, record], inFlight: false, pending: null, candidate, previous };
+  return { attempts: [...context.attempts, record], inFlight: false, candidate, previous };
 }
 
 export const keyOf = (c: Pick<AgentContext, 'runId' | 'stepId' | 'visit'>, attempt: number) =>
@@ -198,7 +201,6 @@ export const lastAttempt = (c: AgentContext): AttemptRecord | undefined => c.att
 export const lastEndedAt = (c: AgentContext): number => lastAttempt(c)?.endedAt ?? c.startedAt;
 
 export function finalReason(status: AgentStatus, c: AgentContext, cancelReason?: string): string {
-  const last = lastAttempt(c);
   const of = `attempt ${c.attempt} of ${c.limits.maxIterations}`;
   switch (status) {
     case 'succeeded':
@@ -208,11 +210,11 @@ export function finalReason(status: AgentStatus, c: AgentContext, cancelReason?:
     case 'maxIterations':
       return `isDone was not satisfied within ${c.limits.maxIterations} iterations`;
     case 'invalidOutput':
-      return `${of} returned invalid output: ${last?.reason ?? 'unknown'}`;
+      return `${of} returned invalid output: ${lastAttempt(c)?.reason ?? 'unknown'}`;
     case 'failed':
-      return `${of} threw: ${last?.reason ?? 'unknown'}`;
+      return `${of} threw: ${lastAttempt(c)?.reason ?? 'unknown'}`;
     case 'deadlineExceeded':
-      return c.inFlight || last?.outcome === 'deadline'
+      return c.inFlight || lastAttempt(c)?.outcome === 'deadline'
         ? `the ${c.limits.deadlineMs} ms deadline passed during ${of}`
         : `the ${c.limits.deadlineMs} ms deadline would pass before attempt ${c.attempt + 1} could start`;
     case 'cancelled':
