@@ -32,12 +32,16 @@ export async function anatomy() {
   return { ours, theirs };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const { ours, theirs } = await anatomy();
+export function printAnatomy({ ours, theirs }: Awaited<ReturnType<typeof anatomy>>): void {
+  const kinds = ['@xstate.actor', '@xstate.event', '@xstate.snapshot', '@xstate.microstep', '@xstate.action'];
+  const head = ['actors', 'events', 'snapshots', 'microsteps', 'actions'];
+  console.log(`${''.padEnd(28)}${head.map((k) => k.padStart(11)).join('')}`);
   for (const [name, c] of [
-    ['agentcharts', ours],
-    ['bare XState', theirs],
+    ['agentcharts, 3 steps', ours],
+    ['bare XState, 3 promises', theirs],
   ] as const) {
-    console.log(name, 'actors', c.actors.size, Object.fromEntries(c.by));
+    console.log(`${name.padEnd(28)}${kinds.map((k) => String(c.by.get(k) ?? 0).padStart(11)).join('')}`);
   }
 }
+
+if (import.meta.url === `file://${process.argv[1]}`) printAnatomy(await anatomy());

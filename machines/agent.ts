@@ -53,6 +53,9 @@ export type {
  * in one assign (a successful call is one transition from `attempting` to `succeeded`).
  */
 
+/** What the `run` actor resolves with: the attempt's plain output and its verdict, or why it was not plain. */
+type Checked = CheckedOutput;
+
 /** The verdict on a plain output; a validator that throws or rejects made it invalid. */
 function validateSafely(
   impl: AgentImplementation,
@@ -79,7 +82,7 @@ const timedOut = (outcome: 'timedOut' | 'deadline') => ({
   params: { outcome },
 });
 
-const outputOf = (event: { type: string }) => (event as unknown as { output: CheckedOutput }).output;
+const outputOf = (event: { type: string }) => (event as unknown as { output: Checked }).output;
 
 const specs = new WeakMap<object, AgentSpec>();
 
@@ -105,7 +108,7 @@ export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
     },
     actors: {
       // One actor per attempt: the call, then validation, both inside the attempt's time bound.
-      run: fromPromise<CheckedOutput, Omit<AgentCall, 'signal'>>(async ({ input, signal }) => {
+      run: fromPromise<Checked, Omit<AgentCall, 'signal'>>(async ({ input, signal }) => {
         // Never `await` what the agent returned: a self-resolving thenable would starve the timers.
         const adopted = await adoptUntrusted(impl.run({ ...input, signal }));
         if (!adopted.ok) return adopted;
