@@ -8,7 +8,9 @@ import type {
 import { FALLBACK_CONTENT } from './agent-result.js';
 import type { AttemptMeta } from './attempt-meta.js';
 import type { Quality, QualityThresholds } from './quality.js';
+import { classifyQuality } from './quality.js';
 import type { RetryPolicy } from './retry.js';
+import type { PlainData } from './untrusted.js';
 
 // The agent statechart's plain-data side: its context, events and the pure functions over them.
 
@@ -89,7 +91,10 @@ export interface AgentContext {
   attemptEndsAt: number;
   inFlight: boolean;
   attempts: AttemptRecord[];
-  /** The attempt's plain output, its verdict and metadata, between `attempting` and `validating`. */
+  /**
+   * Always null: an attempt's output is closed into `attempts` by the transition that receives it.
+   * Kept so snapshots (and the state log) keep their shape.
+   */
   pending: { value: unknown; bytes: number; verdict: Verdict; meta?: AttemptMeta } | null;
   previous: PreviousAttempt | null;
   candidate: { content: unknown; confidence: number; quality: Quality } | null;
@@ -110,21 +115,81 @@ export type AttemptFields = Omit<
   'attempt' | 'idempotencyKey' | 'startedAt' | 'endedAt' | 'durationMs'
 >;
 
+/**
+ * The in-flight attempt's record, closed at `at` with `outcome`. Callers add the outcome's own
+ * fields after it, so every record keeps one key order (attempt, …, outcome, reason, …).
+ */
+export function attemptRecord(context: AgentContext, at: number, outcome: AttemptOutcome): AttemptRecord {
+  return {
+    attempt: context.attempt,
+    idempotencyKey: keyOf(context, context.attempt),
+    startedAt: context.attemptStartedAt,
+    endedAt: at,
+    durationMs: at - context.attemptStartedAt,
+    outcome,
+  };
+}
+
 /** Close the in-flight attempt in the history. */
 export function closeAttempt(
   context: AgentContext,
   at: number,
   fields: AttemptFields,
 ): Partial<AgentContext> {
-  const record: AttemptRecord = {
-    attempt: context.attempt,
-    idempotencyKey: keyOf(context, context.attempt),
-    startedAt: context.attemptStartedAt,
-    endedAt: at,
-    durationMs: at - context.attemptStartedAt,
-    ...fields,
-  };
+  const record = Object.assign(attemptRecord(context, at, fields.outcome), fields);
   return { attempts: [...context.attempts, record], inFlight: false, pending: null };
+}
+
+/**
+ * What the attempt's `run` actor produced: its output as plain data with the verdict on it, or why
+ * it was not plain data; either with what the run reported beside it (`withAttemptMeta`).
+ */
+export type CheckedOutput =
+  | (PlainData & { ok: false; meta?: AttemptMeta })
+  | (PlainData & { ok: true; verdict: Verdict; meta?: AttemptMeta });
+
+/**
+ * Close the in-flight attempt with what its `run` actor produced, in one step: the record, the
+ * candidate (a valid output) and what the next attempt is told (`previous`). Built field by field:
+ * this runs once per attempt of every agent call.
+ */
+export function closeWithOutput(
+  context: AgentContext,
+  out: CheckedOutput,
+  at: number,
+  quality: QualityThresholds,
+): Partial<AgentContext> {
+  let record: AttemptRecord;
+  let previous: PreviousAttempt | null;
+  let candidate = context.candidate;
+  if (!out.ok) {
+    record = attemptRecord(context, at, 'invalid');
+    record.reason = out.reason;
+    if (out.bytes !== undefined) record.bytes = out.bytes;
+    previous = { attempt: context.attempt, outcome: 'invalid', reason: out.reason };
+  } else if (!out.verdict.valid) {
+    const v = out.verdict;
+    const issues = v.issues.slice(0, MAX_ISSUES);
+    record = attemptRecord(context, at, 'invalid');
+    record.reason = v.reason;
+    record.issues = issues;
+    record.bytes = out.bytes;
+    previous = { attempt: context.attempt, outcome: 'invalid', output: out.value, issues, reason: v.reason };
+  } else {
+    const v = out.verdict;
+    record = attemptRecord(context, at, v.done ? 'valid' : 'notDone');
+    record.confidence = v.confidence;
+    if (!v.done) record.reason = 'isDone returned false';
+    record.bytes = out.bytes;
+    candidate = {
+      content: v.output,
+      confidence: v.confidence,
+      quality: classifyQuality(v.confidence, quality),
+    };
+    previous = v.done ? context.previous : { attempt: context.attempt, outcome: 'notDone', output: v.output };
+  }
+  if (out.meta?.usage) record.usage = out.meta.usage;
+  return { attempts: [...context.attempts, record], inFlight: false, candidate, previous };
 }
 
 export const keyOf = (c: Pick<AgentContext, 'runId' | 'stepId' | 'visit'>, attempt: number) =>
@@ -136,7 +201,6 @@ export const lastAttempt = (c: AgentContext): AttemptRecord | undefined => c.att
 export const lastEndedAt = (c: AgentContext): number => lastAttempt(c)?.endedAt ?? c.startedAt;
 
 export function finalReason(status: AgentStatus, c: AgentContext, cancelReason?: string): string {
-  const last = lastAttempt(c);
   const of = `attempt ${c.attempt} of ${c.limits.maxIterations}`;
   switch (status) {
     case 'succeeded':
@@ -146,11 +210,11 @@ export function finalReason(status: AgentStatus, c: AgentContext, cancelReason?:
     case 'maxIterations':
       return `isDone was not satisfied within ${c.limits.maxIterations} iterations`;
     case 'invalidOutput':
-      return `${of} returned invalid output: ${last?.reason ?? 'unknown'}`;
+      return `${of} returned invalid output: ${lastAttempt(c)?.reason ?? 'unknown'}`;
     case 'failed':
-      return `${of} threw: ${last?.reason ?? 'unknown'}`;
+      return `${of} threw: ${lastAttempt(c)?.reason ?? 'unknown'}`;
     case 'deadlineExceeded':
-      return c.inFlight || last?.outcome === 'deadline'
+      return c.inFlight || lastAttempt(c)?.outcome === 'deadline'
         ? `the ${c.limits.deadlineMs} ms deadline passed during ${of}`
         : `the ${c.limits.deadlineMs} ms deadline would pass before attempt ${c.attempt + 1} could start`;
     case 'cancelled':
@@ -158,31 +222,43 @@ export function finalReason(status: AgentStatus, c: AgentContext, cancelReason?:
   }
 }
 
+// Built as literals in one key order (no spreads): this runs once per agent call.
 export function buildResult(c: AgentContext): AgentResult {
   const final = c.final ?? {
     status: 'failed' as const,
     reason: 'ended without a final state',
     endedAt: c.startedAt,
   };
-  const base = {
+  const durationMs = final.endedAt - c.startedAt;
+  if (final.status === 'succeeded' && c.candidate) {
+    return {
+      agentId: c.agentId,
+      reason: final.reason,
+      attempts: c.attempts,
+      startedAt: c.startedAt,
+      endedAt: final.endedAt,
+      durationMs,
+      status: 'succeeded',
+      fallback: false,
+      content: c.candidate.content,
+      confidence: c.candidate.confidence,
+      quality: c.candidate.quality,
+    };
+  }
+  const status = final.status === 'succeeded' ? 'failed' : final.status;
+  const result: AgentResult = {
     agentId: c.agentId,
     reason: final.reason,
     attempts: c.attempts,
     startedAt: c.startedAt,
     endedAt: final.endedAt,
-    durationMs: final.endedAt - c.startedAt,
-  };
-  if (final.status === 'succeeded' && c.candidate) {
-    return { ...base, status: 'succeeded', fallback: false, ...c.candidate };
-  }
-  const status = final.status === 'succeeded' ? 'failed' : final.status;
-  return {
-    ...base,
+    durationMs,
     status,
     fallback: true,
     content: FALLBACK_CONTENT[status],
     confidence: 0,
     quality: 'LOW',
-    ...(c.candidate ? { candidate: c.candidate } : {}),
   };
+  if (c.candidate) result.candidate = c.candidate;
+  return result;
 }

@@ -6,26 +6,25 @@ import type {
   AgentImplementation,
   AgentMachineInput,
   AgentSpec,
+  CheckedOutput,
   Verdict,
 } from './agent-context.js';
 import {
   buildResult,
   closeAttempt,
+  closeWithOutput,
   finalReason,
   keyOf,
   lastAttempt,
   lastEndedAt,
-  MAX_ISSUES,
 } from './agent-context.js';
 import type { AgentResult, AgentStatus, AttemptOutcome } from './agent-result.js';
 import type { AttemptMeta } from './attempt-meta.js';
 import { splitAttemptMeta } from './attempt-meta.js';
 import { beforeCallOf } from './before-call.js';
 import { now } from './clock.js';
-import { classifyQuality } from './quality.js';
 import { backoffDelay } from './retry.js';
 import { adoptUntrusted } from './thenable.js';
-import type { PlainData } from './untrusted.js';
 import { describeError, toPlainData } from './untrusted.js';
 
 export type {
@@ -36,6 +35,7 @@ export type {
   AgentLimits,
   AgentMachineInput,
   AgentSpec,
+  CheckedOutput,
   PreviousAttempt,
   Verdict,
 } from './agent-context.js';
@@ -43,36 +43,39 @@ export type {
 /**
  * One guarded agent call as a statechart:
  *
- *   running.attempting → running.validating → succeeded
- *        ↑                      ↓ (invalid, not done, threw, timed out)
+ *   running.attempting ──(valid, done)──▶ succeeded
+ *        ↑          ↓ (invalid, not done, threw, timed out)
  *   running.backingOff ← running.deciding → timedOut | maxIterations | invalidOutput | failed | deadlineExceeded
  *
  * plus `cancelled` from anywhere in `running`. Every final state produces an AgentResult.
  * Only plain data lives in context; the user's function and schema are behind the `run` actor,
- * referenced by name. It validates too, so one actor (one abort signal) covers an attempt.
+ * referenced by name. It validates too, so one actor (one abort signal) covers an attempt, and its
+ * result carries the verdict: the attempt's done event routes on it directly, closing the attempt
+ * in one assign (a successful call is one transition from `attempting` to `succeeded`).
  */
 
-/**
- * The attempt's output as plain data, with its verdict when it was plain data at all, and what the
- * run reported beside it (`withAttemptMeta`: usage, confidence), split off before anything else.
- */
-type Checked =
-  | (PlainData & { ok: false; meta?: AttemptMeta })
-  | (PlainData & { ok: true; verdict: Verdict; meta?: AttemptMeta });
+/** What the `run` actor resolves with: the attempt's plain output and its verdict, or why it was not plain. */
+type Checked = CheckedOutput;
 
-async function validateSafely(
+/** The verdict on a plain output; a validator that throws or rejects made it invalid. */
+function validateSafely(
   impl: AgentImplementation,
   value: unknown,
   meta: AttemptMeta,
-): Promise<Verdict> {
+): Verdict | Promise<Verdict> {
   try {
-    return await impl.validate(value, meta);
+    const verdict = impl.validate(value, meta);
+    return verdict instanceof Promise ? verdict.catch(validationThrew) : verdict;
   } catch (error) {
-    // E.g. an async refinement that throws: the output did not validate.
-    const { name, message } = describeError(error);
-    const reason = `validation threw ${name}: ${message}`;
-    return { valid: false, reason, issues: [{ path: '(root)', message: reason }] };
+    return validationThrew(error);
   }
+}
+
+// E.g. an async refinement that throws: the output did not validate.
+function validationThrew(error: unknown): Verdict {
+  const { name, message } = describeError(error);
+  const reason = `validation threw ${name}: ${message}`;
+  return { valid: false, reason, issues: [{ path: '(root)', message: reason }] };
 }
 
 const timedOut = (outcome: 'timedOut' | 'deadline') => ({
@@ -80,8 +83,7 @@ const timedOut = (outcome: 'timedOut' | 'deadline') => ({
   params: { outcome },
 });
 
-/** The attempt record's `usage` field, when the run reported any. */
-const usageOf = (meta: AttemptMeta | undefined) => (meta?.usage ? { usage: meta.usage } : {});
+const outputOf = (event: { type: string }) => (event as unknown as { output: Checked }).output;
 
 const specs = new WeakMap<object, AgentSpec>();
 
@@ -91,6 +93,13 @@ export const agentSpecOf = (logic: unknown): AgentSpec | undefined =>
 
 /** Builds the statechart for one agent: the same chart for every agent, its own implementations. */
 export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
+  /** The context fields of attempt `attempt`, starting at `at`. */
+  const beginAttempt = (attempt: number, at: number) => ({
+    attempt,
+    attemptStartedAt: at,
+    attemptEndsAt: at + spec.limits.attemptTimeoutMs,
+    inFlight: true,
+  });
   const machine = setup({
     types: {
       context: {} as AgentContext,
@@ -110,9 +119,15 @@ export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
         if (!adopted.ok) return adopted;
         const { output, meta } = splitAttemptMeta(adopted.value);
         const plain = toPlainData(output, spec.maxOutputBytes);
-        return plain.ok
-          ? { ...plain, verdict: await validateSafely(impl, plain.value, meta), meta }
-          : { ...plain, meta };
+        if (!plain.ok) return { ...plain, meta };
+        const verdict = validateSafely(impl, plain.value, meta);
+        return {
+          ok: true,
+          value: plain.value,
+          bytes: plain.bytes,
+          verdict: verdict instanceof Promise ? await verdict : verdict,
+          meta,
+        };
       }),
     },
     delays: {
@@ -130,8 +145,11 @@ export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
       attemptsLeft: ({ context }) => context.attempt < context.limits.maxIterations,
       lastOutcome: ({ context }, params: { outcome: AttemptOutcome }) =>
         lastAttempt(context)?.outcome === params.outcome,
-      outputIsPlain: ({ event }) => (event as unknown as { output: Checked }).output.ok,
-      validAndDone: ({ context }) => context.pending?.verdict.valid === true && context.pending.verdict.done,
+      // On the attempt's done event: the verdict came with the output.
+      validAndDone: ({ event }) => {
+        const out = outputOf(event);
+        return out.ok && out.verdict.valid && out.verdict.done;
+      },
       // The timer is clipped to the deadline, so when it fires the deadline is the cause if it clipped.
       deadlineCutAttempt: ({ context }) =>
         context.deadlineAt !== null && context.attemptEndsAt > context.deadlineAt,
@@ -144,80 +162,24 @@ export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
           context.deadlineAt,
     },
     actions: {
-      beginAttempt: assign(({ context, system }) => {
+      // On the transitions into `attempting` (the first attempt begins in the initial context).
+      beginAttempt: assign(({ context, system }) => beginAttempt(context.attempt + 1, now(system))),
+      recordOutput: assign(({ context, event, system }) =>
+        closeWithOutput(context, outputOf(event), now(system), spec.quality),
+      ),
+      // The one transition into `succeeded`: the attempt closes and the call ends in one assign.
+      succeed: assign(({ context, event, system }) => {
         const at = now(system);
-        return {
-          attempt: context.attempt + 1,
-          attemptStartedAt: at,
-          attemptEndsAt: at + context.limits.attemptTimeoutMs,
-          inFlight: true,
-          pending: null,
-        };
-      }),
-      holdOutput: assign(({ event }) => {
-        const out = (event as unknown as { output: Checked & { ok: true } }).output;
-        return {
-          pending: {
-            value: out.value,
-            bytes: out.bytes,
-            verdict: out.verdict,
-            ...(out.meta === undefined ? {} : { meta: out.meta }),
-          },
-        };
-      }),
-      recordUnplain: assign(({ context, event, system }) => {
-        const out = (event as unknown as { output: Checked & { ok: false } }).output;
-        return {
-          ...closeAttempt(context, now(system), {
-            outcome: 'invalid',
-            reason: out.reason,
-            ...(out.bytes === undefined ? {} : { bytes: out.bytes }),
-            ...usageOf(out.meta),
-          }),
-          previous: { attempt: context.attempt, outcome: 'invalid', reason: out.reason },
-        };
+        const closed = closeWithOutput(context, outputOf(event), at, spec.quality);
+        closed.final = { status: 'succeeded', reason: finalReason('succeeded', context), endedAt: at };
+        return closed;
       }),
       recordThrew: assign(({ context, event, system }) => {
         const error = describeError((event as unknown as { error: unknown }).error);
         const reason = `${error.name}: ${error.message}`;
-        return {
-          ...closeAttempt(context, now(system), { outcome: 'threw', reason, error }),
-          previous: { attempt: context.attempt, outcome: 'threw', reason },
-        };
-      }),
-      recordVerdict: assign(({ context, system }) => {
-        const v = context.pending!.verdict;
-        const bytes = context.pending?.bytes;
-        const sized = { ...(bytes === undefined ? {} : { bytes }), ...usageOf(context.pending?.meta) };
-        if (!v.valid) {
-          const issues = v.issues.slice(0, MAX_ISSUES);
-          return {
-            ...closeAttempt(context, now(system), { outcome: 'invalid', reason: v.reason, issues, ...sized }),
-            previous: {
-              attempt: context.attempt,
-              outcome: 'invalid',
-              output: context.pending?.value,
-              issues,
-              reason: v.reason,
-            },
-          };
-        }
-        const candidate = {
-          content: v.output,
-          confidence: v.confidence,
-          quality: classifyQuality(v.confidence, context.quality),
-        };
-        const outcome: AttemptOutcome = v.done ? 'valid' : 'notDone';
-        return {
-          ...closeAttempt(context, now(system), {
-            outcome,
-            confidence: v.confidence,
-            ...(v.done ? {} : { reason: 'isDone returned false' }),
-            ...sized,
-          }),
-          candidate,
-          previous: v.done ? context.previous : { attempt: context.attempt, outcome, output: v.output },
-        };
+        const closed = closeAttempt(context, now(system), { outcome: 'threw', reason, error });
+        closed.previous = { attempt: context.attempt, outcome: 'threw', reason };
+        return closed;
       }),
       recordTimeout: assign(({ context, system }, params: { outcome: 'timedOut' | 'deadline' }) =>
         closeAttempt(context, now(system), {
@@ -231,18 +193,16 @@ export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
       finish: assign(({ context, event, system }, params: { status: AgentStatus }) => {
         const at = now(system);
         const cancelReason = event.type === 'cancel' ? event.reason : undefined;
-        const closed =
+        const closed: Partial<AgentContext> =
           context.inFlight && params.status === 'cancelled'
             ? closeAttempt(context, at, { outcome: 'cancelled', reason: cancelReason ?? 'cancelled' })
             : {};
-        return {
-          ...closed,
-          final: {
-            status: params.status,
-            reason: finalReason(params.status, context, cancelReason),
-            endedAt: at,
-          },
+        closed.final = {
+          status: params.status,
+          reason: finalReason(params.status, context, cancelReason),
+          endedAt: at,
         };
+        return closed;
       }),
     },
   }).createMachine({
@@ -262,10 +222,8 @@ export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
         maxOutputBytes: spec.maxOutputBytes,
         startedAt: at,
         deadlineAt: spec.limits.deadlineMs === null ? null : at + spec.limits.deadlineMs,
-        attempt: 0,
-        attemptStartedAt: at,
-        attemptEndsAt: at,
-        inFlight: false,
+        // The first attempt begins with the call; the transitions back into `attempting` begin the next.
+        ...beginAttempt(1, at),
         attempts: [],
         pending: null,
         previous: null,
@@ -308,7 +266,6 @@ export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
         initial: 'attempting',
         states: {
           attempting: {
-            entry: 'beginAttempt',
             invoke: {
               id: 'run',
               src: 'run',
@@ -318,9 +275,10 @@ export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
                 idempotencyKey: keyOf(context, context.attempt),
                 previous: context.previous,
               }),
+              // The verdict came with the attempt's result: a valid, done output ends the call here.
               onDone: [
-                { guard: 'outputIsPlain', target: 'validating', actions: 'holdOutput' },
-                { target: 'deciding', actions: 'recordUnplain' },
+                { guard: 'validAndDone', target: '#agent.succeeded', actions: 'succeed' },
+                { target: 'deciding', actions: 'recordOutput' },
               ],
               onError: { target: 'deciding', actions: 'recordThrew' },
             },
@@ -346,13 +304,6 @@ export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
               ],
             },
           },
-          // Transient: the verdict came with the attempt's result; this state routes on it.
-          validating: {
-            always: [
-              { guard: 'validAndDone', target: '#agent.succeeded', actions: 'recordVerdict' },
-              { target: 'deciding', actions: 'recordVerdict' },
-            ],
-          },
           // Transient: picks the next attempt or the way out named by the last attempt's outcome.
           deciding: {
             always: [
@@ -363,6 +314,7 @@ export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
                   { type: 'lastOutcome', params: { outcome: 'notDone' as AttemptOutcome } },
                 ]),
                 target: 'attempting',
+                actions: 'beginAttempt',
               },
               { guard: and(['attemptsLeft', 'backoffMissesDeadline']), target: '#agent.deadlineExceeded' },
               { guard: 'attemptsLeft', target: 'backingOff' },
@@ -376,12 +328,19 @@ export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
             ],
           },
           backingOff: {
-            after: { backoff: 'attempting' },
-            on: { 'agent.backoffDone': { guard: 'timerForThisAttempt', target: 'attempting' } },
+            after: { backoff: { target: 'attempting', actions: 'beginAttempt' } },
+            on: {
+              'agent.backoffDone': {
+                guard: 'timerForThisAttempt',
+                target: 'attempting',
+                actions: 'beginAttempt',
+              },
+            },
           },
         },
       },
-      succeeded: { type: 'final', entry: { type: 'finish', params: { status: 'succeeded' } } },
+      // Entered only by `succeed`, which already closed the attempt and set `final`.
+      succeeded: { type: 'final' },
       timedOut: { type: 'final', entry: { type: 'finish', params: { status: 'timedOut' } } },
       maxIterations: { type: 'final', entry: { type: 'finish', params: { status: 'maxIterations' } } },
       invalidOutput: { type: 'final', entry: { type: 'finish', params: { status: 'invalidOutput' } } },

@@ -237,7 +237,11 @@ function hasConfidenceField(schema: z.ZodType): boolean {
   return field.safeParse(0.5).success;
 }
 
-async function validate(
+/**
+ * Schema, confidence and isDone on one output. Always an async parse: a sync parse of a schema with
+ * an async refinement would call the refinement twice and drop the first promise it returned.
+ */
+function validate(
   schema: z.ZodType,
   output: unknown,
   meta: AttemptMeta,
@@ -245,7 +249,17 @@ async function validate(
   isDone: ((output: unknown) => boolean) | undefined,
 ): Promise<Verdict> {
   // A schema with a key named like an Object.prototype member (toString) must not see the inherited one.
-  const parsed = await schema.safeParseAsync(forParsing(schema, output));
+  return schema
+    .safeParseAsync(forParsing(schema, output))
+    .then((parsed) => judge(parsed, meta, confidenceOf, isDone));
+}
+
+function judge(
+  parsed: z.ZodSafeParseResult<unknown>,
+  meta: AttemptMeta,
+  confidenceOf: ((output: unknown) => number) | 'reported',
+  isDone: ((output: unknown) => boolean) | undefined,
+): Verdict {
   if (!parsed.success) {
     const issues = toValidationIssues(parsed.error.issues);
     const first = issues[0]!;

@@ -189,6 +189,56 @@ describe('agent spans from the inspection stream', () => {
   });
 });
 
+describe('agent spans: snapshots that change nothing', () => {
+  it('a stale timer event and a repeated snapshot open, close and emit nothing; the attempt ends once', async () => {
+    const { clock, recorder, inspect, stream, errors } = setupRun();
+    const events: RunEvent[] = [];
+    stream.subscribe((e) => events.push(e));
+    const seen: string[] = [];
+    const agent = defineAgent({
+      id: 'w',
+      output: Draft,
+      run: mockRun([{ output: draft('ok'), delayMs: 100 }], { clock }),
+      limits,
+      retry,
+    });
+    const actor = createActor(agentActor(agent), {
+      clock,
+      inspect: (e) => {
+        if (e.type === '@xstate.snapshot' && e.actorRef === actor) seen.push(String(e.event.type));
+        inspect(e);
+      },
+      input: { input: null, runId: 'r' },
+    });
+    actor.start();
+    await clock.advance(10);
+    // Timers of other attempts are ignored by the statechart: XState still reports a snapshot.
+    actor.send({ type: 'agent.attemptTimer', attempt: 7 });
+    actor.send({ type: 'agent.backoffDone', attempt: 7 });
+    expect(seen).toEqual(['xstate.init', 'agent.attemptTimer', 'agent.backoffDone']);
+    // The same snapshot reported again (as the runtime does before a child's done event).
+    inspect({
+      type: '@xstate.snapshot',
+      actorRef: actor,
+      rootId: actor.sessionId,
+      snapshot: actor.getSnapshot(),
+      event: { type: 'again' },
+    } as never);
+    expect(tree(recorder.spans())).toEqual(['agent w running 0→…', '  attempt 1 running 0→…']);
+    expect(events.map((e) => e.type)).toEqual(['agent.started', 'attempt.started']);
+    await clock.advance(90);
+    expect(actor.getSnapshot().output?.status).toBe('succeeded');
+    expect(tree(recorder.spans())).toEqual(['agent w success 0→100', '  attempt 1 success 0→100']);
+    expect(events.map((e) => e.type)).toEqual([
+      'agent.started',
+      'attempt.started',
+      'attempt.finished',
+      'agent.finished',
+    ]);
+    expect(errors).toEqual([]);
+  });
+});
+
 describe('agent spans inside a hand-written machine', () => {
   const writer = (clock: ReturnType<typeof testClock>) =>
     defineAgent({

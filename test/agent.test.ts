@@ -379,6 +379,63 @@ describe('agent: untrusted output', () => {
     expect((await runAgent(agent, null, { clock: testClock() })).reason).toMatch(/isDone\(\) threw: "nope"/);
   });
 
+  it('async refinements decide validity: a failing one is invalid with its path and message', async () => {
+    const Checked = z.object({
+      content: z.string().refine(async (c) => c !== 'banned', 'content is banned'),
+      confidence: z.number(),
+    });
+    const outcome = async (content: string) =>
+      runAgent(
+        defineAgent({ id: 'a', output: Checked, run: mockRun([{ output: draft(content) }]), limits: once }),
+        null,
+        { clock: testClock() },
+      );
+    const banned = await outcome('banned');
+    expect(banned.status).toBe('invalidOutput');
+    expect(banned.attempts[0]!.issues).toEqual([{ path: 'content', message: 'content is banned' }]);
+    const fine = await outcome('fine');
+    expect(fine.status).toBe('succeeded');
+    expect(fine.content).toEqual(draft('fine'));
+  });
+
+  it('nested schema issues keep their dotted path; a throwing or rejecting refinement is invalid, not a crash', async () => {
+    const Nested = z.object({
+      content: z.string(),
+      confidence: z.number(),
+      tags: z.array(z.object({ name: z.string() })),
+    });
+    const nested = defineAgent({
+      id: 'n',
+      output: Nested,
+      run: mockRun([{ output: { ...draft('x'), tags: [{ name: 'a' }, { name: 2 }] } }]),
+      limits: once,
+    });
+    const invalid = await runAgent(nested, null, { clock: testClock() });
+    expect(invalid.status).toBe('invalidOutput');
+    expect(invalid.attempts[0]!.issues!.map((i) => i.path)).toEqual(['tags.1.name']);
+    expect(invalid.reason).toMatch(/schema: tags\.1\.name: /);
+
+    for (const [name, check] of [
+      [
+        'throws',
+        () => {
+          throw new Error('checker down');
+        },
+      ],
+      ['rejects', async () => Promise.reject(new Error('checker down'))],
+    ] as const) {
+      const agent = defineAgent({
+        id: name,
+        output: Draft.refine(check),
+        run: mockRun([{ output: draft('x') }]),
+        limits: once,
+      });
+      const result = await runAgent(agent, null, { clock: testClock() });
+      expect(result.status).toBe('invalidOutput');
+      expect(result.reason).toMatch(/validation threw Error: checker down/);
+    }
+  });
+
   it('a validator that hangs (async refinement) is bounded by the attempt timeout', async () => {
     const clock = testClock();
     const Hanging = Draft.refine(() => new Promise<boolean>(() => {}));

@@ -50,6 +50,8 @@ export interface AgentSpansOptions {
 
 interface Tracked {
   recorder: TraceRecorder;
+  /** The context last handled: a snapshot with the same one changes no span. */
+  context: AgentContext;
   events: EventSink<RunEvent> | undefined;
   agentSpanId: string;
   /** Attempt number → open span id. */
@@ -59,6 +61,8 @@ interface Tracked {
   /** How many records of `context.attempts` were handled. */
   closed: number;
 }
+
+const ENDED = Symbol('ended');
 
 const SUCCESSFUL: ReadonlySet<AttemptOutcome> = new Set(['valid', 'notDone']);
 
@@ -78,9 +82,9 @@ export function isAgentContext(context: unknown): context is AgentContext {
 
 export function agentSpans(options: AgentSpansOptions): (event: InspectionEvent) => void {
   const onError = options.onError ?? reportOncePerSource();
-  // null: seen, not an agent (or nobody records it). A WeakMap, so finished actors are collected.
-  const tracked = new WeakMap<AnyActorRef, Tracked | null>();
-  const ended = new WeakSet<AnyActorRef>();
+  // null: seen, not recorded (nobody records it); ENDED: its spans are closed, later snapshots are
+  // ignored. A WeakMap, so finished actors are collected.
+  const tracked = new WeakMap<AnyActorRef, Tracked | null | typeof ENDED>();
 
   // Callers check `t.events` first, so no event object is built when nobody listens.
   const emit = (sink: EventSink<RunEvent>, event: RunEvent) => {
@@ -112,7 +116,7 @@ export function agentSpans(options: AgentSpansOptions): (event: InspectionEvent)
       startedAt: context.startedAt,
       attributes,
     });
-    const t: Tracked = { recorder, events, agentSpanId, open: new Map(), opened: 0, closed: 0 };
+    const t: Tracked = { recorder, context, events, agentSpanId, open: new Map(), opened: 0, closed: 0 };
     if (t.events) {
       const { runId, agentId } = context;
       const stepId = context.stepId;
@@ -245,16 +249,23 @@ export function agentSpans(options: AgentSpansOptions): (event: InspectionEvent)
   }
 
   function onSnapshot(ref: AnyActorRef, snapshot: Snapshot<unknown> & { context?: unknown }): void {
-    if (ended.has(ref)) return;
+    // Cheap checks first: most snapshots are not an agent's (the workflow, each attempt's promise),
+    // and an active one that is not agent-shaped can open or close nothing.
+    const active = snapshot.status === 'active';
+    const context = isAgentContext(snapshot.context) ? snapshot.context : undefined;
+    if (active && context === undefined) return;
     let t = tracked.get(ref);
+    if (t === ENDED) return;
     if (t === undefined) {
-      t = isAgentContext(snapshot.context) ? begin(ref, snapshot.context) : null;
+      t = context ? begin(ref, context) : null;
       tracked.set(ref, t);
+    } else if (t !== null && active && context === t.context) {
+      return; // nothing changed since the last snapshot
     }
     if (t === null) return;
     // An error snapshot may lack context; the last one we saw is what we have then.
-    const context = isAgentContext(snapshot.context) ? snapshot.context : undefined;
     if (context) {
+      t.context = context;
       for (; t.closed < context.attempts.length; t.closed++)
         closeAttempt(t, context, context.attempts[t.closed]!);
       // Opened after closing: one macrostep can close attempt n and begin attempt n + 1.
@@ -282,8 +293,7 @@ export function agentSpans(options: AgentSpansOptions): (event: InspectionEvent)
         break;
       }
     }
-    ended.add(ref);
-    tracked.delete(ref);
+    tracked.set(ref, ENDED);
   }
 
   return (event) => {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { parseOptions } from '../options.js';
 import { isTraceId, newSpanId, newTraceId } from './ids.js';
 import { type ObserverErrorHandler, reportOncePerSource, safeReport } from './report.js';
-import type { Span, SpanEnd, SpanStart, Trace } from './span.js';
+import type { Span, SpanAttributes, SpanEnd, SpanStart, Trace } from './span.js';
 
 /**
  * The span collector of one trace (one run). Adapters (agent actors, breakers, the workflow) call
@@ -90,6 +90,8 @@ interface Sink {
 }
 
 const wallClock = { now: () => Date.now() };
+/** Shared by every span started without attributes: frozen, so sharing it is safe. */
+const NO_ATTRIBUTES: Readonly<SpanAttributes> = Object.freeze({});
 
 export function createTraceRecorder(options: TraceRecorderOptions = {}): TraceRecorder {
   const parsed = parseOptions(optionsSchema, options, 'createTraceRecorder');
@@ -154,7 +156,7 @@ export function createTraceRecorder(options: TraceRecorderOptions = {}): TraceRe
       operation: fields.operation,
       status: 'running',
       startedAt: fields.startedAt ?? clock.now(),
-      attributes: Object.freeze({ ...fields.attributes }),
+      attributes: fields.attributes ? Object.freeze({ ...fields.attributes }) : NO_ATTRIBUTES,
     };
     if (fields.agentId !== undefined) span.agentId = fields.agentId;
     if (fields.stepId !== undefined) span.stepId = fields.stepId;
@@ -164,18 +166,31 @@ export function createTraceRecorder(options: TraceRecorderOptions = {}): TraceRe
     return spanId;
   }
 
-  function end(spanId: string, fields: SpanEnd): Span | undefined {
+  /** `endedAt` defaults to `at`, else the clock's now. */
+  function end(spanId: string, fields: SpanEnd, at?: number): Span | undefined {
     const running = spans.get(spanId);
     if (running?.status !== 'running') return undefined;
-    const endedAt = fields.endedAt ?? clock.now();
-    const span: Span = { ...running };
-    span.status = fields.status;
+    const endedAt = fields.endedAt ?? at ?? clock.now();
+    // Field by field, in the running span's key order: spreading a frozen object is the slow path.
+    const span: Span = {
+      traceId: running.traceId,
+      spanId,
+      parentSpanId: running.parentSpanId,
+      name: running.name,
+      operation: running.operation,
+      status: fields.status,
+      startedAt: running.startedAt,
+      attributes: fields.attributes
+        ? Object.freeze({ ...running.attributes, ...fields.attributes })
+        : running.attributes,
+    };
+    if (running.agentId !== undefined) span.agentId = running.agentId;
+    if (running.stepId !== undefined) span.stepId = running.stepId;
     span.endedAt = endedAt;
     span.durationMs = Math.max(0, endedAt - running.startedAt);
     if (fields.reason !== undefined) span.reason = fields.reason;
     if (fields.error !== undefined)
       span.error = Object.freeze({ name: fields.error.name, message: fields.error.message });
-    if (fields.attributes) span.attributes = Object.freeze({ ...running.attributes, ...fields.attributes });
     spans.set(spanId, Object.freeze(span));
     if (endSinks.length > 0) notify(endSinks, span, 'end');
     return span;
@@ -196,10 +211,11 @@ export function createTraceRecorder(options: TraceRecorderOptions = {}): TraceRe
       return fixTraceId(null);
     },
     start,
-    end,
+    end: (spanId, fields) => end(spanId, fields),
     record(fields) {
       const spanId = start(fields);
-      end(spanId, { ...fields, endedAt: fields.endedAt ?? spans.get(spanId)!.startedAt });
+      // A decision takes no time: it ends when it started, unless it says otherwise.
+      end(spanId, fields, spans.get(spanId)!.startedAt);
       return spanId;
     },
     endRunning(fields) {
