@@ -73,6 +73,12 @@ export interface AgentMachineInput {
   visit?: number;
 }
 
+/**
+ * Kept under 20 fields: XState copies context with `Object.assign({}, …)` on every assign, and V8
+ * turns such a copy with 20 or more properties into a dictionary (slower, and larger per run).
+ * Static parts of the spec that nothing reads from a snapshot (the output byte cap) stay in the
+ * machine's closure.
+ */
 export interface AgentContext {
   agentId: string;
   stepId: string;
@@ -82,7 +88,6 @@ export interface AgentContext {
   limits: AgentLimits;
   retry: RetryPolicy;
   quality: QualityThresholds;
-  maxOutputBytes: number;
   startedAt: number;
   /** Absolute times, so timers can be re-armed after a restore. */
   deadlineAt: number | null;
@@ -91,11 +96,6 @@ export interface AgentContext {
   attemptEndsAt: number;
   inFlight: boolean;
   attempts: AttemptRecord[];
-  /**
-   * Always null: an attempt's output is closed into `attempts` by the transition that receives it.
-   * Kept so snapshots (and the state log) keep their shape.
-   */
-  pending: { value: unknown; bytes: number; verdict: Verdict; meta?: AttemptMeta } | null;
   previous: PreviousAttempt | null;
   candidate: { content: unknown; confidence: number; quality: Quality } | null;
   final: { status: AgentStatus; reason: string; endedAt: number } | null;
@@ -137,7 +137,7 @@ export function closeAttempt(
   fields: AttemptFields,
 ): Partial<AgentContext> {
   const record = Object.assign(attemptRecord(context, at, fields.outcome), fields);
-  return { attempts: [...context.attempts, record], inFlight: false, pending: null };
+  return { attempts: [...context.attempts, record], inFlight: false };
 }
 
 /**

@@ -219,13 +219,11 @@ export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
         limits: spec.limits,
         retry: spec.retry,
         quality: spec.quality,
-        maxOutputBytes: spec.maxOutputBytes,
         startedAt: at,
         deadlineAt: spec.limits.deadlineMs === null ? null : at + spec.limits.deadlineMs,
         // The first attempt begins with the call; the transitions back into `attempting` begin the next.
         ...beginAttempt(1, at),
         attempts: [],
-        pending: null,
         previous: null,
         candidate: null,
         final: null,
