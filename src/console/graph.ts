@@ -82,7 +82,7 @@ function edgeLabel(event: string, from: string, to: string): string {
     if (source === 'gating')
       return target === 'fallback' ? 'gate blocked' : target === 'reviewing' ? 'needs review' : 'passed';
     if (source === 'writing') return target === 'fallback' ? 'write conflict' : 'written';
-    return source === 'validating' ? 'not done' : '';
+    return '';
   }
   if (event === 'cancel') return 'cancel';
   if (event.includes('Deadline') || event === 'workflow.deadline') return 'deadline';
@@ -92,7 +92,7 @@ function edgeLabel(event: string, from: string, to: string): string {
   if (event.startsWith('xstate.done.actor.'))
     return target === 'fallback'
       ? 'rejected / expired'
-      : target === 'validating' || target === 'gating'
+      : target === 'gating'
         ? 'output'
         : 'done';
   if (event.startsWith('xstate.error.actor.')) return 'error';
