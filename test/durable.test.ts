@@ -112,6 +112,38 @@ describe('durable runs: stop, restart, resume', () => {
     await runtime.stop();
   });
 
+  it('a snapshot stored before steps decided in their transitions resumes where it rested', async () => {
+    // Stored by the previous version: resting in `admitting` (waiting for the breaker's answer by
+    // event), with no shared-state journal in the workflow's context.
+    const clock = testClock();
+    const { workflow, researcherRun } = pipeline([{ output: draft('written', 0.9) }], clock);
+    const live = createActor(workflow.machine, { input: { runId: 'old', input: null }, clock }).start();
+    const stored = JSON.parse(JSON.stringify(live.getPersistedSnapshot())) as {
+      value: unknown;
+      children: Record<string, unknown>;
+      context: { journal?: unknown; slots: Record<string, Record<string, unknown>> };
+    };
+    live.stop();
+    stored.value = { running: { researcher: 'admitting' } };
+    stored.children = {};
+    delete stored.context.journal;
+    delete stored.context.slots.researcher!.admission;
+    const callsBefore = researcherRun.calls.length;
+    const resumed = createActor(workflow.machine, {
+      input: { runId: 'old', input: null },
+      snapshot: stored as never,
+      clock,
+    }).start();
+    resumed.send({ type: 'restore' });
+    for (let i = 0; i < 10; i++) await clock.advance(50);
+    expect(researcherRun.calls.length).toBe(callsBefore + 1);
+    expect(resumed.getSnapshot().context.steps.map((r) => [r.stepId, r.status, r.version])).toEqual([
+      ['researcher', 'passed', 1],
+      ['writer', 'passed', 2],
+    ]);
+    expect(resumed.getSnapshot().status).toBe('done');
+  });
+
   it('the workflow deadline is re-armed at the same absolute time', async () => {
     const clock = testClock();
     const store = memoryStore();
