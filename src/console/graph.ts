@@ -90,11 +90,7 @@ function edgeLabel(event: string, from: string, to: string): string {
     return source === 'backingOff' ? 'retry' : 'timeout';
   if (event.endsWith('backoffDone')) return 'retry';
   if (event.startsWith('xstate.done.actor.'))
-    return target === 'fallback'
-      ? 'rejected / expired'
-      : target === 'gating'
-        ? 'output'
-        : 'done';
+    return target === 'fallback' ? 'rejected / expired' : target === 'gating' ? 'output' : 'done';
   if (event.startsWith('xstate.error.actor.')) return 'error';
   return event.replace(/^agent\./, '');
 }

@@ -1,7 +1,8 @@
 /**
  * What a storage medium must do for `recordStore` to build a Store on it: keep each run as an
  * append-only list of lines, and breaker lines by key. Backends know nothing of the format; checks,
- * ordering and batching live in one place (record-store.ts) for every medium.
+ * ordering and batching live in one place (record-store.ts, with run-lanes.ts and breaker-lane.ts)
+ * for every medium.
  */
 export interface Backend {
   readonly kind: string;
