@@ -2,7 +2,8 @@ import { assign } from 'xstate';
 import { now } from './clock.js';
 import type { StepOutcome } from './review-trigger.js';
 import { reviewTrigger } from './review-trigger.js';
-import type { RunOutcome, StepRecord, StepSlot, WorkflowContext } from './workflow-context.js';
+import type { StepEnding, StepFields } from './step-endings.js';
+import type { StepRecord, StepSlot, WorkflowContext } from './workflow-context.js';
 import type { AgentStepPlan } from './workflow-plan.js';
 
 // The pieces the step states are built from: event accessors, slot updates, step records, the
@@ -17,7 +18,7 @@ export function record(
   context: WorkflowContext,
   step: AgentStepPlan,
   at: number,
-  fields: Omit<StepRecord, 'stepId' | 'visit' | 'agentId' | 'startedAt' | 'endedAt'>,
+  fields: StepFields,
 ): StepRecord {
   const slot = Object.hasOwn(context.slots, step.id) ? context.slots[step.id] : undefined;
   return {
@@ -42,15 +43,13 @@ export const setSlot = (stepId: string, patch: (ctx: Ctx, event: unknown) => Par
     slots: { ...context.slots, [stepId]: { ...context.slots[stepId]!, ...patch(context, event) } },
   }));
 
-export const fallbackFromStep = (
-  _step: AgentStepPlan,
-  make: (ctx: Ctx, event: unknown, at: number) => { outcome: RunOutcome; record: StepRecord },
-) =>
+/** Ends the run from a step: its ending's outcome, and its record appended to the run's steps. */
+export const fallbackFromStep = (step: AgentStepPlan, make: (ctx: Ctx, event: unknown) => StepEnding) =>
   assign(({ context, event, system }: { context: Ctx; event: unknown; system: { _clock: unknown } }) => {
     const at = now(system);
-    const { outcome, record: rec } = make(context, event, at);
+    const { outcome, fields } = make(context, event);
     return {
-      steps: [...context.steps, rec],
+      steps: [...context.steps, record(context, step, at, fields)],
       outcome: context.outcome ?? outcome,
       endedAt: at,
     };

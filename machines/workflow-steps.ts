@@ -1,7 +1,8 @@
 import type { AgentResult } from './agent-result.js';
 import type { WriteOutcome } from './blackboard-outcome.js';
-import type { BreakerOpen, EdgeDecision } from './edge-result.js';
+import type { BreakerOpen, EdgeDecision, GateFallback } from './edge-result.js';
 import type { EscalationOutcome } from './escalation-context.js';
+import { breakerOpenEnding, gateEnding, reviewEnding, writeRefusedEnding } from './step-endings.js';
 import { WORKFLOW_FALLBACK_CONTENT } from './workflow-context.js';
 import type { AgentStepPlan, PlanTransition, StepPlan, WorkflowPlan } from './workflow-plan.js';
 import { END } from './workflow-plan.js';
@@ -10,7 +11,6 @@ import {
   doneOutput,
   failStep,
   fallbackFromStep,
-  record,
   reviewBranch,
   setSlot,
   slotKey,
@@ -26,6 +26,7 @@ import {
 /** The states of one agent call, ending in `done` (a final state). */
 function agentStates(step: AgentStepPlan): Config {
   const id = slotKey(step);
+  const ref = { stepId: id, agentId: step.agentId };
   return {
     admitting: {
       // The breaker decides inside this transition (the `admit` action over the runtime's breakers
@@ -45,27 +46,9 @@ function agentStates(step: AgentStepPlan): Config {
         {
           guard: ({ context }: { context: Ctx }) => slotOf(context, id)?.admission?.allowed === false,
           target: '#workflow.fallback',
-          actions: fallbackFromStep(step, (ctx, _e, at) => {
-            const refusal = (ctx.slots[id]!.admission as { refusal: BreakerOpen }).refusal;
-            return {
-              outcome: {
-                status: 'fallback',
-                cause: 'breakerOpen',
-                output: refusal.content,
-                reason: `step ${id}: ${refusal.reason}`,
-                stepId: id,
-                agentId: step.agentId,
-                detail: refusal,
-              },
-              record: record(ctx, step, at, {
-                status: 'breakerOpen',
-                confidence: 0,
-                quality: 'LOW',
-                attempts: 0,
-                reason: refusal.reason,
-              }),
-            };
-          }),
+          actions: fallbackFromStep(step, (ctx) =>
+            breakerOpenEnding(ref, (ctx.slots[id]!.admission as { refusal: BreakerOpen }).refusal),
+          ),
         },
       ],
     },
@@ -126,31 +109,10 @@ function agentStates(step: AgentStepPlan): Config {
         {
           guard: ({ context }: { context: Ctx }) => slotOf(context, id)?.decision?.passed === false,
           target: '#workflow.fallback',
-          actions: fallbackFromStep(step, (ctx, _e, at) => {
+          actions: fallbackFromStep(step, (ctx) => {
             const slot = ctx.slots[id]!;
             const decision = slot.decision as Extract<EdgeDecision, { passed: false }>;
-            const result = slot.result!;
-            const agentFell = result.fallback;
-            const fb = decision.fallback;
-            return {
-              outcome: {
-                status: 'fallback',
-                cause: agentFell ? 'agent' : 'gate',
-                output: fb.content,
-                reason: `step ${id}: ${agentFell ? `agent ${result.agentId} ${result.status}: ${result.reason}` : fb.reason}`,
-                stepId: id,
-                agentId: step.agentId,
-                detail: agentFell ? result : fb,
-              },
-              record: record(ctx, step, at, {
-                status: agentFell ? 'agentFallback' : 'gated',
-                agentStatus: result.status,
-                confidence: result.fallback ? 0 : result.confidence,
-                quality: 'LOW',
-                attempts: result.attempts.length,
-                reason: agentFell ? result.reason : fb.reason,
-              }),
-            };
+            return gateEnding(ref, slot.result!, decision.fallback as GateFallback);
           }),
         },
       ],
@@ -197,38 +159,10 @@ function agentStates(step: AgentStepPlan): Config {
                 },
                 {
                   target: '#workflow.fallback',
-                  actions: fallbackFromStep(step, (ctx, e, at) => {
-                    const o = doneOutput<EscalationOutcome & { content: string }>(e);
-                    const expired = o.decision === 'expired';
-                    const reason = expired
-                      ? `step ${id}: the review expired with no human decision (${o.resolution})`
-                      : `step ${id}: rejected in human review by ${o.by}: ${o.reason}`;
+                  actions: fallbackFromStep(step, (ctx, e) => {
                     const slot = ctx.slots[id]!;
-                    return {
-                      outcome: {
-                        status: 'fallback',
-                        cause: expired ? 'reviewExpired' : 'reviewRejected',
-                        output: o.content,
-                        reason,
-                        stepId: id,
-                        agentId: step.agentId,
-                        ...(slot.result ? { detail: slot.result } : {}),
-                      },
-                      record: record(ctx, step, at, {
-                        status: 'reviewRejected',
-                        ...(slot.result ? { agentStatus: slot.result.status } : {}),
-                        confidence: slot.review?.confidence ?? 0,
-                        quality: 'LOW',
-                        attempts: slot.result?.attempts.length ?? 0,
-                        reason,
-                        review: {
-                          reviewId: o.reviewId,
-                          decision: o.decision,
-                          by: o.by,
-                          decidedAt: o.decidedAt,
-                        },
-                      }),
-                    };
+                    const o = doneOutput<EscalationOutcome & { content: string; reason: string }>(e);
+                    return reviewEnding(ref, slot.result, slot.review?.confidence ?? 0, o);
                   }),
                 },
               ],
@@ -249,29 +183,14 @@ function agentStates(step: AgentStepPlan): Config {
         {
           guard: ({ context }: { context: Ctx }) => slotOf(context, id)?.written?.ok === false,
           target: '#workflow.fallback',
-          actions: fallbackFromStep(step, (ctx, _e, at) => {
+          actions: fallbackFromStep(step, (ctx) => {
             const slot = ctx.slots[id]!;
-            const outcome = slot.written as WriteOutcome & { ok: false; message: string };
-            const result = slot.result as Extract<AgentResult, { fallback: false }>;
-            return {
-              outcome: {
-                status: 'fallback',
-                cause: 'stateRejected',
-                output: WORKFLOW_FALLBACK_CONTENT.stateRejected,
-                reason: `step ${id}: the shared state refused the write to "${step.writes}": ${outcome.message}`,
-                stepId: id,
-                agentId: step.agentId,
-                detail: outcome,
-              },
-              record: record(ctx, step, at, {
-                status: 'stateRejected',
-                agentStatus: result.status,
-                confidence: result.confidence,
-                quality: result.quality,
-                attempts: result.attempts.length,
-                reason: outcome.message,
-              }),
-            };
+            return writeRefusedEnding(
+              ref,
+              step.writes,
+              slot.written as WriteOutcome & { ok: false },
+              slot.result,
+            );
           }),
         },
       ],

@@ -7,6 +7,7 @@ import { now } from './clock.js';
 import { applyGate } from './gate.js';
 import { emptyJournal } from './journal.js';
 import { admitted, gated } from './step-decisions.js';
+import { passedFields } from './step-endings.js';
 import type {
   RunOutcome,
   WorkflowContext,
@@ -163,21 +164,12 @@ export function compileWorkflow(
         const written = { ...slot, written: outcome };
         const slots = { ...context.slots, [params.stepId]: written };
         if (!next || !outcome.ok) return { slots };
-        const result = slot.result;
         return {
           ...next,
           slots,
           steps: [
             ...context.steps,
-            record(context, step, at, {
-              status: 'passed',
-              ...(result ? { agentStatus: result.status } : {}),
-              confidence: result?.confidence ?? 0,
-              quality: result?.quality ?? 'LOW',
-              attempts: result?.attempts.length ?? 0,
-              version: outcome.version,
-              ...(slot.reviewed ? { review: slot.reviewed } : {}),
-            }),
+            record(context, step, at, passedFields(slot.result, outcome.version, slot.reviewed)),
           ],
         };
       }),

@@ -55,6 +55,42 @@ function start(
   return { clock, lines, run: runtime.start(workflow, null, { runId: 'r1' }) };
 }
 
+describe('workflow + human review: a reviewed output the shared state refuses', () => {
+  it('a breaker refusal approved with an edit the state schema refuses ends stateRejected, not in a crash', async () => {
+    const writer = defineAgent({
+      id: 'writer',
+      output: Draft,
+      run: mockRun([{ throws: 'down' }]),
+      limits: { maxIterations: 1, attemptTimeoutMs: 1000 },
+    });
+    const workflow = defineWorkflow({
+      id: 'strict-state',
+      // Stricter than the agent's own schema, which the edit passes.
+      state: z.object({ writer: z.object({ content: z.string().max(5), confidence: z.number() }) }).partial(),
+      steps: [
+        {
+          agent: writer,
+          breaker: { failureThreshold: 1, cooldownMs: 60_000 },
+          review: { below: 0.7, onFallback: false, onBreakerOpen: true },
+        },
+      ],
+    });
+    const clock = testClock();
+    runtime = createRuntime({ clock, onEscalation: () => {} });
+    const first = runtime.start(workflow, null, { runId: 'r1' });
+    await clock.advance(10);
+    expect((await first.done).status).toBe('fallback'); // the agent threw: the breaker opens
+    const second = runtime.start(workflow, null, { runId: 'r2' });
+    await settle();
+    expect((await second.result).status).toBe('awaitingReview');
+    await runtime.reviews.edit('r2.writer.1', draft('far too long for the state', 0.9), { by: 'eve' });
+    const done = await second.done;
+    expect(done).toMatchObject({ status: 'fallback', cause: 'stateRejected', stepId: 'writer' });
+    expect(done.steps.at(-1)).toMatchObject({ stepId: 'writer', status: 'stateRejected', attempts: 0 });
+    expect(done.steps.at(-1)).not.toHaveProperty('agentStatus');
+  });
+});
+
 describe('workflow + human review', () => {
   it('low confidence pauses the run as awaitingReview; an edit resumes it and the edited output completes', async () => {
     const { workflow, publisherRun } = pipeline([{ output: draft('shaky draft', 0.62) }]);

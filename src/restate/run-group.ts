@@ -1,10 +1,15 @@
 import * as restate from '@restatedev/restate-sdk';
 import type { AgentResult } from '../../machines/agent-result.js';
 import type { WriteAccepted } from '../../machines/blackboard-outcome.js';
-import type { EdgeDecision } from '../../machines/edge-result.js';
+import type { EdgeDecision, GateFallback } from '../../machines/edge-result.js';
 import { applyGate } from '../../machines/gate.js';
 import { reviewTrigger } from '../../machines/review-trigger.js';
-import { WORKFLOW_FALLBACK_CONTENT } from '../../machines/workflow-context.js';
+import {
+  breakerOpenEnding,
+  gateEnding,
+  passedFields,
+  writeRefusedEnding,
+} from '../../machines/step-endings.js';
 import type { AgentStepPlan } from '../../machines/workflow-plan.js';
 import { reviewIdOf } from '../../machines/workflow-step-helpers.js';
 import type { AgentCallInput } from './agent-call.js';
@@ -14,7 +19,7 @@ import { gateOptionsOf } from './breaker-object.js';
 import { AGENT_SERVICE, BREAKER_OBJECT } from './names.js';
 import { reviewGroup } from './run-review.js';
 import type { AgentServiceDef, RunScope, Slot, StepEnd } from './run-scope.js';
-import { guarded, plainOrNull, serviceOf, stepRecord } from './run-scope.js';
+import { ended, guarded, plainOrNull, serviceOf, stepRecord } from './run-scope.js';
 
 const gateOf = (d: EdgeDecision) =>
   d.passed ? { passed: true } : { passed: false, reason: d.fallback.reason };
@@ -154,51 +159,10 @@ export async function runGroup(scope: RunScope, branches: AgentStepPlan[]): Prom
       s.review = { ...request, reviewId: reviewIdOf(runId, s.b.id, s.visit) };
       continue;
     }
-    if (s.refusal) {
-      s.end = {
-        outcome: {
-          status: 'fallback',
-          cause: 'breakerOpen',
-          output: s.refusal.content,
-          reason: `step ${s.b.id}: ${s.refusal.reason}`,
-          stepId: s.b.id,
-          agentId: s.b.agentId,
-          detail: s.refusal,
-        },
-        record: stepRecord(s, endedAt, {
-          status: 'breakerOpen',
-          confidence: 0,
-          quality: 'LOW',
-          attempts: 0,
-          reason: s.refusal.reason,
-        }),
-      };
-    } else if (s.decision!.passed) {
-      s.output = s.decision!.result.content;
-    } else {
-      const result = s.result!;
-      const fb = s.decision!.fallback;
-      const agentFell = result.fallback;
-      s.end = {
-        outcome: {
-          status: 'fallback',
-          cause: agentFell ? 'agent' : 'gate',
-          output: fb.content,
-          reason: `step ${s.b.id}: ${agentFell ? `agent ${result.agentId} ${result.status}: ${result.reason}` : fb.reason}`,
-          stepId: s.b.id,
-          agentId: s.b.agentId,
-          detail: agentFell ? result : fb,
-        },
-        record: stepRecord(s, endedAt, {
-          status: agentFell ? 'agentFallback' : 'gated',
-          agentStatus: result.status,
-          confidence: result.fallback ? 0 : result.confidence,
-          quality: 'LOW',
-          attempts: result.attempts.length,
-          reason: agentFell ? result.reason : fb.reason,
-        }),
-      };
-    }
+    const step = { stepId: s.b.id, agentId: s.b.agentId };
+    if (s.refusal) s.end = ended(s, endedAt, breakerOpenEnding(step, s.refusal));
+    else if (s.decision!.passed) s.output = s.decision!.result.content;
+    else s.end = ended(s, endedAt, gateEnding(step, s.result!, s.decision!.fallback as GateFallback));
   }
   const first = slots.find((s) => s.end);
   if (first) return first.end;
@@ -222,27 +186,9 @@ export async function runGroup(scope: RunScope, branches: AgentStepPlan[]): Prom
     });
     const after = boardState();
     const outcome = after.lastOutcome!;
-    const result = s.result;
     if (!outcome.ok) {
-      return {
-        outcome: {
-          status: 'fallback',
-          cause: 'stateRejected',
-          output: WORKFLOW_FALLBACK_CONTENT.stateRejected,
-          reason: `step ${s.b.id}: the shared state refused the write to "${s.b.writes}": ${(outcome as { message: string }).message}`,
-          stepId: s.b.id,
-          agentId: s.b.agentId,
-          detail: outcome,
-        },
-        record: stepRecord(s, writtenAt, {
-          status: 'stateRejected',
-          ...(result ? { agentStatus: result.status } : {}),
-          confidence: result && !result.fallback ? result.confidence : 0,
-          quality: result && !result.fallback ? result.quality : 'LOW',
-          attempts: result?.attempts.length ?? 0,
-          reason: (outcome as { message: string }).message,
-        }),
-      };
+      const step = { stepId: s.b.id, agentId: s.b.agentId };
+      return ended(s, writtenAt, writeRefusedEnding(step, s.b.writes, outcome, s.result));
     }
     const accepted = outcome as WriteAccepted;
     view.writes?.push({
@@ -256,17 +202,7 @@ export async function runGroup(scope: RunScope, branches: AgentStepPlan[]): Prom
       at: accepted.at,
       writeId: accepted.writeId,
     });
-    view.steps.push(
-      stepRecord(s, writtenAt, {
-        status: 'passed',
-        ...(result ? { agentStatus: result.status } : {}),
-        confidence: result && !result.fallback ? result.confidence : 0,
-        quality: result && !result.fallback ? result.quality : 'LOW',
-        attempts: result?.attempts.length ?? 0,
-        version: (outcome as { version: number }).version,
-        ...(s.reviewed ? { review: s.reviewed } : {}),
-      }),
-    );
+    view.steps.push(stepRecord(s, writtenAt, passedFields(s.result, accepted.version, s.reviewed)));
     scope.lastWrites = s.b.writes;
   }
   save();

@@ -2,13 +2,14 @@ import * as restate from '@restatedev/restate-sdk';
 import { initialContext } from '../../machines/escalation-checks.js';
 import type { DecisionRecord, EscalationContext } from '../../machines/escalation-context.js';
 import { buildOutcome, noticeOf } from '../../machines/escalation-context.js';
+import { reviewEnding } from '../../machines/step-endings.js';
 import type { RunAwaitingReview } from '../run-result.js';
 import { awaitedReview } from '../run-result.js';
 import { REVIEW_OBJECT, REVIEWS_KEY, REVIEWS_OBJECT } from './names.js';
 import type { ReviewObject } from './review-object.js';
 import type { PendingEntry, ReviewsObject } from './reviews-object.js';
 import type { RunScope, Settled, Slot, StepEnd } from './run-scope.js';
-import { guarded, stepRecord } from './run-scope.js';
+import { ended, guarded } from './run-scope.js';
 
 /** Bound on one call of the escalation hook. */
 const NOTIFY_TIMEOUT_MS = 10_000;
@@ -162,30 +163,12 @@ export async function reviewGroup(
           s.reviewed = reviewed;
           continue;
         }
-        const expired = o.decision === 'expired';
-        const reason = expired
-          ? `step ${s.b.id}: the review expired with no human decision (${o.resolution})`
-          : `step ${s.b.id}: rejected in human review by ${o.by}: ${o.reason}`;
-        return {
-          outcome: {
-            status: 'fallback',
-            cause: expired ? 'reviewExpired' : 'reviewRejected',
-            output: (o as { content: string }).content,
-            reason,
-            stepId: s.b.id,
-            agentId: s.b.agentId,
-            ...(s.result ? { detail: s.result } : {}),
-          },
-          record: stepRecord(s, closedAt, {
-            status: 'reviewRejected',
-            ...(s.result ? { agentStatus: s.result.status } : {}),
-            confidence: s.review?.confidence ?? 0,
-            quality: 'LOW',
-            attempts: s.result?.attempts.length ?? 0,
-            reason,
-            review: reviewed,
-          }),
-        };
+        const step = { stepId: s.b.id, agentId: s.b.agentId };
+        return ended(
+          s,
+          closedAt,
+          reviewEnding(step, s.result, s.review?.confidence ?? 0, o as typeof o & { content: string }),
+        );
       }
     }
 

@@ -4,6 +4,7 @@ import type { AgentResult } from '../../machines/agent-result.js';
 import type { BlackboardContext } from '../../machines/blackboard.js';
 import type { BreakerOpen, EdgeDecision } from '../../machines/edge-result.js';
 import type { ReviewRequest } from '../../machines/review-trigger.js';
+import type { StepEnding, StepFields } from '../../machines/step-endings.js';
 import { describeError } from '../../machines/untrusted.js';
 import type { RunOutcome, StepRecord } from '../../machines/workflow-context.js';
 import type { AgentStepPlan } from '../../machines/workflow-plan.js';
@@ -137,15 +138,20 @@ export type AgentServiceDef = {
   call: (ctx: restate.Context, req: AgentServiceRequest) => Promise<AgentResult>;
 };
 
-export const stepRecord = (s: Slot, endedAt: number, fields: Partial<StepRecord>): StepRecord =>
-  ({
-    stepId: s.b.id,
-    visit: s.visit,
-    agentId: s.b.agentId,
-    startedAt: s.startedAt,
-    endedAt,
-    ...fields,
-  }) as StepRecord;
+export const stepRecord = (s: Slot, endedAt: number, fields: StepFields): StepRecord => ({
+  stepId: s.b.id,
+  visit: s.visit,
+  agentId: s.b.agentId,
+  startedAt: s.startedAt,
+  endedAt,
+  ...fields,
+});
+
+/** A step's ending (machines/step-endings.ts, as in-process) as the run's end, with its record. */
+export const ended = (s: Slot, endedAt: number, ending: StepEnding): StepEnd => ({
+  outcome: ending.outcome,
+  record: stepRecord(s, endedAt, ending.fields),
+});
 
 export type ServiceFn<I, O> = { config: (args: { input: I }) => Promise<O> };
 export const serviceOf = <I, O>(workflow: Workflow, name: string) =>
