@@ -34,9 +34,14 @@ function loop(steps: number, size: number) {
       return { content: text(++calls, size), confidence: 0.9, round };
     },
   });
+  return loopOf(`loop-${steps}`, writer, steps, steps + 10);
+}
+
+/** `writer` in a bounded loop: it runs until its own output says it did `steps` rounds. */
+function loopOf(id: string, writer: ReturnType<typeof defineAgent>, steps: number, maxSteps: number) {
   return defineWorkflow({
-    id: `loop-${steps}`,
-    maxSteps: steps + 10,
+    id,
+    maxSteps,
     output: z.unknown(),
     steps: [
       {
@@ -156,28 +161,7 @@ async function bigOutputs(): Promise<RunLengthReport['big']> {
       },
       limits: { attemptTimeoutMs: 60_000, deadlineMs: 120_000, maxIterations: 2 },
     });
-    const workflow = defineWorkflow({
-      id: 'big',
-      maxSteps: 50,
-      output: z.unknown(),
-      steps: [
-        {
-          agent: writer,
-          input: ({ state }: { state: unknown }) => ({ state }),
-          next: [
-            {
-              if: ({ state }: { state: unknown }) =>
-                (state as { writer: { round: number } }).writer.round >= steps,
-              goto: 'end',
-            },
-            { goto: 'writer' },
-          ],
-        },
-      ],
-      result: ({ state }: { state: unknown }) => ({
-        rounds: (state as { writer: { round: number } }).writer.round,
-      }),
-    } as never);
+    const workflow = loopOf('big', writer, steps, 50);
     const first = createRuntime({ store: fileStore({ dir, fsync: false }), workflows: [workflow] });
     first.start(workflow, {}, { runId: 'big-1' });
     while (calls < 6) await new Promise((r) => setTimeout(r, 5));
