@@ -1,5 +1,5 @@
 import type { EdgeDecision } from './edge-result.js';
-import type { Admission, WorkflowContext } from './workflow-context.js';
+import type { Admission, StepSlot, WorkflowContext } from './workflow-context.js';
 
 /**
  * What a step's decisions leave in its slot: the breaker's admission (and the permit the gate will
@@ -7,27 +7,26 @@ import type { Admission, WorkflowContext } from './workflow-context.js';
  * actions and the runtime's breaker-backed ones both assign these, so the step states route alike.
  */
 
-/** The context patch of an admission: one assign, the slot replaced whole. */
+/** The context patch that changes one step's slot (the slot and the slots record are new objects). */
+export function withSlot(context: WorkflowContext, stepId: string, patch: Partial<StepSlot>) {
+  return { slots: { ...context.slots, [stepId]: { ...context.slots[stepId]!, ...patch } } };
+}
+
+/** The id a step's write carries: one per run, step and visit (in-process and on Restate). */
+export const writeIdOf = (runId: string, stepId: string, visit: number): string =>
+  `${runId}:${stepId}.${visit}`;
+
+/** The context patch of an admission. */
 export function admitted(context: WorkflowContext, stepId: string, admission: Admission) {
-  const slot = context.slots[stepId]!;
-  return {
-    slots: {
-      ...context.slots,
-      [stepId]: { ...slot, admission, permit: admission.allowed ? admission.permit : null },
-    },
-  };
+  return withSlot(context, stepId, { admission, permit: admission.allowed ? admission.permit : null });
 }
 
 /** The context patch of a gate decision; a passed one also names the output and its write id. */
 export function gated(context: WorkflowContext, stepId: string, decision: EdgeDecision) {
-  const slot = context.slots[stepId]!;
-  const next = decision.passed
-    ? {
-        ...slot,
-        decision,
-        output: (decision.result as { content: unknown }).content,
-        writeId: `${context.runId}:${stepId}.${slot.visit}`,
-      }
-    : { ...slot, decision };
-  return { slots: { ...context.slots, [stepId]: next } };
+  if (!decision.passed) return withSlot(context, stepId, { decision });
+  return withSlot(context, stepId, {
+    decision,
+    output: (decision.result as { content: unknown }).content,
+    writeId: writeIdOf(context.runId, stepId, context.slots[stepId]!.visit),
+  });
 }

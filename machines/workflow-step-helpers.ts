@@ -2,6 +2,7 @@ import { assign } from 'xstate';
 import { now } from './clock.js';
 import type { StepOutcome } from './review-trigger.js';
 import { reviewTrigger } from './review-trigger.js';
+import { withSlot } from './step-decisions.js';
 import type { StepEnding, StepFields } from './step-endings.js';
 import type { StepRecord, StepSlot, WorkflowContext } from './workflow-context.js';
 import type { AgentStepPlan } from './workflow-plan.js';
@@ -39,9 +40,9 @@ export type Ctx = WorkflowContext;
 export type Config = any;
 
 export const setSlot = (stepId: string, patch: (ctx: Ctx, event: unknown) => Partial<Ctx['slots'][string]>) =>
-  assign(({ context, event }: { context: Ctx; event: unknown }) => ({
-    slots: { ...context.slots, [stepId]: { ...context.slots[stepId]!, ...patch(context, event) } },
-  }));
+  assign(({ context, event }: { context: Ctx; event: unknown }) =>
+    withSlot(context, stepId, patch(context, event)),
+  );
 
 /** Ends the run from a step: its ending's outcome, and its record appended to the run's steps. */
 export const fallbackFromStep = (step: AgentStepPlan, make: (ctx: Ctx, event: unknown) => StepEnding) =>

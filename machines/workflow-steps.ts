@@ -2,6 +2,7 @@ import type { AgentResult } from './agent-result.js';
 import type { WriteOutcome } from './blackboard-outcome.js';
 import type { BreakerOpen, EdgeDecision, GateFallback } from './edge-result.js';
 import type { EscalationOutcome } from './escalation-context.js';
+import { writeIdOf } from './step-decisions.js';
 import { breakerOpenEnding, gateEnding, reviewEnding, writeRefusedEnding } from './step-endings.js';
 import { WORKFLOW_FALLBACK_CONTENT } from './workflow-context.js';
 import type { AgentStepPlan, PlanTransition, StepPlan, WorkflowPlan } from './workflow-plan.js';
@@ -153,7 +154,7 @@ function agentStates(step: AgentStepPlan): Config {
                         by: o.by,
                         decidedAt: o.decidedAt,
                       },
-                      writeId: `${ctx.runId}:${id}.${ctx.slots[id]!.visit}`,
+                      writeId: writeIdOf(ctx.runId, id, ctx.slots[id]!.visit),
                     };
                   }),
                 },

@@ -6,7 +6,7 @@ import { applyWrite, FREE_FORM } from './blackboard-write.js';
 import { now } from './clock.js';
 import { applyGate } from './gate.js';
 import { emptyJournal } from './journal.js';
-import { admitted, gated } from './step-decisions.js';
+import { admitted, gated, withSlot } from './step-decisions.js';
 import { passedFields } from './step-endings.js';
 import type {
   RunOutcome,
@@ -161,8 +161,7 @@ export function compileWorkflow(
           ...(step.reduced ? {} : { expectedVersion: context.version }),
         };
         const { board: next, outcome } = applyWrite(board, write, policy, at);
-        const written = { ...slot, written: outcome };
-        const slots = { ...context.slots, [params.stepId]: written };
+        const { slots } = withSlot(context, params.stepId, { written: outcome });
         if (!next || !outcome.ok) return { slots };
         return {
           ...next,

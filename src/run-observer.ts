@@ -11,7 +11,7 @@ import type { ReviewDecision, RunEvent } from './trace/events.js';
 import type { ObserverErrorHandler } from './trace/report.js';
 import { safeReport } from './trace/report.js';
 import type { SpanStatus } from './trace/span.js';
-import { STEP_STATUS, stepEndEvents } from './trace/step-events.js';
+import { runCompletedEvent, STEP_STATUS, stepEndEvents } from './trace/step-events.js';
 import type { TraceExporter, TraceRecorder } from './trace/tracer.js';
 import { createTraceRecorder } from './trace/tracer.js';
 
@@ -301,14 +301,7 @@ export function observeRun(options: RunObserverOptions): RunObserver {
           }
         }
         recorder.end(runSpan, { status, endedAt: result.endedAt, ...(reason ? { reason } : {}) });
-        events.emit({
-          type: 'run.completed',
-          runId,
-          at: result.endedAt,
-          status: result.status,
-          durationMs: result.durationMs,
-          ...(reason ? { reason } : {}),
-        });
+        events.emit(runCompletedEvent(runId, result));
       } catch (error) {
         safeReport(onError, error, 'the run tracer');
       }

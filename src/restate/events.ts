@@ -1,7 +1,7 @@
 import type { StepRecord } from '../../machines/workflow-context.js';
 import type { RunResult } from '../run-result.js';
 import type { ReviewDecision, RunEvent } from '../trace/events.js';
-import { stepEndEvents } from '../trace/step-events.js';
+import { runCompletedEvent, stepEndEvents } from '../trace/step-events.js';
 import type { RunCall, RunReview, RunView } from './run-scope.js';
 
 /**
@@ -141,15 +141,7 @@ export function eventsOfRun(
 
   const events = [head, ...body];
   if (ended) {
-    const reason = result.status === 'completed' ? undefined : result.reason;
-    events.push({
-      type: 'run.completed',
-      runId,
-      at: result.endedAt,
-      status: result.status,
-      durationMs: result.durationMs,
-      ...(reason ? { reason } : {}),
-    });
+    events.push(runCompletedEvent(runId, result));
   }
   return events;
 }

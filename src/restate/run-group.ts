@@ -4,6 +4,7 @@ import type { WriteAccepted } from '../../machines/blackboard-outcome.js';
 import type { EdgeDecision, GateFallback } from '../../machines/edge-result.js';
 import { applyGate } from '../../machines/gate.js';
 import { reviewTrigger } from '../../machines/review-trigger.js';
+import { writeIdOf } from '../../machines/step-decisions.js';
 import {
   breakerOpenEnding,
   gateEnding,
@@ -178,7 +179,7 @@ export async function runGroup(scope: RunScope, branches: AgentStepPlan[]): Prom
     const before = boardState();
     board.send({
       type: 'write',
-      writeId: `${runId}:${s.b.id}.${s.visit}`,
+      writeId: writeIdOf(runId, s.b.id, s.visit),
       key: s.b.writes,
       value: s.output,
       agentId: s.b.agentId,

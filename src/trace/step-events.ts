@@ -1,4 +1,5 @@
 import type { StepRecord } from '../../machines/workflow-context.js';
+import type { RunTerminal } from '../run-result.js';
 import type { FallbackSource, RunEvent } from './events.js';
 import type { SpanStatus } from './span.js';
 
@@ -51,4 +52,17 @@ export function stepEndEvents(runId: string, record: StepRecord): RunEvent[] {
     });
   }
   return events;
+}
+
+/** The event a run's end gives, from its terminal result: one builder for the runtime and Restate. */
+export function runCompletedEvent(runId: string, result: RunTerminal): RunEvent {
+  const reason = result.status === 'completed' ? undefined : result.reason;
+  return {
+    type: 'run.completed',
+    runId,
+    at: result.endedAt,
+    status: result.status,
+    durationMs: result.durationMs,
+    ...(reason ? { reason } : {}),
+  };
 }
