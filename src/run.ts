@@ -7,21 +7,22 @@ import { cloneData, deepFreeze } from '../machines/frozen.js';
 import type { WorkflowMachine } from '../machines/workflow.js';
 import type { WorkflowOutput } from '../machines/workflow-context.js';
 import type { AnyAgent } from './agent.js';
-import { combineInspectors } from './inspect/combine.js';
-import { logInspector } from './log/inspect.js';
+import type { LogInspectorOptions } from './log/inspect.js';
+import { recordSnapshot } from './log/inspect.js';
 import type { LogEntry, StateLog } from './log/state-log.js';
-import { createStateLog } from './log/state-log.js';
+import { createRunLog } from './log/state-log.js';
 import { isEscalationSnapshot } from './review/records.js';
 import { abortReason } from './run-agent.js';
 import type { RunObserver } from './run-observer.js';
 import { observeRun } from './run-observer.js';
 import type { AwaitedReview, RunResult, RunTerminal } from './run-result.js';
 import { awaitedReview, inputFailed, toRunResult } from './run-result.js';
+import type { RunPersistence } from './run-store.js';
 import { persistRun } from './run-store.js';
 import type { Store } from './store/store.js';
 import type { RunEvent } from './trace/events.js';
 import type { ObserverErrorHandler } from './trace/report.js';
-import { firstPerSource } from './trace/report.js';
+import { safeReport } from './trace/report.js';
 import type { Trace } from './trace/span.js';
 import type { TraceExporter } from './trace/tracer.js';
 import type { Workflow } from './workflow/define.js';
@@ -59,8 +60,8 @@ export interface Run<O = unknown, W extends string = string, A extends AnyAgent 
 export interface RunDeps {
   clock: Clock | undefined;
   machine: WorkflowMachine;
-  /** Extra inspection observers (the Stately inspector, the user's own). */
-  observers: Record<string, ((event: InspectionEvent) => void) | undefined>;
+  /** Extra inspection observers (the Stately inspector, the user's own), named for error reports. */
+  inspectors: readonly { source: string; next: (event: InspectionEvent) => void }[];
   /** Span exporters (OpenTelemetry); tracing off when null. */
   exporters: TraceExporter[] | null;
   /** The run's trace id when it continues a caller's trace (the parent span's). */
@@ -95,6 +96,12 @@ const readable = (ref: { id: string; _parent?: unknown }): string => {
 
 const emptyTrace = (): Trace => ({ traceId: '', totalDurationMs: 0, agentCalls: 0, errors: 0, spans: [] });
 
+/** How the run's log reads inspection events. Machines only: promise actors' snapshots repeat what their parent's next event carries. */
+const LOG_READING: LogInspectorOptions = {
+  actorId: readable,
+  include: (ref) => 'value' in (ref.getSnapshot() as object),
+};
+
 /** Start a run: validate the input, then create and start the workflow actor. */
 export function startRun<I, O, W extends string, A extends AnyAgent>(
   deps: RunDeps,
@@ -104,145 +111,259 @@ export function startRun<I, O, W extends string, A extends AnyAgent>(
   signal: AbortSignal | undefined,
   restore?: RestoreFrom,
 ): Run<O, W, A> {
-  const nowMs = () => deps.clock?.now() ?? Date.now();
-  // The log can fail on every entry (a hostile value the run keeps): one report per cause and run.
-  const reportLog = firstPerSource(deps.onObserverError);
-  const log: StateLog = createStateLog({
-    ...(deps.clock ? { clock: deps.clock } : {}),
-    ...(restore ? { entries: restore.entries } : {}),
-    onUnreadable: (error) => reportLog(error, 'the state log (a value that cannot be read)'),
-    onListenerError: (error) => reportLog(error, 'a state log listener (run.onLog)'),
-  });
-  const observer =
-    deps.exporters === null
-      ? null
-      : observeRun({
+  return new RunDriver<O, W, A>(deps, workflow as Workflow, rawInput, runId, signal, restore).handle;
+}
+
+/**
+ * One run's moving parts: its log, observer, actor, persistence and the promises its handle gives.
+ * A class rather than closures in `startRun`: a process holds one per run in flight, and methods
+ * on the prototype cost nothing per run.
+ */
+class RunDriver<O, W extends string, A extends AnyAgent> {
+  readonly handle: Run<O, W, A>;
+  readonly #deps: RunDeps;
+  readonly #workflowId: W;
+  readonly #runId: string;
+  readonly #signal: AbortSignal | undefined;
+  readonly #log: StateLog;
+  readonly #observer: RunObserver | null;
+  #actor: Actor<WorkflowMachine> | null = null;
+  #persistence: RunPersistence | null = null;
+  #settle!: (result: RunTerminal<O>) => void;
+  #settleResult!: (result: RunResult<O, A>) => void;
+  #resultSettled = false;
+  #halted = false;
+  /** Sources already reported (one report per cause and run): made on the first report. */
+  #reported: Set<string> | null = null;
+  /** The reviews this run has handed to the runtime: made when the first one opens. */
+  #tracked: WeakSet<AnyActorRef> | null = null;
+
+  constructor(
+    deps: RunDeps,
+    workflow: Workflow,
+    rawInput: unknown,
+    runId: string,
+    signal: AbortSignal | undefined,
+    restore: RestoreFrom | undefined,
+  ) {
+    this.#deps = deps;
+    this.#workflowId = workflow.id as W;
+    this.#runId = runId;
+    this.#signal = signal;
+    // The log can fail on every entry (a hostile value the run keeps): one report per cause and run.
+    this.#log = createRunLog({
+      ...(deps.clock ? { clock: deps.clock } : {}),
+      ...(restore ? { entries: restore.entries } : {}),
+      onUnreadable: (error) => this.#report(error, 'the state log (a value that cannot be read)'),
+      onListenerError: (error) => this.#report(error, 'a state log listener (run.onLog)'),
+    });
+    const observer =
+      deps.exporters === null
+        ? null
+        : observeRun({
+            runId,
+            workflowId: workflow.id,
+            ...(deps.traceId ? { traceId: deps.traceId } : {}),
+            clock: deps.clock,
+            exporters: deps.exporters,
+            onError: deps.onObserverError,
+          });
+    this.#observer = observer;
+
+    const parsed = checkInput(workflow, rawInput);
+    const plain = parsed.success ? cloneData(parsed.data) : null;
+    if (!parsed.success || !plain?.ok) {
+      const issues = parsed.success
+        ? [{ path: '(root)', message: `input is not JSON data: ${(plain as { message?: string }).message}` }]
+        : toValidationIssues(parsed.error.issues);
+      const failed = inputFailed(
+        runId,
+        workflow.id,
+        this.#now(),
+        `input: ${issues[0]!.path}: ${issues[0]!.message}`,
+        issues,
+      );
+      observer?.finish(failed);
+      queueMicrotask(() => deps.onEnd(runId));
+      const refused = Promise.resolve(failed);
+      this.handle = this.#handleOf(refused, refused);
+      return;
+    }
+
+    const input = deepFreeze(plain.value);
+    // The run's breaker decisions are taken while the actor is created (its first step is admitted
+    // then), so the tracer must be listening before.
+    deps.onObserver?.(runId, observer);
+    const actor = createActor(deps.machine, {
+      id: workflow.id,
+      input: { runId, input },
+      inspect: (event: InspectionEvent) => this.#inspect(event),
+      ...(deps.clock ? { clock: deps.clock } : {}),
+      ...(restore?.snapshot ? { snapshot: restore.snapshot as never } : {}),
+    });
+    this.#actor = actor;
+    const persistence = deps.store
+      ? persistRun({
+          store: deps.store,
           runId,
           workflowId: workflow.id,
-          ...(deps.traceId ? { traceId: deps.traceId } : {}),
-          clock: deps.clock,
-          exporters: deps.exporters,
+          input,
+          startedAt: this.#now(),
+          log: this.#log,
+          actor: () => actor,
+          now: () => this.#now(),
           onError: deps.onObserverError,
-        });
-  const handleOf = (parts: HandleParts<O, A>): Run<O, W, A> =>
-    Object.freeze(new RunHandle<O, W, A>(runId, workflow.id, log, observer, parts));
+          resumed: restore !== undefined,
+          onRefused: (reason) => actor.send({ type: 'store.refused', reason }),
+        })
+      : null;
+    this.#persistence = persistence;
+    const beforeCall = deps.beforeCall;
+    if (beforeCall) setBeforeCall(actor.system, () => beforeCall(runId));
 
-  const parsed = checkInput(workflow, rawInput);
-  const plain = parsed.success ? cloneData(parsed.data) : null;
-  if (!parsed.success || !plain?.ok) {
-    const issues = parsed.success
-      ? [{ path: '(root)', message: `input is not JSON data: ${(plain as { message?: string }).message}` }]
-      : toValidationIssues(parsed.error.issues);
-    const failed = inputFailed(
-      runId,
-      workflow.id,
-      nowMs(),
-      `input: ${issues[0]!.path}: ${issues[0]!.message}`,
-      issues,
-    );
-    observer?.finish(failed);
-    queueMicrotask(() => deps.onEnd(runId));
-    const refused = Promise.resolve(failed);
-    return handleOf({ result: refused, done: refused, actor: null });
+    const done = new Promise<RunTerminal<O>>((resolve) => {
+      this.#settle = resolve;
+    });
+    // `result` settles first: awaitingReview when a human is needed, else the terminal result.
+    const result = new Promise<RunResult<O, A>>((resolve) => {
+      this.#settleResult = resolve;
+    });
+    actor.subscribe(this);
+    // With a store, the run starts once the store has it: a crash before that loses nothing started.
+    if (persistence) void persistence.created.then(() => this.#begin(restore));
+    else this.#begin(restore);
+    this.handle = this.#handleOf(result, done);
+    halts.set(this.handle, this);
   }
 
-  const inspect = combineInspectors(
-    {
-      log: logInspector(log, {
-        actorId: readable,
-        // Machines only: promise actors' snapshots repeat what their parent's next event carries.
-        include: (ref) => 'value' in (ref.getSnapshot() as object),
-        onError: (error) => reportLog(error, 'the state log'),
+  #handleOf(result: Promise<RunResult<O, A>>, done: Promise<RunTerminal<O>>): Run<O, W, A> {
+    return Object.freeze(
+      new RunHandle<O, W, A>(this.#runId, this.#workflowId, this.#log, this.#observer, {
+        result,
+        done,
+        actor: this.#actor,
       }),
-      trace: observer?.inspect,
-      ...deps.observers,
-    },
-    { onError: deps.onObserverError },
-  );
-  const input = deepFreeze(plain.value);
-  // The run's breaker decisions are taken while the actor is created (its first step is admitted
-  // then), so the tracer must be listening before.
-  deps.onObserver?.(runId, observer);
-  const actor = createActor(deps.machine, {
-    id: workflow.id,
-    input: { runId, input },
-    inspect,
-    ...(deps.clock ? { clock: deps.clock } : {}),
-    ...(restore?.snapshot ? { snapshot: restore.snapshot as never } : {}),
-  });
-  const persistence = deps.store
-    ? persistRun({
-        store: deps.store,
-        runId,
-        workflowId: workflow.id,
-        input,
-        startedAt: nowMs(),
-        log,
-        actor: () => actor,
-        now: nowMs,
-        onError: deps.onObserverError,
-        resumed: restore !== undefined,
-        onRefused: (reason) => actor.send({ type: 'store.refused', reason }),
-      })
-    : null;
-  const beforeCall = deps.beforeCall;
-  if (beforeCall) setBeforeCall(actor.system, () => beforeCall(runId));
+    );
+  }
 
-  let settle!: (result: RunTerminal<O>) => void;
-  const done = new Promise<RunTerminal<O>>((resolve) => {
-    settle = resolve;
-  });
-  // `result` settles first: awaitingReview when a human is needed, else the terminal result.
-  let resultSettled = false;
-  let settleResult!: (result: RunResult<O, A>) => void;
-  const result = new Promise<RunResult<O, A>>((resolve) => {
-    settleResult = (r) => {
-      if (resultSettled) return;
-      resultSettled = true;
-      resolve(r);
-    };
-  });
-  void done.then((r) => settleResult(r));
-  const tracked = new WeakSet<AnyActorRef>();
+  #now(): number {
+    return this.#deps.clock?.now() ?? Date.now();
+  }
 
-  let halted = false;
-  const end = (terminal: RunTerminal<O>) => {
-    signal?.removeEventListener('abort', onAbort);
+  #report(error: unknown, source: string): void {
+    this.#reported ??= new Set();
+    if (this.#reported.has(source)) return;
+    this.#reported.add(source);
+    safeReport(this.#deps.onObserverError, error, source);
+  }
+
+  /**
+   * The actor system's one inspection observer: the state log, the tracer, then the runtime's
+   * other observers (Stately inspector, the user's own), each contained: a throw is reported under
+   * its name and the others, and the run, go on.
+   */
+  #inspect(event: InspectionEvent): void {
+    if (event.type === '@xstate.snapshot') {
+      try {
+        recordSnapshot(this.#log, event, LOG_READING, (error) => this.#report(error, 'the state log'));
+      } catch (error) {
+        this.#report(error, 'inspection observer "log"');
+      }
+    }
+    const observer = this.#observer;
+    if (observer) {
+      try {
+        observer.inspect(event);
+      } catch (error) {
+        safeReport(this.#deps.onObserverError, error, 'inspection observer "trace"');
+      }
+    }
+    const others = this.#deps.inspectors;
+    for (let i = 0; i < others.length; i++) {
+      const { source, next } = others[i]!;
+      try {
+        next(event);
+      } catch (error) {
+        safeReport(this.#deps.onObserverError, error, source);
+      }
+    }
+  }
+
+  #begin(restore: RestoreFrom | undefined): void {
+    const actor = this.#actor!;
+    actor.start();
+    if (restore?.snapshot) {
+      // XState does not restore pending timers: the workflow re-arms its own and its children's.
+      actor.send({ type: 'restore' });
+      this.next(actor.getSnapshot());
+    }
+    const signal = this.#signal;
+    if (signal?.aborted) this.handleEvent();
+    else signal?.addEventListener('abort', this, { once: true });
+  }
+
+  /** The caller's signal aborted (an EventListener object: no closure per run). */
+  handleEvent(): void {
+    this.#actor!.send({ type: 'cancel', reason: abortReason(this.#signal) });
+  }
+
+  /** Stop without finishing in the store (the runtime is stopping; resume() brings it back). */
+  halt(): void {
+    this.#halted = true;
+    this.#actor?.send({
+      type: 'cancel',
+      reason: 'the runtime stopped; the run is kept in the store to resume',
+    });
+  }
+
+  #end(terminal: RunTerminal<O>): void {
+    const deps = this.#deps;
+    this.#signal?.removeEventListener('abort', this);
     // A halted run (the runtime stopped) is not finished: the store keeps it to resume.
     // A microtask later: XState logs the final snapshot only after the actor has completed.
-    if (!halted && persistence) queueMicrotask(() => persistence.finish(terminal));
-    observer?.finish(terminal, actor.getSnapshot().context);
-    deps.onObserver?.(runId, null);
-    settle(terminal);
-    deps.onEnd(runId);
-  };
-  const onAbort = () => actor.send({ type: 'cancel', reason: abortReason(signal) });
-  const watch = (snapshot: ReturnType<typeof actor.getSnapshot>) => {
+    const persistence = this.#persistence;
+    if (!this.#halted && persistence) queueMicrotask(() => persistence.finish(terminal));
+    this.#observer?.finish(terminal, this.#actor!.getSnapshot().context);
+    deps.onObserver?.(this.#runId, null);
+    this.#settle(terminal);
+    this.#settleOnce(terminal);
+    deps.onEnd(this.#runId);
+  }
+
+  #settleOnce(result: RunResult<O, A>): void {
+    if (this.#resultSettled) return;
+    this.#resultSettled = true;
+    this.#settleResult(result);
+  }
+
+  // The workflow actor's observer (`actor.subscribe(this)`).
+  next(snapshot: ReturnType<Actor<WorkflowMachine>['getSnapshot']>): void {
     const pending = [];
     for (const child of Object.values(snapshot.children) as AnyActorRef[]) {
       if (!child) continue;
       const childSnapshot = child.getSnapshot();
       if (!isEscalationSnapshot(childSnapshot) || childSnapshot.status !== 'active') continue;
-      if (!tracked.has(child)) {
-        tracked.add(child);
-        deps.track?.(child);
+      this.#tracked ??= new WeakSet();
+      if (!this.#tracked.has(child)) {
+        this.#tracked.add(child);
+        this.#deps.track?.(child);
         // The hook's success changes only the review's own state: checkpoint it, so a restart does
         // not notify again.
         let told = childSnapshot.context.notifiedAt !== null;
         child.subscribe((next: unknown) => {
           if (told || !isEscalationSnapshot(next) || next.context.notifiedAt === null) return;
           told = true;
-          watch(actor.getSnapshot());
+          this.next(this.#actor!.getSnapshot());
         });
       }
       pending.push(childSnapshot.context);
     }
-    if (pending.length > 0 && !resultSettled) {
-      const at = nowMs();
-      settleResult({
+    if (pending.length > 0 && !this.#resultSettled) {
+      const at = this.#now();
+      this.#settleOnce({
         status: 'awaitingReview',
-        runId,
-        workflowId: workflow.id,
+        runId: this.#runId,
+        workflowId: this.#workflowId,
         output: pending[0]!.placeholder,
         // Typed by the workflow's agents: each review is of one of them (agentId says which).
         reviews: pending.map(awaitedReview) as AwaitedReview<A>[],
@@ -252,55 +373,36 @@ export function startRun<I, O, W extends string, A extends AnyAgent>(
         durationMs: at - snapshot.context.startedAt,
       });
     }
-    if (snapshot.status === 'active') {
+    if (snapshot.status === 'active' && this.#persistence) {
       const notified =
         pending.length === 0
           ? ''
           : pending.flatMap((c) => (c.notifiedAt === null ? [] : [c.reviewId])).join(' ');
-      persistence?.observe(snapshot.context, pending.length > 0, notified);
+      this.#persistence.observe(snapshot.context, pending.length > 0, notified);
     }
-  };
-  actor.subscribe({
-    next: watch,
-    complete: () => end(toRunResult<O>(workflow.id, actor.getSnapshot().output as WorkflowOutput)),
-    // A crash of the workflow actor itself is a bug in agentcharts or in user code it runs synchronously.
-    error: (error) => {
-      const at = nowMs();
-      end({
-        status: 'failed',
-        runId,
-        workflowId: workflow.id,
-        steps: [],
-        startedAt: at,
-        endedAt: at,
-        durationMs: 0,
-        reason: `the workflow actor crashed: ${error instanceof Error ? error.message : String(error)}`,
-      });
-    },
-  });
-  const begin = () => {
-    actor.start();
-    if (restore?.snapshot) {
-      // XState does not restore pending timers: the workflow re-arms its own and its children's.
-      actor.send({ type: 'restore' });
-      watch(actor.getSnapshot());
-    }
-    if (signal?.aborted) onAbort();
-    else signal?.addEventListener('abort', onAbort, { once: true });
-  };
-  // With a store, the run starts once the store has it: a crash before that loses nothing started.
-  if (persistence) void persistence.created.then(begin);
-  else begin();
+  }
 
-  const handle = handleOf({ result, done, actor });
-  halts.set(handle, () => {
-    halted = true;
-    actor.send({ type: 'cancel', reason: 'the runtime stopped; the run is kept in the store to resume' });
-  });
-  return handle;
+  complete(): void {
+    this.#end(toRunResult<O>(this.#workflowId, this.#actor!.getSnapshot().output as WorkflowOutput));
+  }
+
+  // A crash of the workflow actor itself is a bug in agentcharts or in user code it runs synchronously.
+  error(error: unknown): void {
+    const at = this.#now();
+    this.#end({
+      status: 'failed',
+      runId: this.#runId,
+      workflowId: this.#workflowId,
+      steps: [],
+      startedAt: at,
+      endedAt: at,
+      durationMs: 0,
+      reason: `the workflow actor crashed: ${error instanceof Error ? error.message : String(error)}`,
+    });
+  }
 }
 
-const halts = new WeakMap<object, () => void>();
+const halts = new WeakMap<object, { halt(): void }>();
 
 interface HandleParts<O, A extends AnyAgent> {
   result: Promise<RunResult<O, A>>;
@@ -378,7 +480,7 @@ export function isRunOf<O, W extends string>(
 
 /** Stop a run without finishing it in the store (the runtime is stopping; resume() brings it back). */
 export function haltRun(run: Run<unknown>): void {
-  halts.get(run)?.();
+  halts.get(run)?.halt();
 }
 
 async function* emptyIterator(): AsyncIterableIterator<RunEvent> {}

@@ -12,7 +12,7 @@ import { replayRun } from './replay.js';
 import type { EscalationHook } from './review/hook.js';
 import { createReviews, type Reviews } from './review/reviews.js';
 import { schemaValidator } from './review/validate.js';
-import type { Run, RunOf } from './run.js';
+import type { Run, RunDeps, RunOf } from './run.js';
 import { haltRun, startRun } from './run.js';
 import { isSafeRunId, RUN_ID_RULE } from './run-id.js';
 import { createBreakerRegistry } from './runtime-breakers.js';
@@ -226,15 +226,15 @@ export function createRuntime<const W extends readonly Workflow[] = readonly Wor
       ? [otelExporter(o.tracer as OtelTracer, { context: () => parent })]
       : exporters;
 
-  const deps = (workflow: Workflow, parent?: OtelContextLike) => ({
+  // What every run of this runtime shares; a run adds only its workflow's machine (and a caller's
+  // trace, when parented), so starting a run makes no closures here.
+  const shared = {
     clock: o.clock,
-    machine: machineFor(workflow),
-    observers: {
-      stately: inspector?.inspect,
-      ...Object.fromEntries((o.observers ?? []).map((observer, i) => [`observers[${i}]`, observer])),
-    },
-    exporters: exportersFor(parent),
-    ...(parent && traceIdOf(parent) ? { traceId: traceIdOf(parent) } : {}),
+    inspectors: [
+      ...(inspector ? [{ source: 'inspection observer "stately"', next: inspector.inspect }] : []),
+      ...(o.observers ?? []).map((next, i) => ({ source: `inspection observer "observers[${i}]"`, next })),
+    ],
+    exporters,
     onObserverError: onError,
     onEnd: (id: string) => {
       active.delete(id);
@@ -244,7 +244,24 @@ export function createRuntime<const W extends readonly Workflow[] = readonly Wor
     onObserver: (id: string, observer: Parameters<typeof registry.observe>[1]) =>
       registry.observe(id, observer),
     ...(store ? { store, beforeCall: (runId: string) => store.flush(runId) } : {}),
-  });
+  };
+  const depsByWorkflow = new WeakMap<Workflow, RunDeps>();
+  const deps = (workflow: Workflow, parent?: OtelContextLike): RunDeps => {
+    if (parent) {
+      return {
+        ...shared,
+        machine: machineFor(workflow),
+        exporters: exportersFor(parent),
+        ...(traceIdOf(parent) ? { traceId: traceIdOf(parent) } : {}),
+      };
+    }
+    let made = depsByWorkflow.get(workflow);
+    if (!made) {
+      made = { ...shared, machine: machineFor(workflow) };
+      depsByWorkflow.set(workflow, made);
+    }
+    return made;
+  };
 
   return {
     reviews,

@@ -62,55 +62,72 @@ export function logInspector(
   log: StateLog,
   options: LogInspectorOptions = {},
 ): (event: InspectionEvent) => void {
-  const actorIdOf = options.actorId ?? defaultActorId;
-  const agentIdOf = options.agentId ?? defaultAgentId;
   const onError =
     options.onError ??
     ((error: unknown) => console.error('agentcharts: could not append a snapshot to the state log', error));
-  // A hostile part (a getter or Proxy that throws) costs that part, never the entry: the log
-  // records it as unreadable. Only a real append failure (a version out of order) skips an entry.
-  // The readers are made once: this runs for every snapshot of every actor.
-  const attempt = <T>(read: (i: InspectionEvent) => T, inspection: InspectionEvent): T | undefined => {
-    try {
-      return read(inspection);
-    } catch (error) {
-      onError(error, inspection);
-      return undefined;
-    }
-  };
-  const versionOf = options.version;
-  const readVersion = (i: InspectionEvent) =>
-    versionOf?.((i as SnapshotEvent).snapshot, i.actorRef as AnyActorRef);
-  const readAgentId = (i: InspectionEvent) => agentIdOf((i as SnapshotEvent).event);
-  const readActorId = (i: InspectionEvent) => actorIdOf(i.actorRef as AnyActorRef);
-  const readAt = (i: InspectionEvent) => now((i.actorRef as AnyActorRef).system);
   return (inspection) => {
-    if (inspection.type !== '@xstate.snapshot') return;
-    const ref = inspection.actorRef as AnyActorRef;
-    try {
-      if (options.include && !options.include(ref)) return;
-    } catch (error) {
-      onError(error, inspection);
-      return;
-    }
-    const version = versionOf ? attempt(readVersion, inspection) : undefined;
-    const agentId = attempt(readAgentId, inspection);
-    const actorId = attempt(readActorId, inspection) ?? String(ref.sessionId);
-    const at = attempt(readAt, inspection);
-    try {
-      // Recorded, not projected: the log projects an entry when someone reads it.
-      record(log, {
-        actorId,
-        event: inspection.event,
-        state: projectSnapshot(inspection.snapshot),
-        at,
-        version,
-        agentId: typeof agentId === 'string' ? agentId : undefined,
-      });
-    } catch (error) {
-      onError(error, inspection);
-    }
+    if (inspection.type === '@xstate.snapshot') recordSnapshot(log, inspection, options, onError);
   };
+}
+
+/**
+ * Append one `@xstate.snapshot` to `log`, read with `options`. A hostile part (a getter or Proxy
+ * that throws) costs that part, never the entry: the log records it as unreadable. Only a real
+ * append failure (a version out of order) skips the entry. No closure is made here: this runs for
+ * every snapshot of every actor.
+ */
+export function recordSnapshot(
+  log: StateLog,
+  inspection: SnapshotEvent,
+  options: LogInspectorOptions,
+  onError: (error: unknown, event: InspectionEvent) => void,
+): void {
+  const ref = inspection.actorRef as AnyActorRef;
+  let version: number | undefined;
+  let agentId: string | undefined;
+  let actorId: string | undefined;
+  let at: number | undefined;
+  try {
+    if (options.include && !options.include(ref)) return;
+  } catch (error) {
+    onError(error, inspection);
+    return;
+  }
+  if (options.version) {
+    try {
+      version = options.version(inspection.snapshot, ref);
+    } catch (error) {
+      onError(error, inspection);
+    }
+  }
+  try {
+    agentId = (options.agentId ?? defaultAgentId)(inspection.event);
+  } catch (error) {
+    onError(error, inspection);
+  }
+  try {
+    actorId = (options.actorId ?? defaultActorId)(ref);
+  } catch (error) {
+    onError(error, inspection);
+  }
+  try {
+    at = now(ref.system);
+  } catch (error) {
+    onError(error, inspection);
+  }
+  try {
+    // Recorded, not projected: the log projects an entry when someone reads it.
+    record(log, {
+      actorId: actorId ?? String(ref.sessionId),
+      event: inspection.event,
+      state: projectSnapshot(inspection.snapshot),
+      at,
+      version,
+      agentId: typeof agentId === 'string' ? agentId : undefined,
+    });
+  } catch (error) {
+    onError(error, inspection);
+  }
 }
 
 type SnapshotEvent = Extract<InspectionEvent, { type: '@xstate.snapshot' }>;

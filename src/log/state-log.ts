@@ -136,33 +136,56 @@ interface Track {
 }
 
 export function createStateLog(options: StateLogOptions = {}): StateLog {
-  const parsed = parseOptions(optionsSchema, options, 'createStateLog');
-  const clock = parsed.clock ?? { now: () => Date.now() };
-  const onListenerError = parsed.onListenerError ?? defaultListenerError;
-  const onUnreadable = parsed.onUnreadable;
-  const all: Item[] = [];
-  const byActor = new Map<string, Track>();
-  const listeners = new Set<LogListener>();
+  return new RecordingLog(parseOptions(optionsSchema, options, 'createStateLog'));
+}
 
-  for (const given of parsed.entries ?? []) {
-    const entry = Object.isFrozen(given) ? given : (freezeForLog(given) as LogEntry);
-    if (entry.seq !== all.length + 1) {
-      throw new RangeError(
-        `createStateLog: entries must be numbered 1, 2, 3…; entry ${all.length + 1} has seq ${entry.seq}`,
-      );
+/** The log of a run, from options the runtime built itself (no parse: it runs for every run). */
+export const createRunLog = (options: StateLogOptions): StateLog => new RecordingLog(options);
+
+/**
+ * The log, as a class: a run holds one, and methods on the prototype cost nothing per run where a
+ * literal of closures cost a closure per method.
+ */
+class RecordingLog implements StateLog {
+  readonly #clock: { now(): number } | undefined;
+  readonly #onListenerError: (error: unknown, entry: LogEntry) => void;
+  readonly #onUnreadable: ((error: unknown) => void) | undefined;
+  readonly #all: Item[] = [];
+  readonly #byActor = new Map<string, Track>();
+  #listeners: Set<LogListener> | null = null;
+
+  constructor(options: StateLogOptions) {
+    this.#clock = options.clock;
+    this.#onListenerError = options.onListenerError ?? defaultListenerError;
+    this.#onUnreadable = options.onUnreadable;
+    const all = this.#all;
+    for (const given of options.entries ?? []) {
+      const entry = Object.isFrozen(given) ? given : (freezeForLog(given) as LogEntry);
+      if (entry.seq !== all.length + 1) {
+        throw new RangeError(
+          `createStateLog: entries must be numbered 1, 2, 3…; entry ${all.length + 1} has seq ${entry.seq}`,
+        );
+      }
+      all.push(entry);
+      let track = this.#byActor.get(entry.actorId);
+      if (track) track.items.push(entry);
+      else {
+        track = { items: [entry], projected: 0, full: undefined, stored: undefined };
+        this.#byActor.set(entry.actorId, track);
+      }
+      track.projected++;
+      track.full = entry.state;
+      track.stored = entry.state;
     }
-    all.push(entry);
-    const track = byActor.get(entry.actorId);
-    if (track) track.items.push(entry);
-    else byActor.set(entry.actorId, { items: [entry], projected: 0, full: undefined, stored: undefined });
-    const t = byActor.get(entry.actorId)!;
-    t.projected++;
-    t.full = entry.state;
-    t.stored = entry.state;
+  }
+
+  get size(): number {
+    return this.#all.length;
   }
 
   /** Project an actor's waiting entries up to `index`, in order. */
-  const project = (track: Track, index: number): void => {
+  #project(track: Track, index: number): void {
+    const onUnreadable = this.#onUnreadable;
     for (let i = track.projected; i <= index; i++) {
       const slot = track.items[i] as Slot;
       slot.event = freezeForLog(slot.event, onUnreadable);
@@ -180,34 +203,23 @@ export function createStateLog(options: StateLogOptions = {}): StateLog {
       track.stored = slot.stored;
       track.projected = i + 1;
       // Stored whole, the entry is all there is to keep: it takes the slot's place.
-      if (!isCompact(slot.stored)) keep(slot, track, entryFor(slot, full));
+      if (!isCompact(slot.stored)) {
+        const entry = entryFor(slot, full);
+        this.#all[slot.seq - 1] = entry;
+        track.items[slot.index] = entry;
+      }
     }
-  };
+  }
 
-  const entryFor = (slot: Slot, state: unknown): LogEntry => {
-    const { seq, actorId, version, at, agentId, event } = slot;
-    // Two literal shapes rather than a spread: V8 keeps frozen literals compact, and logs are long.
-    return Object.freeze(
-      typeof agentId === 'string'
-        ? { seq, actorId, version, at, agentId, event, state }
-        : { seq, actorId, version, at, event, state },
-    );
-  };
-
-  const keep = (slot: Slot, track: Track, entry: LogEntry): void => {
-    all[slot.seq - 1] = entry;
-    track.items[slot.index] = entry;
-  };
-
-  const entryOf = (item: Item): LogEntry => {
+  #entryOf(item: Item): LogEntry {
     if (!(item instanceof Slot)) return item;
     const { cache } = item;
     if (cache) {
       const held = cache instanceof WeakRef ? cache.deref() : cache;
       if (held) return held;
     }
-    const track = byActor.get(item.actorId)!;
-    if (item.index >= track.projected) project(track, item.index);
+    const track = this.#byActor.get(item.actorId)!;
+    if (item.index >= track.projected) this.#project(track, item.index);
     // Projected whole, it has taken the slot's place.
     const kept = track.items[item.index]!;
     if (!(kept instanceof Slot)) return kept;
@@ -216,61 +228,45 @@ export function createStateLog(options: StateLogOptions = {}): StateLog {
     const entry = entryFor(item, latest ? track.full : expand(item.stored));
     item.cache = latest ? entry : new WeakRef(entry);
     return entry;
-  };
+  }
 
-  const listOf = (items: readonly Item[]): readonly LogEntry[] => {
+  #listOf(items: readonly Item[]): readonly LogEntry[] {
     const list = new Array<LogEntry>(items.length);
-    for (let i = 0; i < items.length; i++) list[i] = entryOf(items[i]!);
+    for (let i = 0; i < items.length; i++) list[i] = this.#entryOf(items[i]!);
     return Object.freeze(list);
-  };
+  }
 
-  const actorOf = (actorId: string | undefined): string | undefined => {
+  #actorOf(actorId: string | undefined): string | undefined {
     if (actorId !== undefined) return actorId;
-    if (byActor.size > 1) {
+    if (this.#byActor.size > 1) {
       throw new RangeError(
-        `the state log holds several actors (${[...byActor.keys()].join(', ')}): pass an actorId`,
+        `the state log holds several actors (${[...this.#byActor.keys()].join(', ')}): pass an actorId`,
       );
     }
-    return byActor.keys().next().value;
-  };
+    return this.#byActor.keys().next().value;
+  }
 
-  const entryAt = (version: number, actorId?: string): LogEntry | undefined => {
-    const id = actorOf(actorId);
-    const list = id === undefined ? undefined : byActor.get(id)?.items;
-    if (!list) return undefined;
-    // Versions never decrease per actor: binary search for the first entry with this version.
-    let low = 0;
-    let high = list.length;
-    while (low < high) {
-      const mid = (low + high) >>> 1;
-      if (list[mid]!.version < version) low = mid + 1;
-      else high = mid;
-    }
-    const found = list[low];
-    return found?.version === version ? entryOf(found) : undefined;
-  };
-
-  const notify = (entry: LogEntry): void => {
-    for (const listener of [...listeners]) {
+  #notify(entry: LogEntry): void {
+    for (const listener of [...this.#listeners!]) {
       try {
         listener(entry);
       } catch (error) {
         try {
-          onListenerError(error, entry);
+          this.#onListenerError(error, entry);
         } catch {
           // The error handler itself failed; the log must still not break.
         }
       }
     }
-  };
+  }
 
   /** Record an entry without projecting it (unless a listener wants it now). */
-  const add = (input: AppendInput): Item => {
+  add(input: AppendInput): Item {
     if (typeof input?.actorId !== 'string' || input.actorId.length === 0) {
       throw new TypeError('state log: append needs an actorId');
     }
     const { actorId, agentId } = input;
-    let track = byActor.get(actorId);
+    let track = this.#byActor.get(actorId);
     const last = track?.items[track.items.length - 1];
     const version = input.version ?? (last ? last.version + 1 : 0);
     if (!Number.isInteger(version) || version < 0 || (last && version < last.version)) {
@@ -278,11 +274,12 @@ export function createStateLog(options: StateLogOptions = {}): StateLog {
         `state log: version ${version} of "${actorId}" is not an integer at least ${last?.version ?? 0}`,
       );
     }
-    const at = input.at ?? clock.now();
+    const at = input.at ?? this.#clock?.now() ?? Date.now();
     if (!track) {
       track = { items: [], projected: 0, full: undefined, stored: undefined };
-      byActor.set(actorId, track);
+      this.#byActor.set(actorId, track);
     }
+    const all = this.#all;
     const slot = new Slot(
       all.length + 1,
       actorId,
@@ -295,63 +292,85 @@ export function createStateLog(options: StateLogOptions = {}): StateLog {
     );
     all.push(slot);
     track.items.push(slot);
-    if (listeners.size > 0) notify(entryOf(slot));
-    else if (track.items.length - track.projected >= MAX_WAITING) project(track, track.items.length - 1);
+    if (this.#listeners !== null && this.#listeners.size > 0) this.#notify(this.#entryOf(slot));
+    else if (track.items.length - track.projected >= MAX_WAITING) {
+      this.#project(track, track.items.length - 1);
+    }
     return slot;
-  };
+  }
 
-  const log = {
-    append: (input: AppendInput) => entryOf(add(input)),
-    entries: () => listOf(all),
-    history: (actorId) => listOf(actorId === undefined ? all : (byActor.get(actorId)?.items ?? [])),
-    current(actorId) {
-      const list = actorId === undefined ? all : byActor.get(actorId)?.items;
-      const item = list?.[list.length - 1];
-      return item && entryOf(item);
-    },
-    at: entryAt,
-    diff(fromVersion, toVersion, actorId) {
-      const from = entryAt(fromVersion, actorId);
-      const to = entryAt(toVersion, actorId);
-      if (!from || !to) {
-        const missing = from ? toVersion : fromVersion;
-        throw new RangeError(`state log: no entry at version ${missing}${actorId ? ` of "${actorId}"` : ''}`);
-      }
-      return diffValues(from.state, to.state);
-    },
-    actors: () => [...byActor.keys()],
-    subscribe(listener: LogListener) {
-      listeners.add(listener);
-      return () => {
-        listeners.delete(listener);
-      };
-    },
-  } as Omit<StateLog, 'size'> as StateLog;
-  // Defined after: a getter written in the literal makes every run's log a dictionary object in V8.
-  Object.defineProperty(log, 'size', { get: () => all.length, enumerable: true });
-  recorders.set(log, {
-    add,
-    settle(actorId) {
-      const track = byActor.get(actorId);
-      if (track && track.projected < track.items.length) project(track, track.items.length - 1);
-    },
-  });
-  return log;
+  /** Project an actor's waiting entries now (see `settle`). */
+  settle(actorId: string): void {
+    const track = this.#byActor.get(actorId);
+    if (track && track.projected < track.items.length) this.#project(track, track.items.length - 1);
+  }
+
+  append(input: AppendInput): LogEntry {
+    return this.#entryOf(this.add(input));
+  }
+  entries(): readonly LogEntry[] {
+    return this.#listOf(this.#all);
+  }
+  history(actorId?: string): readonly LogEntry[] {
+    return this.#listOf(actorId === undefined ? this.#all : (this.#byActor.get(actorId)?.items ?? []));
+  }
+  current(actorId?: string): LogEntry | undefined {
+    const list = actorId === undefined ? this.#all : this.#byActor.get(actorId)?.items;
+    const item = list?.[list.length - 1];
+    return item && this.#entryOf(item);
+  }
+  at(version: number, actorId?: string): LogEntry | undefined {
+    const id = this.#actorOf(actorId);
+    const list = id === undefined ? undefined : this.#byActor.get(id)?.items;
+    if (!list) return undefined;
+    // Versions never decrease per actor: binary search for the first entry with this version.
+    let low = 0;
+    let high = list.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (list[mid]!.version < version) low = mid + 1;
+      else high = mid;
+    }
+    const found = list[low];
+    return found?.version === version ? this.#entryOf(found) : undefined;
+  }
+  diff(fromVersion: number, toVersion: number, actorId?: string): Change[] {
+    const from = this.at(fromVersion, actorId);
+    const to = this.at(toVersion, actorId);
+    if (!from || !to) {
+      const missing = from ? toVersion : fromVersion;
+      throw new RangeError(`state log: no entry at version ${missing}${actorId ? ` of "${actorId}"` : ''}`);
+    }
+    return diffValues(from.state, to.state);
+  }
+  actors(): string[] {
+    return [...this.#byActor.keys()];
+  }
+  subscribe(listener: LogListener): () => void {
+    this.#listeners ??= new Set();
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners!.delete(listener);
+    };
+  }
 }
 
-/** The logs made here, and how to add to each without building the entry. */
-const recorders = new WeakMap<
-  StateLog,
-  { add: (input: AppendInput) => unknown; settle: (actorId: string) => void }
->();
+const entryFor = (slot: Slot, state: unknown): LogEntry => {
+  const { seq, actorId, version, at, agentId, event } = slot;
+  // Two literal shapes rather than a spread: V8 keeps frozen literals compact, and logs are long.
+  return Object.freeze(
+    typeof agentId === 'string'
+      ? { seq, actorId, version, at, agentId, event, state }
+      : { seq, actorId, version, at, event, state },
+  );
+};
 
 /**
  * Append without reading the entry back: for a log made by `createStateLog`, the entry is projected
  * only when someone reads it (see above). Any other `StateLog` gets a plain `append`.
  */
 export function record(log: StateLog, input: AppendInput): void {
-  const recorder = recorders.get(log);
-  if (recorder) recorder.add(input);
+  if (log instanceof RecordingLog) log.add(input);
   else {
     // Another implementation gets only the fields that are set, as from any other caller.
     const { at, version, agentId, ...rest } = input;
@@ -369,5 +388,5 @@ export function record(log: StateLog, input: AppendInput): void {
  * change (a caller's written value), which the log must read as they were.
  */
 export function settle(log: StateLog, actorId: string): void {
-  recorders.get(log)?.settle(actorId);
+  if (log instanceof RecordingLog) log.settle(actorId);
 }
