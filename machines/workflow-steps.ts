@@ -24,8 +24,12 @@ import {
  * and for a parallel step: checking → branches (one region per agent step) → routing.
  */
 
-/** The states of one agent call, ending in `done` (a final state). */
-function agentStates(step: AgentStepPlan): Config {
+/**
+ * The states of one agent call, ending in `done` (a final state). `after`: where a passed write
+ * goes; default `done`. A step on its own with one way on goes straight there, not through `done`
+ * and `routing`: two microsteps fewer per step, and those states are still there for the others.
+ */
+function agentStates(step: AgentStepPlan, after = 'done'): Config {
   const id = slotKey(step);
   const ref = { stepId: id, agentId: step.agentId };
   return {
@@ -179,7 +183,7 @@ function agentStates(step: AgentStepPlan): Config {
       always: [
         {
           guard: ({ context }: { context: Ctx }) => slotOf(context, id)?.written?.ok === true,
-          target: 'done',
+          target: after,
         },
         {
           guard: ({ context }: { context: Ctx }) => slotOf(context, id)?.written?.ok === false,
@@ -251,10 +255,15 @@ export function buildStepStates(plan: WorkflowPlan): Config {
   const stepStates: Config = {};
   for (const step of plan.steps) {
     if (step.kind === 'agent') {
+      const direct = step.next.some((t) => t.when) ? 'done' : targetOf(step.next[0]!);
       stepStates[step.id] = {
         entry: { type: 'enterStep', params: { stepIds: [step.id] } },
         initial: 'checking',
-        states: { checking: checking(plan, 'admitting'), ...agentStates(step), routing: routingState(step) },
+        states: {
+          checking: checking(plan, 'admitting'),
+          ...agentStates(step, direct),
+          routing: routingState(step),
+        },
       };
       // `done` of an agent step leads to routing.
       stepStates[step.id].states.done = { always: 'routing' };
