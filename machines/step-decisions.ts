@@ -1,3 +1,4 @@
+import type { AgentResult } from './agent-result.js';
 import type { EdgeDecision } from './edge-result.js';
 import type { Admission, StepSlot, WorkflowContext } from './workflow-context.js';
 
@@ -21,10 +22,24 @@ export function admitted(context: WorkflowContext, stepId: string, admission: Ad
   return withSlot(context, stepId, { admission, permit: admission.allowed ? admission.permit : null });
 }
 
-/** The context patch of a gate decision; a passed one also names the output and its write id. */
-export function gated(context: WorkflowContext, stepId: string, decision: EdgeDecision) {
-  if (!decision.passed) return withSlot(context, stepId, { decision });
+/**
+ * The agent's result a step's gate decides on: the agent's done event, when the gate runs in the
+ * transition it caused (so the result and the decision land in one assign), else the slot's.
+ */
+export function resultOf(context: WorkflowContext, stepId: string, event: { type: string }): AgentResult {
+  return event.type === `xstate.done.actor.agent:${stepId}`
+    ? (event as unknown as { output: AgentResult }).output
+    : context.slots[stepId]!.result!;
+}
+
+/**
+ * The context patch of a gate decision on `result`, which it records too; a passed one also names
+ * the output and its write id.
+ */
+export function gated(context: WorkflowContext, stepId: string, result: AgentResult, decision: EdgeDecision) {
+  if (!decision.passed) return withSlot(context, stepId, { result, decision });
   return withSlot(context, stepId, {
+    result,
     decision,
     output: (decision.result as { content: unknown }).content,
     writeId: writeIdOf(context.runId, stepId, context.slots[stepId]!.visit),

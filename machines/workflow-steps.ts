@@ -1,4 +1,3 @@
-import type { AgentResult } from './agent-result.js';
 import type { WriteOutcome } from './blackboard-outcome.js';
 import type { BreakerOpen, EdgeDecision, GateFallback } from './edge-result.js';
 import type { EscalationOutcome } from './escalation-context.js';
@@ -87,10 +86,8 @@ function agentStates(step: AgentStepPlan, after = 'done'): Config {
             visit: slot.visit,
           };
         },
-        onDone: {
-          target: 'gating',
-          actions: setSlot(id, (_c, e) => ({ result: doneOutput<AgentResult>(e) })),
-        },
+        // The gate records the result with its decision, in one assign (gating's entry).
+        onDone: { target: 'gating' },
         onError: { target: '#workflow.failed', actions: failStep(id, 'its agent actor crashed') },
       },
     },

@@ -6,7 +6,7 @@ import { applyWrite, FREE_FORM } from './blackboard-write.js';
 import { now } from './clock.js';
 import { applyGate } from './gate.js';
 import { emptyJournal } from './journal.js';
-import { admitted, gated, withSlot } from './step-decisions.js';
+import { admitted, gated, resultOf, withSlot } from './step-decisions.js';
 import { passedFields } from './step-endings.js';
 import type {
   RunOutcome,
@@ -138,9 +138,10 @@ export function compileWorkflow(
       admit: assign(({ context }, params: AdmitParams) =>
         admitted(context, params.stepId, { allowed: true, permit: null }),
       ),
-      gate: assign(({ context }, params: GateParams) =>
-        gated(context, params.stepId, applyGate(context.slots[params.stepId]!.result!, params)),
-      ),
+      gate: assign(({ context, event }, params: GateParams) => {
+        const result = resultOf(context, params.stepId, event);
+        return gated(context, params.stepId, result, applyGate(result, params));
+      }),
       // The step's output goes into the shared state, here in context: no actor, no round trip.
       write: assign(({ context, system }, params: { stepId: string }) => {
         const step = stepById.get(params.stepId)!;

@@ -1,7 +1,7 @@
 import type { AnyActorLogic } from 'xstate';
 import { assign, createActor, fromPromise } from 'xstate';
 import { applyGate } from '../machines/gate.js';
-import { admitted, gated } from '../machines/step-decisions.js';
+import { admitted, gated, resultOf } from '../machines/step-decisions.js';
 import type { AdmitParams, GateParams } from '../machines/workflow.js';
 import { provideWorkflow } from '../machines/workflow.js';
 import type { StepSlot, WorkflowContext } from '../machines/workflow-context.js';
@@ -53,11 +53,14 @@ export function replayRun(workflow: Workflow, stored: StoredRun): Replay {
         const admission = logged(params.stepId, context.slots[params.stepId]!.visit)?.admission;
         return admitted(context, params.stepId, admission ?? { allowed: true, permit: null });
       }),
-      gate: assign(({ context }: { context: WorkflowContext }, params: GateParams) => {
-        const slot = context.slots[params.stepId]!;
-        const decision = logged(params.stepId, slot.visit)?.decision ?? applyGate(slot.result!, params);
-        return gated(context, params.stepId, decision);
-      }),
+      gate: assign(
+        ({ context, event }: { context: WorkflowContext; event: { type: string } }, params: GateParams) => {
+          const slot = context.slots[params.stepId]!;
+          const result = resultOf(context, params.stepId, event);
+          const decision = logged(params.stepId, slot.visit)?.decision ?? applyGate(result, params);
+          return gated(context, params.stepId, result, decision);
+        },
+      ),
     },
   } as never);
   const firstState = current?.event as { input?: { runId?: string; input?: unknown } } | undefined;

@@ -1,9 +1,8 @@
 import { assign } from 'xstate';
-import type { AgentResult } from '../machines/agent-result.js';
 import type { Clock } from '../machines/clock.js';
 import type { EdgeDecision } from '../machines/edge-result.js';
 import { applyGate } from '../machines/gate.js';
-import { admitted, gated } from '../machines/step-decisions.js';
+import { admitted, gated, resultOf } from '../machines/step-decisions.js';
 import type { AdmitParams, GateParams } from '../machines/workflow.js';
 import type { Admission, WorkflowContext } from '../machines/workflow-context.js';
 import type { Breaker, Permit } from './breaker.js';
@@ -80,7 +79,7 @@ export function createBreakerRegistry(options: BreakerRegistryOptions) {
     }
   };
 
-  type Args = { context: WorkflowContext };
+  type Args = { context: WorkflowContext; event: { type: string } };
   // Both decide inside the step's transition (assign actions): the breaker is asked synchronously,
   // and the answer is in the slot the step's eventless transitions route on.
   const actions = (workflow: Workflow) => ({
@@ -104,10 +103,10 @@ export function createBreakerRegistry(options: BreakerRegistryOptions) {
       }
       return admitted(context, params.stepId, admission);
     }),
-    gate: assign(({ context }: Args, params: GateParams) => {
+    gate: assign(({ context, event }: Args, params: GateParams) => {
       const { runId } = context;
       const slot = context.slots[params.stepId]!;
-      const result = slot.result as AgentResult;
+      const result = resultOf(context, params.stepId, event);
       const held = slot.permit === null ? undefined : permits.get(slot.permit);
       let decision: EdgeDecision;
       if (held) {
@@ -116,7 +115,7 @@ export function createBreakerRegistry(options: BreakerRegistryOptions) {
         decision = across(runId, () => held.permit.record(result));
       } else decision = applyGate(result, params);
       observers.get(runId)?.gated(context, params.stepId, decision);
-      return gated(context, params.stepId, decision);
+      return gated(context, params.stepId, result, decision);
     }),
   });
 
