@@ -269,12 +269,14 @@ export function buildStepStates(plan: WorkflowPlan): Config {
       for (const branch of step.branches) {
         regions[branch.id] = { initial: 'admitting', states: agentStates(branch) };
       }
+      // With one way on, the join goes straight there (as a step on its own does, above).
+      const joined = step.next.some((t) => t.when) ? 'routing' : targetOf(step.next[0]!);
       stepStates[step.id] = {
         entry: { type: 'enterStep', params: { stepIds: step.branches.map((b) => b.id) } },
         initial: 'checking',
         states: {
           checking: checking(plan, 'branches'),
-          branches: { type: 'parallel', states: regions, onDone: 'routing' },
+          branches: { type: 'parallel', states: regions, onDone: joined },
           routing: routingState(step),
         },
       };
