@@ -31,14 +31,21 @@ import { describeError, toPlainData } from './untrusted.js';
  */
 
 /** The call, then the plain-data check and validation, all inside the attempt's time bound. */
-export type AttemptBody = (call: AgentCall, system?: object) => Promise<CheckedOutput>;
+export type AttemptBody = (
+  call: AgentCall,
+  system?: object,
+  /** Whether the attempt ended, without making its signal; default: `call.signal`. */
+  ended?: { readonly aborted: boolean },
+) => Promise<CheckedOutput>;
 
 export function attemptBody(spec: AgentSpec, impl: AgentImplementation): AttemptBody {
-  return async (call, system) => {
+  return async (call, system, ended) => {
     const wait = system === undefined ? undefined : beforeCallOf(system);
-    if (wait) await wait();
-    // Cancelled while it waited: the call is not made.
-    if (call.signal.aborted) return { ok: false, reason: 'cancelled before the call' };
+    if (wait) {
+      await wait();
+      // Cancelled while it waited: the call is not made.
+      if ((ended ?? call.signal).aborted) return { ok: false, reason: 'cancelled before the call' };
+    }
     // Never `await` what the agent returned: a self-resolving thenable would starve the timers.
     const adopted = await adoptUntrusted(impl.run(call));
     if (!adopted.ok) return adopted;
@@ -78,13 +85,34 @@ function validationThrew(error: unknown): Verdict {
 }
 
 /**
+ * One attempt's abort state. Its AbortSignal (an EventTarget, ~0.8 KB) is made when the agent first
+ * reads `signal`, already aborted if the attempt ended by then: an agent that never looks at it
+ * does not pay for it.
+ */
+class AttemptAbort {
+  private controller: AbortController | undefined = undefined;
+  aborted = false;
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort();
+    }
+    return this.controller.signal;
+  }
+  abort(): void {
+    this.aborted = true;
+    this.controller?.abort();
+  }
+}
+
+/**
  * The attempt in flight of one agent actor: what ends it early. One per actor, made on its first
  * attempt; it observes its actor, because stopping an actor completes (or errors) its observers but
  * runs no exit actions.
  */
 class AttemptSlot {
   /** Set while an attempt's result is awaited; null once it came or the attempt ended. */
-  controller: AbortController | null = null;
+  current: AttemptAbort | null = null;
   attempt = 0;
   timer: unknown = undefined;
   constructor(readonly clock: Clock) {}
@@ -95,10 +123,10 @@ class AttemptSlot {
       this.clock.clearTimeout(this.timer);
       this.timer = undefined;
     }
-    const controller = this.controller;
-    if (controller !== null) {
-      this.controller = null;
-      controller.abort();
+    const current = this.current;
+    if (current !== null) {
+      this.current = null;
+      current.abort();
     }
   }
 
@@ -133,8 +161,8 @@ export function startAttempt(
   const slot = slotOf(self, system);
   slot.end();
   const attempt = context.attempt;
-  const controller = new AbortController();
-  slot.controller = controller;
+  const abort = new AttemptAbort();
+  slot.current = abort;
   slot.attempt = attempt;
   // Absolute times, so a restored attempt keeps its bound; clipped to the deadline, so that one timer covers both.
   const endsAt = Math.min(context.attemptEndsAt, context.deadlineAt ?? Number.POSITIVE_INFINITY);
@@ -145,22 +173,25 @@ export function startAttempt(
     },
     Math.max(0, endsAt - now(system)),
   );
+  // An own, enumerable getter: `{ ...args }` and destructuring read it like a plain property.
   const call: AgentCall = {
     input: context.input,
     attempt,
     idempotencyKey: keyOf(context, attempt),
     previous: context.previous,
-    signal: controller.signal,
+    get signal() {
+      return abort.signal;
+    },
   };
-  body(call, self.system).then(
+  body(call, self.system, abort).then(
     (output) => {
-      if (slot.controller !== controller) return; // the attempt ended first: a late result is ignored
-      slot.controller = null;
+      if (slot.current !== abort) return; // the attempt ended first: a late result is ignored
+      slot.current = null;
       deliver(self, { type: 'agent.output', attempt, output });
     },
     (error: unknown) => {
-      if (slot.controller !== controller) return;
-      slot.controller = null;
+      if (slot.current !== abort) return;
+      slot.current = null;
       deliver(self, { type: 'agent.threw', attempt, error });
     },
   );
@@ -174,7 +205,7 @@ export function resumeAttempt(
   body: AttemptBody,
 ): void {
   const slot = slots.get(self);
-  if (slot?.controller && slot.attempt === context.attempt) return;
+  if (slot?.current && slot.attempt === context.attempt) return;
   startAttempt(self, system, context, body);
 }
 

@@ -3,8 +3,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AnyActorRef, Snapshot } from 'xstate';
 import { assign, createActor, sendTo, setup } from 'xstate';
 import type { AgentResult } from '../machines/agent-result.js';
-import type { Agent } from '../src/agent.js';
+import type { Agent, AgentRunArgs } from '../src/agent.js';
 import { agentActor, defineAgent } from '../src/agent.js';
+import { runAgent } from '../src/run-agent.js';
 import type { MockStep } from '../src/testing/mock-agent.js';
 import { mockRun } from '../src/testing/mock-agent.js';
 import { Draft, draft } from './helpers/agents.js';
@@ -134,6 +135,53 @@ describe('agent attempt: stopped by its parent', () => {
     const result = actor.getSnapshot().output!;
     expect(result).toMatchObject({ status: 'succeeded', content: { content: 'from attempt 2' } });
     expect(result.attempts.map((a) => a.outcome)).toEqual(['timedOut', 'valid']);
+  });
+});
+
+describe('agent attempt: the signal', () => {
+  it('is made when the agent reads it: read after a timeout it is already aborted, after a result it is not', async () => {
+    const clock = testClock();
+    const calls: AgentRunArgs[] = [];
+    const agent = defineAgent({
+      id: 'lazy',
+      output: Draft,
+      limits: { maxIterations: 2, attemptTimeoutMs: 100 },
+      retry: { initialDelayMs: 10, maxDelayMs: 10 },
+      // Attempt 1 hangs without looking at its signal; attempt 2 answers.
+      run: (args) => {
+        calls.push(args);
+        return args.attempt === 1 ? new Promise<never>(() => {}) : draft('second');
+      },
+    });
+    const done = runAgent(agent, null, { clock });
+    await clock.advance(100); // attempt 1 times out
+    await clock.advance(10); // the backoff
+    expect((await done).status).toBe('succeeded');
+    expect(calls[0]!.signal.aborted).toBe(true);
+    expect(calls[0]!.signal).toBe(calls[0]!.signal); // one signal per attempt
+    expect(calls[1]!.signal.aborted).toBe(false);
+  });
+
+  it('travels with a copy of the arguments, and the copy aborts with the attempt', async () => {
+    const clock = testClock();
+    let copied: AgentRunArgs | undefined;
+    const agent = defineAgent({
+      id: 'spread',
+      output: Draft,
+      limits: { maxIterations: 1, attemptTimeoutMs: 100 },
+      run: (args) => {
+        copied = { ...args };
+        return new Promise<never>(() => {});
+      },
+    });
+    const done = runAgent(agent, null, { clock });
+    await settle();
+    expect(copied!.signal).toBeInstanceOf(AbortSignal);
+    expect(Object.keys(copied!)).toEqual(['input', 'attempt', 'idempotencyKey', 'previous', 'signal']);
+    expect(copied!.signal.aborted).toBe(false);
+    await clock.advance(100);
+    expect((await done).status).toBe('timedOut');
+    expect(copied!.signal.aborted).toBe(true);
   });
 });
 
