@@ -24,8 +24,8 @@ import { describeError, toPlainData } from './untrusted.js';
  * result of an earlier attempt changes nothing. Leaving `attempting` ends the attempt: the timer is
  * cleared and, unless the result came, the signal the agent got is aborted.
  *
- * A promise actor per attempt did the same at about twice the cost (an actor, its mailbox, its
- * inspection events and its heap while a run waits). What it did for free is done here by hand:
+ * A promise actor per attempt did the same for ~1.6x the cost of a whole call (an actor, its
+ * mailbox, its inspection events, and its heap while a run waits). What it did for free is done here:
  * XState runs no exit actions when a parent stops the agent actor, but it completes the actor's
  * observers, so the attempt's slot observes its actor and ends the attempt then.
  */
