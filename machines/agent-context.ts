@@ -105,8 +105,15 @@ export type AgentEvent =
   | { type: 'cancel'; reason?: string }
   /** Send after restoring a persisted snapshot: re-arms the timer of the current state. */
   | { type: 'restore' }
-  | { type: 'agent.attemptTimer'; attempt: number }
+  | AttemptEvent
   | { type: 'agent.backoffDone'; attempt: number };
+
+/** How an attempt ends, told to the agent with the attempt's number (machines/agent-attempt.ts). */
+export type AttemptEvent =
+  | { type: 'agent.output'; attempt: number; output: CheckedOutput }
+  /** `error` is what the agent threw, as thrown: untrusted, described when the attempt is recorded. */
+  | { type: 'agent.threw'; attempt: number; error: unknown }
+  | { type: 'agent.attemptTimer'; attempt: number };
 
 export const MAX_ISSUES = 20;
 
@@ -141,15 +148,15 @@ export function closeAttempt(
 }
 
 /**
- * What the attempt's `run` actor produced: its output as plain data with the verdict on it, or why
- * it was not plain data; either with what the run reported beside it (`withAttemptMeta`).
+ * What an attempt produced: its output as plain data with the verdict on it, or why it was not
+ * plain data; either with what the run reported beside it (`withAttemptMeta`).
  */
 export type CheckedOutput =
   | (PlainData & { ok: false; meta?: AttemptMeta })
   | (PlainData & { ok: true; verdict: Verdict; meta?: AttemptMeta });
 
 /**
- * Close the in-flight attempt with what its `run` actor produced, in one step: the record, the
+ * Close the in-flight attempt with what it produced, in one step: the record, the
  * candidate (a valid output) and what the next attempt is told (`previous`). Built field by field:
  * this runs once per attempt of every agent call.
  */

@@ -1,13 +1,14 @@
-import { and, assign, enqueueActions, fromPromise, setup } from 'xstate';
+import type { AnyActorRef } from 'xstate';
+import { and, assign, enqueueActions, setup } from 'xstate';
+import type { AttemptBody } from './agent-attempt.js';
+import { attemptBody, endAttempt, resumeAttempt, startAttempt } from './agent-attempt.js';
 import type {
-  AgentCall,
   AgentContext,
   AgentEvent,
   AgentImplementation,
   AgentMachineInput,
   AgentSpec,
   CheckedOutput,
-  Verdict,
 } from './agent-context.js';
 import {
   buildResult,
@@ -19,13 +20,9 @@ import {
   lastEndedAt,
 } from './agent-context.js';
 import type { AgentResult, AgentStatus, AttemptOutcome } from './agent-result.js';
-import type { AttemptMeta } from './attempt-meta.js';
-import { splitAttemptMeta } from './attempt-meta.js';
-import { beforeCallOf } from './before-call.js';
 import { now } from './clock.js';
 import { backoffDelay } from './retry.js';
-import { adoptUntrusted } from './thenable.js';
-import { describeError, toPlainData } from './untrusted.js';
+import { describeError } from './untrusted.js';
 
 export type {
   AgentCall,
@@ -48,42 +45,20 @@ export type {
  *   running.backingOff ← running.deciding → timedOut | maxIterations | invalidOutput | failed | deadlineExceeded
  *
  * plus `cancelled` from anywhere in `running`. Every final state produces an AgentResult.
- * Only plain data lives in context; the user's function and schema are behind the `run` actor,
- * referenced by name. It validates too, so one actor (one abort signal) covers an attempt, and its
- * result carries the verdict: the attempt's done event routes on it directly, closing the attempt
- * in one assign (a successful call is one transition from `attempting` to `succeeded`).
+ * Only plain data lives in context; the user's function and schema stay in the machine's closure.
+ * Entering `attempting` starts the attempt (machines/agent-attempt.ts): the call and its validation
+ * under one abort signal and one timer. Its result comes back as an event with the verdict, so the
+ * event routes on it directly, closing the attempt in one assign (a successful call is one
+ * transition from `attempting` to `succeeded`).
  */
-
-/** What the `run` actor resolves with: the attempt's plain output and its verdict, or why it was not plain. */
-type Checked = CheckedOutput;
-
-/** The verdict on a plain output; a validator that throws or rejects made it invalid. */
-function validateSafely(
-  impl: AgentImplementation,
-  value: unknown,
-  meta: AttemptMeta,
-): Verdict | Promise<Verdict> {
-  try {
-    const verdict = impl.validate(value, meta);
-    return verdict instanceof Promise ? verdict.catch(validationThrew) : verdict;
-  } catch (error) {
-    return validationThrew(error);
-  }
-}
-
-// E.g. an async refinement that throws: the output did not validate.
-function validationThrew(error: unknown): Verdict {
-  const { name, message } = describeError(error);
-  const reason = `validation threw ${name}: ${message}`;
-  return { valid: false, reason, issues: [{ path: '(root)', message: reason }] };
-}
 
 const timedOut = (outcome: 'timedOut' | 'deadline') => ({
   type: 'recordTimeout' as const,
   params: { outcome },
 });
 
-const outputOf = (event: { type: string }) => (event as unknown as { output: Checked }).output;
+const outputOf = (event: { type: string }) => (event as unknown as { output: CheckedOutput }).output;
+const attemptOf = (event: { type: string }) => (event as { attempt?: unknown }).attempt;
 
 const specs = new WeakMap<object, AgentSpec>();
 
@@ -93,6 +68,7 @@ export const agentSpecOf = (logic: unknown): AgentSpec | undefined =>
 
 /** Builds the statechart for one agent: the same chart for every agent, its own implementations. */
 export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
+  const body = attemptBody(spec, impl);
   /** The context fields of attempt `attempt`, starting at `at`. */
   const beginAttempt = (attempt: number, at: number) => ({
     attempt,
@@ -107,46 +83,17 @@ export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
       input: {} as AgentMachineInput,
       output: {} as AgentResult,
     },
-    actors: {
-      // One actor per attempt: the call, then validation, both inside the attempt's time bound.
-      run: fromPromise<Checked, Omit<AgentCall, 'signal'>>(async ({ input, signal, system }) => {
-        const wait = beforeCallOf(system);
-        if (wait) await wait();
-        // Cancelled while it waited: the call is not made.
-        if (signal.aborted) return { ok: false, reason: 'cancelled before the call' } as Checked;
-        // Never `await` what the agent returned: a self-resolving thenable would starve the timers.
-        const adopted = await adoptUntrusted(impl.run({ ...input, signal }));
-        if (!adopted.ok) return adopted;
-        const { output, meta } = splitAttemptMeta(adopted.value);
-        const plain = toPlainData(output, spec.maxOutputBytes);
-        if (!plain.ok) return { ...plain, meta };
-        const verdict = validateSafely(impl, plain.value, meta);
-        return {
-          ok: true,
-          value: plain.value,
-          bytes: plain.bytes,
-          verdict: verdict instanceof Promise ? await verdict : verdict,
-          meta,
-        };
-      }),
-    },
     delays: {
-      // Clipped to the deadline so that one timer per state covers both bounds.
-      attemptTimer: ({ context, system }) =>
-        Math.max(
-          0,
-          Math.min(context.attemptEndsAt, context.deadlineAt ?? Number.POSITIVE_INFINITY) - now(system),
-        ),
       backoff: ({ context }) => backoffDelay(context.retry, context.attempt, keyOf(context, context.attempt)),
     },
     guards: {
-      timerForThisAttempt: ({ context, event }) =>
-        'attempt' in event && (event as { attempt: number }).attempt === context.attempt,
+      forThisAttempt: ({ context, event }) => attemptOf(event) === context.attempt,
       attemptsLeft: ({ context }) => context.attempt < context.limits.maxIterations,
       lastOutcome: ({ context }, params: { outcome: AttemptOutcome }) =>
         lastAttempt(context)?.outcome === params.outcome,
-      // On the attempt's done event: the verdict came with the output.
-      validAndDone: ({ event }) => {
+      // On the attempt's output: the verdict came with it.
+      validAndDone: ({ context, event }) => {
+        if (attemptOf(event) !== context.attempt) return false;
         const out = outputOf(event);
         return out.ok && out.verdict.valid && out.verdict.done;
       },
@@ -162,7 +109,11 @@ export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
           context.deadlineAt,
     },
     actions: {
-      // On the transitions into `attempting` (the first attempt begins in the initial context).
+      // On entering `attempting`: the call and the attempt's timer (machines/agent-attempt.ts).
+      startAttempt: ({ context, self, system }) => startAttempt(self, system, context, body),
+      // On leaving it, whatever the way out: the timer is cleared, the signal aborted if no result came.
+      endAttempt: ({ self }) => endAttempt(self),
+      // On the transitions back into `attempting` (the first attempt begins in the initial context).
       beginAttempt: assign(({ context, system }) => beginAttempt(context.attempt + 1, now(system))),
       recordOutput: assign(({ context, event, system }) =>
         closeWithOutput(context, outputOf(event), now(system), spec.quality),
@@ -235,27 +186,20 @@ export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
         on: {
           cancel: { target: 'cancelled' },
           // After a restore (XState does not restore pending timers): re-arm this state's timer
-          // from the absolute times in context. An in-flight attempt runs again, with the same key.
+          // from the absolute times in context. An in-flight attempt runs again, with the same key
+          // (a restored actor starts it by itself; this only starts it if it does not run yet).
           restore: {
             actions: enqueueActions(({ context, enqueue, self, system }) => {
               const snapshot = self.getSnapshot();
-              const at = now(system);
               if (snapshot.matches({ running: 'attempting' })) {
-                const endsAt = Math.min(
-                  context.attemptEndsAt,
-                  context.deadlineAt ?? Number.POSITIVE_INFINITY,
-                );
-                enqueue.raise(
-                  { type: 'agent.attemptTimer', attempt: context.attempt },
-                  { delay: Math.max(0, endsAt - at) },
-                );
+                resumeAttempt(self, system, context, body);
               } else if (snapshot.matches({ running: 'backingOff' })) {
                 const endsAt =
                   lastEndedAt(context) +
                   backoffDelay(context.retry, context.attempt, keyOf(context, context.attempt));
                 enqueue.raise(
                   { type: 'agent.backoffDone', attempt: context.attempt },
-                  { delay: Math.max(0, endsAt - at) },
+                  { delay: Math.max(0, endsAt - now(system)) },
                 );
               }
             }),
@@ -264,41 +208,23 @@ export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
         initial: 'attempting',
         states: {
           attempting: {
-            invoke: {
-              id: 'run',
-              src: 'run',
-              input: ({ context }) => ({
-                input: context.input,
-                attempt: context.attempt,
-                idempotencyKey: keyOf(context, context.attempt),
-                previous: context.previous,
-              }),
-              // The verdict came with the attempt's result: a valid, done output ends the call here.
-              onDone: [
-                { guard: 'validAndDone', target: '#agent.succeeded', actions: 'succeed' },
-                { target: 'deciding', actions: 'recordOutput' },
-              ],
-              onError: { target: 'deciding', actions: 'recordThrew' },
-            },
-            after: {
-              attemptTimer: [
-                {
-                  guard: 'deadlineCutAttempt',
-                  target: '#agent.deadlineExceeded',
-                  actions: timedOut('deadline'),
-                },
-                { target: 'deciding', actions: timedOut('timedOut') },
-              ],
-            },
-            // Re-armed after a restore; the attempt number keeps a stale timer from ending a later attempt.
+            entry: 'startAttempt',
+            exit: 'endAttempt',
+            // Each carries its attempt's number: a late event of an earlier attempt changes nothing.
             on: {
+              // The verdict came with the attempt's output: a valid, done output ends the call here.
+              'agent.output': [
+                { guard: 'validAndDone', target: '#agent.succeeded', actions: 'succeed' },
+                { guard: 'forThisAttempt', target: 'deciding', actions: 'recordOutput' },
+              ],
+              'agent.threw': { guard: 'forThisAttempt', target: 'deciding', actions: 'recordThrew' },
               'agent.attemptTimer': [
                 {
-                  guard: and(['timerForThisAttempt', 'deadlineCutAttempt']),
+                  guard: and(['forThisAttempt', 'deadlineCutAttempt']),
                   target: '#agent.deadlineExceeded',
                   actions: timedOut('deadline'),
                 },
-                { guard: 'timerForThisAttempt', target: 'deciding', actions: timedOut('timedOut') },
+                { guard: 'forThisAttempt', target: 'deciding', actions: timedOut('timedOut') },
               ],
             },
           },
@@ -329,7 +255,7 @@ export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
             after: { backoff: { target: 'attempting', actions: 'beginAttempt' } },
             on: {
               'agent.backoffDone': {
-                guard: 'timerForThisAttempt',
+                guard: 'forThisAttempt',
                 target: 'attempting',
                 actions: 'beginAttempt',
               },
@@ -348,8 +274,31 @@ export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
     },
     output: ({ context }) => buildResult(context),
   });
+  // A restored actor in `attempting` calls its attempt again by itself, as the promise actor that
+  // used to run it did when XState restored it (before any `restore` event): deferred to its start.
+  const restoreSnapshot = machine.restoreSnapshot;
+  machine.restoreSnapshot = (snapshot, scope) => {
+    const restored = restoreSnapshot(snapshot, scope);
+    scope.defer(() => {
+      const self = scope.self as AnyActorRef;
+      const now = self.getSnapshot() as typeof restored;
+      if (now.status === 'active' && now.matches({ running: 'attempting' }))
+        resumeAttempt(self, scope.system, now.context, body);
+    });
+    return restored;
+  };
   specs.set(machine, spec);
+  bodies.set(machine, body);
   return machine;
 }
+
+const bodies = new WeakMap<object, AttemptBody>();
+
+/**
+ * An agent statechart's attempt body: the call, the plain-data check and validation, exactly as the
+ * statechart runs them (Restate journals each attempt with it).
+ */
+export const agentAttemptOf = (logic: unknown): AttemptBody | undefined =>
+  typeof logic === 'object' && logic !== null ? bodies.get(logic) : undefined;
 
 export type AgentMachine = ReturnType<typeof createAgentMachine>;

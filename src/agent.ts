@@ -21,7 +21,10 @@ import { fail, fn, id, integer, MAX_TIMER_MS, number, parseOptions, zodSchema } 
 /** What the agent's function is called with. */
 export interface AgentRunArgs<I = unknown> {
   input: I;
-  /** Aborted on attempt timeout, deadline and cancel. A result after that is ignored. */
+  /**
+   * Aborted on attempt timeout, deadline and cancel, and when the agent actor is stopped (its run
+   * cancelled or past its deadline). A result after that is ignored.
+   */
   signal: AbortSignal;
   /** 1-based. */
   attempt: number;

@@ -56,18 +56,19 @@ function makeAgent(
 }
 
 // An attempt's result carries its verdict (valid and done, valid but not done, or invalid) and the
-// metadata its run reported beside the output (withAttemptMeta).
-const ran = (value: unknown, verdict: object): AnyEventObject => ({
-  type: 'xstate.done.actor.run',
+// metadata its run reported beside the output (withAttemptMeta); each event names its attempt.
+const ran = (attempt: number, value: unknown, verdict: object): AnyEventObject => ({
+  type: 'agent.output',
+  attempt,
   output: { ok: true, value, bytes: 10, verdict, meta: {} },
 });
-const modelEvents: AnyEventObject[] = [
-  ran(VALID, { valid: true, output: VALID, confidence: 0.9, done: true }),
-  ran(NOT_DONE, { valid: true, output: NOT_DONE, confidence: 0.9, done: false }),
-  ran(INVALID, { valid: false, reason: 'schema', issues: [] }),
-  { type: 'xstate.done.actor.run', output: { ok: false, reason: 'over the cap', meta: {} } },
-  { type: 'xstate.error.actor.run', error: new Error('boom') },
-  { type: 'xstate.after.attemptTimer.agent.running.attempting' },
+const modelEvents = (attempt: number): AnyEventObject[] => [
+  ran(attempt, VALID, { valid: true, output: VALID, confidence: 0.9, done: true }),
+  ran(attempt, NOT_DONE, { valid: true, output: NOT_DONE, confidence: 0.9, done: false }),
+  ran(attempt, INVALID, { valid: false, reason: 'schema', issues: [] }),
+  { type: 'agent.output', attempt, output: { ok: false, reason: 'over the cap', meta: {} } },
+  { type: 'agent.threw', attempt, error: new Error('boom') },
+  { type: 'agent.attemptTimer', attempt },
   { type: 'xstate.after.backoff.agent.running.backingOff' },
   { type: 'cancel' },
 ];
@@ -81,13 +82,13 @@ function toScript(path: Path, limits: (typeof configs)[number]['limits']) {
   const events = path.steps.map((s) => s.event as AnyEventObject);
   for (let i = 0; i < events.length; i++) {
     const e = events[i]!;
-    if (e.type === 'xstate.done.actor.run') {
+    if (e.type === 'agent.output') {
       const out = (e as unknown as { output: { ok: boolean; verdict?: { valid: boolean; done?: boolean } } })
         .output;
       if (!out.ok) steps.push({ output: OVERSIZED });
       else steps.push({ output: !out.verdict!.valid ? INVALID : out.verdict!.done ? VALID : NOT_DONE });
-    } else if (e.type === 'xstate.error.actor.run') steps.push({ throws: new Error('boom') });
-    else if (e.type === 'xstate.after.attemptTimer.agent.running.attempting') {
+    } else if (e.type === 'agent.threw') steps.push({ throws: new Error('boom') });
+    else if (e.type === 'agent.attemptTimer') {
       steps.push({ hang: true });
       actions.push({ kind: 'advance', ms: Math.min(limits.attemptTimeoutMs, limits.deadlineMs ?? Infinity) });
     } else if (e.type === 'xstate.after.backoff.agent.running.backingOff') {
@@ -110,7 +111,7 @@ describe('agent statechart, model-based', () => {
     const clock = testClock();
     const machine = agentActor(makeAgent(config.limits, [], clock) as Agent);
     const paths = getShortestPaths(machine, {
-      events: modelEvents as never,
+      events: ((s: { context: { attempt: number } }) => modelEvents(s.context.attempt)) as never,
       input: { input: null, runId: 'model' },
       // Time stamps differ between traversal steps; the decision-relevant state is value + attempts.
       serializeState: (s) =>

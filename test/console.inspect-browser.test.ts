@@ -17,13 +17,13 @@ afterEach(() => {
 });
 
 const Draft = z.object({ content: z.string(), confidence: z.number() });
-const steps = Array.from({ length: 20 }, (_, i) =>
+const steps = Array.from({ length: 40 }, (_, i) =>
   defineAgent({ id: `agent-${i + 1}`, output: Draft, run: async () => draft(`step ${i + 1}`, 0.9) }),
 );
-const twenty = defineWorkflow({ id: 'twenty', deadlineMs: 60_000, maxSteps: 30, steps });
+const forty = defineWorkflow({ id: 'forty', deadlineMs: 60_000, maxSteps: 50, steps });
 
 describe("inspect: 'browser' with an inspector window that connects late", () => {
-  it('replays a 20-step run from its first message (over 200 messages)', async () => {
+  it('replays a 40-step run from its first message (over 200 messages)', async () => {
     const posted: Array<{ type: string; [k: string]: unknown }> = [];
     const listeners: Array<(e: { data: unknown }) => void> = [];
     vi.stubGlobal('window', {
@@ -33,7 +33,7 @@ describe("inspect: 'browser' with an inspector window that connects late", () =>
       },
     });
     const runtime = createRuntime({ inspect: 'browser', clock: testClock() });
-    const run = runtime.start(twenty, {});
+    const run = runtime.start(forty, {});
     expect((await run.done).status).toBe('completed');
     await runtime.inspector?.ready; // the inspector is loaded on demand; events wait for it
     expect(posted).toEqual([]);
@@ -43,7 +43,7 @@ describe("inspect: 'browser' with an inspector window that connects late", () =>
     // The run's start is there: the workflow actor's creation first, then every agent's.
     expect(posted[0]).toMatchObject({ type: '@xstate.actor' });
     const created = posted.filter((m) => m.type === '@xstate.actor').map((m) => JSON.stringify(m));
-    for (let i = 1; i <= 20; i++) expect(created.some((m) => m.includes(`agent:agent-${i}`))).toBe(true);
+    for (let i = 1; i <= 40; i++) expect(created.some((m) => m.includes(`agent:agent-${i}`))).toBe(true);
     await runtime.stop();
   });
 });

@@ -1,5 +1,6 @@
 import type { Context } from '@restatedev/restate-sdk';
-import type { AgentContext, AgentImplementation } from '../../machines/agent-context.js';
+import { agentAttemptOf } from '../../machines/agent.js';
+import type { AgentCall, AgentContext, AgentImplementation } from '../../machines/agent-context.js';
 import { buildResult, closeAttempt, finalReason, keyOf, lastAttempt } from '../../machines/agent-context.js';
 import type { AgentResult, AgentStatus } from '../../machines/agent-result.js';
 import type { AttemptMeta } from '../../machines/attempt-meta.js';
@@ -28,7 +29,7 @@ export interface AgentCallInput {
   workflowDeadlineAt: number | null;
 }
 
-/** What one journaled attempt produced: the statechart's `run` actor output, or a timer. */
+/** What one journaled attempt produced: the statechart's attempt output, or a timer. */
 type AttemptRecordRaw = {
   startedAt: number;
   endedAt: number;
@@ -47,14 +48,14 @@ type Checked =
     });
 
 /**
- * The agent statechart's attempt body (call + plain-data check + validation), taken from its `run`
- * actor so validation, confidence and isDone are exactly the in-process ones.
+ * The agent statechart's attempt body (call + plain-data check + validation), so validation,
+ * confidence and isDone are exactly the in-process ones.
  */
-function attemptBody(agent: AnyAgent): (input: unknown, signal: AbortSignal) => Promise<Checked> {
-  const logic = agentActor(agent).implementations.actors.run as unknown as {
-    config: (args: { input: unknown; signal: AbortSignal }) => Promise<Checked>;
-  };
-  return (input, signal) => logic.config({ input, signal });
+function attemptBody(
+  agent: AnyAgent,
+): (input: Omit<AgentCall, 'signal'>, signal: AbortSignal) => Promise<Checked> {
+  const body = agentAttemptOf(agentActor(agent))!;
+  return (input, signal) => body({ ...input, signal });
 }
 
 const usageOf = (meta: AttemptMeta | undefined) => (meta?.usage ? { usage: meta.usage } : {});
