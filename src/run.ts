@@ -214,7 +214,7 @@ class RunDriver<O, W extends string, A extends AnyAgent> {
           now: () => this.#now(),
           onError: deps.onObserverError,
           resumed: restore !== undefined,
-          onRefused: (reason) => actor.send({ type: 'store.refused', reason }),
+          onRefused: (reason) => sendIfActive(actor, { type: 'store.refused', reason }),
         })
       : null;
     this.#persistence = persistence;
@@ -294,7 +294,7 @@ class RunDriver<O, W extends string, A extends AnyAgent> {
     actor.start();
     if (restore?.snapshot) {
       // XState does not restore pending timers: the workflow re-arms its own and its children's.
-      actor.send({ type: 'restore' });
+      sendIfActive(actor, { type: 'restore' });
       this.next(actor.getSnapshot());
     }
     const signal = this.#signal;
@@ -304,16 +304,17 @@ class RunDriver<O, W extends string, A extends AnyAgent> {
 
   /** The caller's signal aborted (an EventListener object: no closure per run). */
   handleEvent(): void {
-    this.#actor!.send({ type: 'cancel', reason: abortReason(this.#signal) });
+    sendIfActive(this.#actor!, { type: 'cancel', reason: abortReason(this.#signal) });
   }
 
   /** Stop without finishing in the store (the runtime is stopping; resume() brings it back). */
   halt(): void {
     this.#halted = true;
-    this.#actor?.send({
-      type: 'cancel',
-      reason: 'the runtime stopped; the run is kept in the store to resume',
-    });
+    if (this.#actor)
+      sendIfActive(this.#actor, {
+        type: 'cancel',
+        reason: 'the runtime stopped; the run is kept in the store to resume',
+      });
   }
 
   #end(terminal: RunTerminal<O>): void {
@@ -402,6 +403,11 @@ class RunDriver<O, W extends string, A extends AnyAgent> {
   }
 }
 
+/** A run that has ended ignores what is sent to it (XState would warn about a stopped actor). */
+function sendIfActive(actor: Actor<WorkflowMachine>, event: Parameters<Actor<WorkflowMachine>['send']>[0]) {
+  if (actor.getSnapshot().status === 'active') actor.send(event);
+}
+
 const halts = new WeakMap<object, { halt(): void }>();
 
 interface HandleParts<O, A extends AnyAgent> {
@@ -440,7 +446,7 @@ class RunHandle<O, W extends string, A extends AnyAgent> implements Run<O, W, A>
   }
 
   cancel(reason?: string): void {
-    this.actor?.send({ type: 'cancel', reason: reason ?? 'cancelled by the caller' });
+    if (this.actor) sendIfActive(this.actor, { type: 'cancel', reason: reason ?? 'cancelled by the caller' });
   }
   subscribe(listener: (event: RunEvent) => void): () => void {
     return this.#observer?.events.subscribe(listener) ?? (() => {});
