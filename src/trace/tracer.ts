@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { parseOptions } from '../options.js';
-import { isTraceId, newSpanId, newTraceId } from './ids.js';
+import { randomUint32 } from '../random-id.js';
+import { isTraceId, newTraceId, numberedSpanId, spanNumber } from './ids.js';
 import { type ObserverErrorHandler, reportOncePerSource, safeReport } from './report.js';
-import type { Span, SpanAttributes, SpanEnd, SpanStart, Trace } from './span.js';
+import type { Span, SpanAttributes, SpanEnd, SpanOperation, SpanStart, Trace } from './span.js';
 
 /**
  * The span collector of one trace (one run). Adapters (agent actors, breakers, the workflow) call
@@ -89,88 +90,168 @@ interface Sink {
   end?: (span: Span) => void;
 }
 
+interface IdSource {
+  source: string;
+  traceIdFor: (first: Span) => string | undefined;
+}
+
 const wallClock = { now: () => Date.now() };
 /** Shared by every span started without attributes: frozen, so sharing it is safe. */
 const NO_ATTRIBUTES: Readonly<SpanAttributes> = Object.freeze({});
+const NO_SINKS: Sink[] = [];
 
 export function createTraceRecorder(options: TraceRecorderOptions = {}): TraceRecorder {
   const parsed = parseOptions(optionsSchema, options, 'createTraceRecorder');
-  // Decided late: an exporter may name it when the first span starts (see TraceExporter.traceIdFor).
-  let traceId: string | null = parsed.traceId ?? null;
-  const clock = parsed.clock ?? wallClock;
-  const onError = parsed.onError ?? reportOncePerSource();
-  // Insertion-ordered; `end` overwrites in place, so the order stays the start order.
-  const spans = new Map<string, Span>();
-  // Nothing to call when nobody listens: the loops below run over empty arrays.
-  let startSinks: Sink[] = [];
-  let endSinks: Sink[] = [];
-  let listeners = 0;
+  return new Recorder(parsed);
+}
 
-  function notify(sinks: Sink[], span: Span, phase: 'start' | 'end'): void {
+/**
+ * A recorder for options the library built itself (a run's tracer): the same recorder, without
+ * validating options on every run.
+ */
+export function runRecorder(options: TraceRecorderOptions): Recorder {
+  return new Recorder(options);
+}
+
+/**
+ * The recorder. A class, not a literal of closures: every run has one, and its methods are shared.
+ * Spans live in an array in start order; a span's id ends with its number (index + 1), so finding
+ * a span by id needs no map (see `numberedSpanId`).
+ *
+ * `open` and `close` are the library's own entry points: positional, and they take ownership of the
+ * attributes object they are given (frozen in place, not copied). `start` and `end` copy.
+ */
+export class Recorder implements TraceRecorder {
+  // Decided late: an exporter may name it when the first span starts (see TraceExporter.traceIdFor).
+  #traceId: string | null;
+  readonly #clock: { now(): number };
+  readonly #onError: ObserverErrorHandler;
+  readonly #spans: Span[] = [];
+  readonly #prefix: number;
+  // Nothing to call when nobody listens: the loops below run over empty arrays.
+  #startSinks: Sink[] = NO_SINKS;
+  #endSinks: Sink[] = NO_SINKS;
+  #listeners = 0;
+  #idSources: IdSource[] | null = null;
+
+  constructor(options: TraceRecorderOptions) {
+    this.#traceId = options.traceId ?? null;
+    this.#clock = options.clock ?? wallClock;
+    this.#onError = options.onError ?? reportOncePerSource();
+    this.#prefix = randomUint32();
+    const exporters = options.exporters;
+    if (exporters) {
+      for (let i = 0; i < exporters.length; i++) {
+        const exporter = exporters[i]!;
+        this.#addExporter(exporter, `trace exporter ${JSON.stringify(exporter.name ?? `#${i + 1}`)}`);
+      }
+    }
+  }
+
+  /** Fixed by the first span (an exporter may name it) or the first read, whichever comes first. */
+  get traceId(): string {
+    return this.#fixTraceId(null);
+  }
+
+  #notify(sinks: Sink[], span: Span, phase: 'start' | 'end'): void {
     for (const sink of sinks) {
       try {
         if (phase === 'start') sink.start?.(span);
         else sink.end?.(span);
       } catch (error) {
-        safeReport(onError, error, `${sink.source} (${phase === 'start' ? 'onSpanStart' : 'onSpanEnd'})`);
+        safeReport(
+          this.#onError,
+          error,
+          `${sink.source} (${phase === 'start' ? 'onSpanStart' : 'onSpanEnd'})`,
+        );
       }
     }
   }
 
-  function addSink(sink: Sink): () => void {
-    if (sink.start) startSinks = [...startSinks, sink];
-    if (sink.end) endSinks = [...endSinks, sink];
+  #addSink(sink: Sink): () => void {
+    if (sink.start) this.#startSinks = [...this.#startSinks, sink];
+    if (sink.end) this.#endSinks = [...this.#endSinks, sink];
     return () => {
-      startSinks = startSinks.filter((s) => s !== sink);
-      endSinks = endSinks.filter((s) => s !== sink);
+      this.#startSinks = this.#startSinks.filter((s) => s !== sink);
+      this.#endSinks = this.#endSinks.filter((s) => s !== sink);
     };
+  }
+
+  #addExporter(exporter: TraceExporter, source: string): () => void {
+    if (exporter.traceIdFor && this.#traceId === null) {
+      this.#idSources ??= [];
+      this.#idSources.push({ source, traceIdFor: (first) => exporter.traceIdFor!(first) });
+    }
+    return this.#addSink(sinkOf(exporter, source));
   }
 
   /** The trace id: the one given, else the first an exporter names for the first span, else a new one. */
-  function fixTraceId(first: Span | null): string {
-    if (traceId !== null) return traceId;
-    for (const source of idSources) {
-      if (!first) break;
-      try {
-        const id = source.traceIdFor(first);
-        if (isTraceId(id)) {
-          traceId = id;
-          return id;
+  #fixTraceId(first: Span | null): string {
+    if (this.#traceId !== null) return this.#traceId;
+    if (first && this.#idSources) {
+      for (const source of this.#idSources) {
+        try {
+          const id = source.traceIdFor(first);
+          if (isTraceId(id)) {
+            this.#traceId = id;
+            return id;
+          }
+        } catch (error) {
+          safeReport(this.#onError, error, `${source.source} (traceIdFor)`);
         }
-      } catch (error) {
-        safeReport(onError, error, `${source.source} (traceIdFor)`);
       }
     }
-    traceId = newTraceId();
-    return traceId;
+    this.#traceId = newTraceId();
+    return this.#traceId;
   }
 
-  // Built by assignment rather than conditional spreads: this runs for every span of every run.
-  function start(fields: SpanStart): string {
-    const spanId = newSpanId();
+  /** Open a span (`attributes` is taken over and frozen). Returns its id. */
+  open(
+    name: string,
+    operation: SpanOperation,
+    parentSpanId: string | null,
+    agentId: string | undefined,
+    stepId: string | undefined,
+    startedAt: number | undefined,
+    attributes: SpanAttributes | undefined,
+  ): string {
+    const spans = this.#spans;
+    const spanId = numberedSpanId(this.#prefix, spans.length + 1);
     const span: Span = {
-      traceId: traceId ?? '',
+      traceId: this.#traceId ?? '',
       spanId,
-      parentSpanId: fields.parentSpanId ?? null,
-      name: fields.name,
-      operation: fields.operation,
+      parentSpanId,
+      name,
+      operation,
       status: 'running',
-      startedAt: fields.startedAt ?? clock.now(),
-      attributes: fields.attributes ? Object.freeze({ ...fields.attributes }) : NO_ATTRIBUTES,
+      startedAt: startedAt ?? this.#clock.now(),
+      attributes: attributes ? Object.freeze(attributes) : NO_ATTRIBUTES,
     };
-    if (fields.agentId !== undefined) span.agentId = fields.agentId;
-    if (fields.stepId !== undefined) span.stepId = fields.stepId;
-    if (traceId === null) span.traceId = fixTraceId(idSources.length > 0 ? Object.freeze({ ...span }) : null);
-    spans.set(spanId, Object.freeze(span));
-    if (startSinks.length > 0) notify(startSinks, span, 'start');
+    if (agentId !== undefined) span.agentId = agentId;
+    if (stepId !== undefined) span.stepId = stepId;
+    if (this.#traceId === null)
+      span.traceId = this.#fixTraceId(this.#idSources ? Object.freeze({ ...span }) : null);
+    spans.push(Object.freeze(span));
+    if (this.#startSinks.length > 0) this.#notify(this.#startSinks, span, 'start');
     return spanId;
   }
 
-  /** `endedAt` defaults to `at`, else the clock's now. */
-  function end(spanId: string, fields: SpanEnd, at?: number): Span | undefined {
-    const running = spans.get(spanId);
-    if (running?.status !== 'running') return undefined;
-    const endedAt = fields.endedAt ?? at ?? clock.now();
+  /**
+   * Close a running span; `attributes` are merged over the ones it started with (taken over when it
+   * started with none). Returns the ended span, or undefined if it is unknown or already ended.
+   */
+  close(
+    spanId: string,
+    status: SpanEnd['status'],
+    endedAt: number | undefined,
+    reason: string | undefined,
+    error: SpanEnd['error'] | undefined,
+    attributes: SpanAttributes | undefined,
+  ): Span | undefined {
+    const index = spanNumber(spanId) - 1;
+    const running = index >= 0 ? this.#spans[index] : undefined;
+    if (running === undefined || running.spanId !== spanId || running.status !== 'running') return undefined;
+    const at = endedAt ?? this.#clock.now();
     // Field by field, in the running span's key order: spreading a frozen object is the slow path.
     const span: Span = {
       traceId: running.traceId,
@@ -178,91 +259,125 @@ export function createTraceRecorder(options: TraceRecorderOptions = {}): TraceRe
       parentSpanId: running.parentSpanId,
       name: running.name,
       operation: running.operation,
-      status: fields.status,
+      status,
       startedAt: running.startedAt,
-      attributes: fields.attributes
-        ? Object.freeze({ ...running.attributes, ...fields.attributes })
-        : running.attributes,
+      attributes:
+        attributes === undefined
+          ? running.attributes
+          : Object.freeze(
+              running.attributes === NO_ATTRIBUTES
+                ? attributes
+                : Object.assign({}, running.attributes, attributes),
+            ),
     };
     if (running.agentId !== undefined) span.agentId = running.agentId;
     if (running.stepId !== undefined) span.stepId = running.stepId;
-    span.endedAt = endedAt;
-    span.durationMs = Math.max(0, endedAt - running.startedAt);
-    if (fields.reason !== undefined) span.reason = fields.reason;
-    if (fields.error !== undefined)
-      span.error = Object.freeze({ name: fields.error.name, message: fields.error.message });
-    spans.set(spanId, Object.freeze(span));
-    if (endSinks.length > 0) notify(endSinks, span, 'end');
+    span.endedAt = at;
+    span.durationMs = Math.max(0, at - running.startedAt);
+    if (reason !== undefined) span.reason = reason;
+    if (error !== undefined) span.error = Object.freeze({ name: error.name, message: error.message });
+    this.#spans[index] = Object.freeze(span);
+    if (this.#endSinks.length > 0) this.#notify(this.#endSinks, span, 'end');
     return span;
   }
 
-  const idSources: Array<{ source: string; traceIdFor: (first: Span) => string | undefined }> = [];
-  function addExporter(exporter: TraceExporter, source: string): () => void {
-    if (exporter.traceIdFor && traceId === null)
-      idSources.push({ source, traceIdFor: (first) => exporter.traceIdFor!(first) });
-    return addSink(sinkOf(exporter, source));
-  }
-  for (const [i, exporter] of (parsed.exporters ?? []).entries()) {
-    addExporter(exporter, `trace exporter ${JSON.stringify(exporter.name ?? `#${i + 1}`)}`);
+  start(fields: SpanStart): string {
+    return this.open(
+      fields.name,
+      fields.operation,
+      fields.parentSpanId ?? null,
+      fields.agentId,
+      fields.stepId,
+      fields.startedAt,
+      fields.attributes ? { ...fields.attributes } : undefined,
+    );
   }
 
-  const recorder = {
-    start,
-    end: (spanId, fields) => end(spanId, fields),
-    record(fields) {
-      const spanId = start(fields);
-      // A decision takes no time: it ends when it started, unless it says otherwise.
-      end(spanId, fields, spans.get(spanId)!.startedAt);
-      return spanId;
-    },
-    endRunning(fields) {
-      const running = [...spans.values()].filter((s) => s.status === 'running').reverse();
-      for (const span of running) end(span.spanId, fields);
-      return running.length;
-    },
-    get: (spanId) => spans.get(spanId),
-    rootSpanId() {
-      for (const span of spans.values()) if (span.parentSpanId === null) return span.spanId;
-      return null;
-    },
-    spans: () => [...spans.values()],
-    trace() {
-      let first = Number.POSITIVE_INFINITY;
-      let last = Number.NEGATIVE_INFINITY;
-      let agentCalls = 0;
-      let errors = 0;
-      let running = false;
-      for (const span of spans.values()) {
-        first = Math.min(first, span.startedAt);
-        if (span.endedAt === undefined) running = true;
-        else last = Math.max(last, span.endedAt);
-        if (span.operation === 'agent') agentCalls++;
-        if (span.status === 'error' || span.status === 'fallback') errors++;
-      }
-      // A running span lasts until now.
-      if (running) last = Math.max(last, clock.now());
-      return {
-        traceId: fixTraceId(null),
-        totalDurationMs: spans.size === 0 ? 0 : Math.max(0, last - first),
-        agentCalls,
-        errors,
-        spans: [...spans.values()],
-      };
-    },
-    addExporter(exporter) {
-      parseOptions(exporterSchema, exporter, 'recorder.addExporter');
-      return addExporter(exporter, `trace exporter ${JSON.stringify(exporter.name ?? 'added')}`);
-    },
-    onSpanStart(listener) {
-      return addSink({ source: `span listener #${++listeners}`, start: listener });
-    },
-    onSpanEnd(listener: (span: Span) => void) {
-      return addSink({ source: `span listener #${++listeners}`, end: listener });
-    },
-  } as Omit<TraceRecorder, 'traceId'> as TraceRecorder;
-  // Defined after: a getter written in the literal makes every run's recorder a dictionary object in V8.
-  Object.defineProperty(recorder, 'traceId', { get: () => fixTraceId(null), enumerable: true });
-  return recorder;
+  /** `endedAt` defaults to `at`, else the clock's now. */
+  end(spanId: string, fields: SpanEnd, at?: number): Span | undefined {
+    return this.close(
+      spanId,
+      fields.status,
+      fields.endedAt ?? at,
+      fields.reason,
+      fields.error,
+      fields.attributes ? { ...fields.attributes } : undefined,
+    );
+  }
+
+  record(fields: SpanStart & SpanEnd): string {
+    const spanId = this.start(fields);
+    // A decision takes no time: it ends when it started, unless it says otherwise.
+    this.end(spanId, fields, this.#spans[this.#spans.length - 1]!.startedAt);
+    return spanId;
+  }
+
+  endRunning(fields: SpanEnd): number {
+    const running = this.#spans.filter((s) => s.status === 'running').reverse();
+    for (const span of running) this.end(span.spanId, fields);
+    return running.length;
+  }
+
+  /** Every running span, newest first, except `keep`. */
+  runningIds(keep: string | null): string[] {
+    const ids: string[] = [];
+    for (let i = this.#spans.length - 1; i >= 0; i--) {
+      const span = this.#spans[i]!;
+      if (span.status === 'running' && span.spanId !== keep) ids.push(span.spanId);
+    }
+    return ids;
+  }
+
+  get(spanId: string): Span | undefined {
+    const span = this.#spans[spanNumber(spanId) - 1];
+    return span !== undefined && span.spanId === spanId ? span : undefined;
+  }
+
+  rootSpanId(): string | null {
+    for (const span of this.#spans) if (span.parentSpanId === null) return span.spanId;
+    return null;
+  }
+
+  spans(): Span[] {
+    return this.#spans.slice();
+  }
+
+  trace(): Trace {
+    let first = Number.POSITIVE_INFINITY;
+    let last = Number.NEGATIVE_INFINITY;
+    let agentCalls = 0;
+    let errors = 0;
+    let running = false;
+    for (const span of this.#spans) {
+      first = Math.min(first, span.startedAt);
+      if (span.endedAt === undefined) running = true;
+      else last = Math.max(last, span.endedAt);
+      if (span.operation === 'agent') agentCalls++;
+      if (span.status === 'error' || span.status === 'fallback') errors++;
+    }
+    // A running span lasts until now.
+    if (running) last = Math.max(last, this.#clock.now());
+    return {
+      traceId: this.#fixTraceId(null),
+      totalDurationMs: this.#spans.length === 0 ? 0 : Math.max(0, last - first),
+      agentCalls,
+      errors,
+      spans: this.#spans.slice(),
+    };
+  }
+
+  addExporter(exporter: TraceExporter): () => void {
+    parseOptions(exporterSchema, exporter, 'recorder.addExporter');
+    return this.#addExporter(exporter, `trace exporter ${JSON.stringify(exporter.name ?? 'added')}`);
+  }
+
+  onSpanStart(listener: (span: Span) => void): () => void {
+    return this.#addSink({ source: `span listener #${++this.#listeners}`, start: listener });
+  }
+
+  onSpanEnd(listener: (span: Span) => void): () => void {
+    return this.#addSink({ source: `span listener #${++this.#listeners}`, end: listener });
+  }
 }
 
 function sinkOf(exporter: TraceExporter, source: string): Sink {
