@@ -238,7 +238,7 @@ export class Recorder implements TraceRecorder {
 
   /**
    * Close a running span; `attributes` are merged over the ones it started with (taken over when it
-   * started with none). Returns the ended span, or undefined if it is unknown or already ended.
+   * started with none; the very object it started with adds nothing). Returns the ended span, or undefined if it is unknown or already ended.
    */
   close(
     spanId: string,
@@ -262,7 +262,7 @@ export class Recorder implements TraceRecorder {
       status,
       startedAt: running.startedAt,
       attributes:
-        attributes === undefined
+        attributes === undefined || attributes === running.attributes
           ? running.attributes
           : Object.freeze(
               running.attributes === NO_ATTRIBUTES
@@ -318,13 +318,11 @@ export class Recorder implements TraceRecorder {
     return running.length;
   }
 
-  /** Every running span, newest first, except `keep`. */
+  /** The ids of the running spans in start order, except `keep`. */
   runningIds(keep: string | null): string[] {
     const ids: string[] = [];
-    for (let i = this.#spans.length - 1; i >= 0; i--) {
-      const span = this.#spans[i]!;
+    for (const span of this.#spans)
       if (span.status === 'running' && span.spanId !== keep) ids.push(span.spanId);
-    }
     return ids;
   }
 
