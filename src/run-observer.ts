@@ -60,7 +60,7 @@ const runAgents: AgentTable = new WeakMap();
 /** A step's latest execution and its span. */
 interface StepSpan {
   visit: number;
-  spanId: string;
+  span: number;
 }
 
 const NO_VISITS: Record<string, number> = Object.freeze({}) as Record<string, number>;
@@ -81,13 +81,13 @@ class Observer implements RunObserver, AgentHost {
   readonly onError: ObserverErrorHandler;
   readonly #runId: string;
   readonly #clock: Clock | undefined;
-  readonly #runSpan: string;
+  readonly #runSpan: number;
   /** Step id → its latest execution's span. */
   readonly #steps = new Map<string, StepSpan>();
   /** The workflow actor, once it has been seen. */
   #root: AnyActorRef | undefined = undefined;
   /** Review id → its span; made at the first escalation. */
-  #escalations: Map<string, string> | null = null;
+  #escalations: Map<string, number> | null = null;
   /** Reviews already reported: the decision can be seen twice (see `inspect`). */
   #reviewed: Set<string> | null = null;
   #seenVisits: Record<string, number> = NO_VISITS;
@@ -133,7 +133,7 @@ class Observer implements RunObserver, AgentHost {
 
   // An agent starts inside the transition that entered its step, before the workflow's snapshot
   // is reported (the workflow actor already holds it): what that transition did comes first.
-  agentParent(_ref: AnyActorRef, context: AgentContext): string {
+  agentParent(_ref: AnyActorRef, context: AgentContext): number {
     const root = this.#root;
     if (root) this.#onRoot((root.getSnapshot() as { context: WorkflowContext }).context);
     return this.#stepSpan(context.stepId, context.visit ?? 1, context.startedAt);
@@ -155,7 +155,7 @@ class Observer implements RunObserver, AgentHost {
         };
         if (record.review) attributes.review_decision = record.review.decision;
         this.recorder.close(
-          step.spanId,
+          step.span,
           STEP_STATUS[record.status],
           record.endedAt,
           record.reason ? record.reason : undefined,
@@ -183,20 +183,20 @@ class Observer implements RunObserver, AgentHost {
    * A step execution's span, opened when first needed: by the workflow's snapshot, or earlier by a
    * decision or an agent inside the transition that entered the step.
    */
-  #stepSpan(stepId: string, visit: number, startedAt: number | undefined): string {
+  #stepSpan(stepId: string, visit: number, startedAt: number | undefined): number {
     const step = this.#steps.get(stepId);
-    if (step !== undefined && step.visit === visit) return step.spanId;
+    if (step !== undefined && step.visit === visit) return step.span;
     const at = startedAt ?? this.#now();
-    const spanId = this.recorder.open(`step ${stepId}`, 'step', this.#runSpan, undefined, stepId, at, {
+    const span = this.recorder.open(`step ${stepId}`, 'step', this.#runSpan, undefined, stepId, at, {
       visit,
     });
-    if (step === undefined) this.#steps.set(stepId, { visit, spanId });
+    if (step === undefined) this.#steps.set(stepId, { visit, span });
     else if (visit > step.visit) {
       step.visit = visit;
-      step.spanId = spanId;
+      step.span = span;
     }
     this.events.emit({ type: 'step.started', runId: this.#runId, stepId, at });
-    return spanId;
+    return span;
   }
 
   // Decisions are told from inside the transition that took them: what the context says happened
@@ -240,15 +240,15 @@ class Observer implements RunObserver, AgentHost {
   #decision(
     name: string,
     operation: 'gate' | 'breaker',
-    parent: string,
+    parent: number,
     stepId: string,
     status: 'success' | 'fallback',
     reason: string | undefined,
     attributes: SpanAttributes,
   ): void {
     const at = this.#now();
-    const spanId = this.recorder.open(name, operation, parent, undefined, stepId, at, attributes);
-    this.recorder.close(spanId, status, at, reason, undefined, attributes);
+    const span = this.recorder.open(name, operation, parent, undefined, stepId, at, attributes);
+    this.recorder.close(span, status, at, reason, undefined, attributes);
   }
 
   #onEscalation(snapshot: unknown): void {
@@ -257,12 +257,12 @@ class Observer implements RunObserver, AgentHost {
     const runId = this.#runId;
     this.#escalations ??= new Map();
     let spanId = this.#escalations.get(c.reviewId);
-    if (!spanId) {
+    if (spanId === undefined) {
       const step = this.#steps.get(c.stepId);
       spanId = this.recorder.open(
         `escalation ${c.stepId}`,
         'escalation',
-        step !== undefined && step.visit === c.visit ? step.spanId : this.#runSpan,
+        step !== undefined && step.visit === c.visit ? step.span : this.#runSpan,
         c.agentId,
         c.stepId,
         c.openedAt,
@@ -370,8 +370,7 @@ class Observer implements RunObserver, AgentHost {
       const reason = result.status === 'completed' ? undefined : result.reason;
       // Anything still open (a call cut short by cancel or the deadline) ends with the run.
       const cut = `the run ended: ${result.status}`;
-      for (const spanId of this.recorder.runningIds(this.#runSpan))
-        this.recorder.close(spanId, 'fallback', result.endedAt, cut, undefined, undefined);
+      this.recorder.closeRunning(this.#runSpan, 'fallback', result.endedAt, cut);
       this.recorder.close(
         this.#runSpan,
         status as Exclude<SpanStatus, 'running'>,

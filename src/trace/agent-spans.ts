@@ -6,7 +6,7 @@ import { describeError } from '../../machines/untrusted.js';
 import type { EventSink, RunEvent, RunEventOf } from './events.js';
 import { type ObserverErrorHandler, reportOncePerSource, safeReport } from './report.js';
 import type { SpanAttributes, SpanEnd, SpanOperation } from './span.js';
-import { Recorder, type TraceRecorder } from './tracer.js';
+import { Recorder, type SpanRef, type TraceRecorder } from './tracer.js';
 
 /**
  * Spans for agent actors, derived from XState's inspection stream (not by wrapping user code):
@@ -48,26 +48,47 @@ export interface AgentSpansOptions {
   onError?: ObserverErrorHandler;
 }
 
-/** The recorder calls this adapter makes: the library's recorder itself, or an adapter over another. */
-export type SpanWriter = Pick<Recorder, 'open' | 'close'>;
+/**
+ * The recorder calls this adapter makes: the library's recorder itself (spans by number), or an
+ * adapter over another TraceRecorder (spans by id).
+ */
+export interface SpanWriter {
+  open(
+    name: string,
+    operation: SpanOperation,
+    parent: SpanRef | null,
+    agentId: string | undefined,
+    stepId: string | undefined,
+    startedAt: number | undefined,
+    attributes: SpanAttributes | undefined,
+  ): SpanRef;
+  close(
+    ref: SpanRef,
+    status: SpanEnd['status'],
+    endedAt: number | undefined,
+    reason: string | undefined,
+    error: SpanEnd['error'] | undefined,
+    attributes: SpanAttributes | undefined,
+  ): unknown;
+}
 
 /** The library's recorder as is; another TraceRecorder through its public start/end. */
 export function spanWriter(recorder: TraceRecorder): SpanWriter {
   if (recorder instanceof Recorder) return recorder;
   return {
-    open(name, operation: SpanOperation, parentSpanId, agentId, stepId, startedAt, attributes) {
+    open(name, operation, parent, agentId, stepId, startedAt, attributes) {
       return recorder.start({
         name,
         operation,
-        parentSpanId,
+        parentSpanId: parent as string | null,
         ...(agentId !== undefined ? { agentId } : {}),
         ...(stepId !== undefined ? { stepId } : {}),
         ...(startedAt !== undefined ? { startedAt } : {}),
         ...(attributes ? { attributes } : {}),
       });
     },
-    close(spanId, status, endedAt, reason, error, attributes) {
-      return recorder.end(spanId, {
+    close(ref, status, endedAt, reason, error, attributes) {
+      return recorder.end(ref as string, {
         status,
         ...(endedAt !== undefined ? { endedAt } : {}),
         ...(reason !== undefined ? { reason } : {}),
@@ -84,12 +105,12 @@ export interface Tracked {
   /** The context last handled: a snapshot with the same one changes no span. */
   context: AgentContext;
   events: EventSink<RunEvent> | undefined;
-  agentSpanId: string;
+  agentSpan: SpanRef;
   /** The open attempt (0: none) and its span: one at a time, as attempts run. */
   attempt: number;
-  attemptSpanId: string;
+  attemptSpan: SpanRef;
   /** Further open attempts (a record never seen open, restored): rare, so made only then. */
-  more: Map<number, string> | null;
+  more: Map<number, SpanRef> | null;
   /** Highest attempt number a span was opened for. */
   opened: number;
   /** How many records of `context.attempts` were handled. */
@@ -112,7 +133,7 @@ export interface AgentHost {
   /** Undefined: the agent is not recorded. */
   agentRecorder(ref: AnyActorRef, context: AgentContext): SpanWriter | undefined;
   agentEvents(ref: AnyActorRef, context: AgentContext): EventSink<RunEvent> | undefined;
-  agentParent(ref: AnyActorRef, context: AgentContext): string | null;
+  agentParent(ref: AnyActorRef, context: AgentContext): SpanRef | null;
 }
 
 const SUCCESSFUL: ReadonlySet<AttemptOutcome> = new Set(['valid', 'notDone']);
@@ -151,7 +172,7 @@ function begin(host: AgentHost, ref: AnyActorRef, context: AgentContext): Tracke
     attempt_timeout_ms: context.limits.attemptTimeoutMs,
   };
   if (context.limits.deadlineMs !== null) attributes.deadline_ms = context.limits.deadlineMs;
-  const agentSpanId = recorder.open(
+  const agentSpan = recorder.open(
     `agent ${context.agentId}`,
     'agent',
     parent,
@@ -164,9 +185,9 @@ function begin(host: AgentHost, ref: AnyActorRef, context: AgentContext): Tracke
     recorder,
     context,
     events,
-    agentSpanId,
+    agentSpan,
     attempt: 0,
-    attemptSpanId: '',
+    attemptSpan: 0,
     more: null,
     opened: 0,
     closed: 0,
@@ -184,12 +205,12 @@ function openAttempt(
   context: AgentContext,
   attempt: number,
   startedAt: number,
-): string {
+): SpanRef {
   const idempotencyKey = keyOf(context, attempt);
   const spanId = t.recorder.open(
     `attempt ${attempt}`,
     'attempt',
-    t.agentSpanId,
+    t.agentSpan,
     context.agentId,
     context.stepId,
     startedAt,
@@ -197,10 +218,10 @@ function openAttempt(
   );
   if (t.attempt !== 0) {
     t.more ??= new Map();
-    t.more.set(t.attempt, t.attemptSpanId);
+    t.more.set(t.attempt, t.attemptSpan);
   }
   t.attempt = attempt;
-  t.attemptSpanId = spanId;
+  t.attemptSpan = spanId;
   t.opened = Math.max(t.opened, attempt);
   if (t.events) {
     const { runId, agentId, stepId } = context;
@@ -218,11 +239,11 @@ function openAttempt(
 }
 
 /** The open span of `attempt`, taken out of the open ones; undefined if it is not open. */
-function takeOpen(t: Tracked, attempt: number): string | undefined {
+function takeOpen(t: Tracked, attempt: number): SpanRef | undefined {
   if (t.attempt === attempt) {
-    const spanId = t.attemptSpanId;
+    const spanId = t.attemptSpan;
     t.attempt = 0;
-    t.attemptSpanId = '';
+    t.attemptSpan = 0;
     return spanId;
   }
   const spanId = t.more?.get(attempt);
@@ -278,11 +299,11 @@ function abandon(t: Tracked, at: number, end: SpanEnd): void {
   // Oldest first, as they were opened.
   if (t.more)
     for (const spanId of t.more.values()) t.recorder.close(spanId, 'error', at, reason, undefined, undefined);
-  if (t.attempt !== 0) t.recorder.close(t.attemptSpanId, 'error', at, reason, undefined, undefined);
+  if (t.attempt !== 0) t.recorder.close(t.attemptSpan, 'error', at, reason, undefined, undefined);
   t.attempt = 0;
-  t.attemptSpanId = '';
+  t.attemptSpan = 0;
   t.more = null;
-  t.recorder.close(t.agentSpanId, end.status, at, end.reason, end.error, end.attributes);
+  t.recorder.close(t.agentSpan, end.status, at, end.reason, end.error, end.attributes);
 }
 
 function finish(host: AgentHost, t: Tracked, context: AgentContext, result: AgentResult): void {

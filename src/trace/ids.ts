@@ -54,10 +54,19 @@ export function numberedSpanId(prefix: number, n: number): string {
 
 /** The span number of a `numberedSpanId`, or -1 when `spanId` is not 16 lowercase hex digits. */
 export function spanNumber(spanId: string): number {
-  if (typeof spanId !== 'string' || spanId.length !== 16) return -1;
+  return typeof spanId === 'string' && spanId.length === 16 ? hexValue(spanId, 8) : -1;
+}
+
+/** The prefix of a `numberedSpanId` (call after `spanNumber` said it is one). */
+export function spanPrefix(spanId: string): number {
+  return hexValue(spanId, 0);
+}
+
+/** Eight lowercase hex digits from `from` as a number, or -1. */
+function hexValue(id: string, from: number): number {
   let n = 0;
-  for (let i = 8; i < 16; i++) {
-    const c = spanId.charCodeAt(i);
+  for (let i = from; i < from + 8; i++) {
+    const c = id.charCodeAt(i);
     const digit = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
     if (digit < 0) return -1;
     n = n * 16 + digit;

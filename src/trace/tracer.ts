@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { parseOptions } from '../options.js';
 import { randomUint32 } from '../random-id.js';
-import { isTraceId, newTraceId, numberedSpanId, spanNumber } from './ids.js';
+import { isTraceId, newTraceId, numberedSpanId, spanNumber, spanPrefix } from './ids.js';
 import { type ObserverErrorHandler, reportOncePerSource, safeReport } from './report.js';
-import type { Span, SpanAttributes, SpanEnd, SpanOperation, SpanStart, Trace } from './span.js';
+import type { Span, SpanAttributes, SpanEnd, SpanOperation, SpanStart, SpanStatus, Trace } from './span.js';
 
 /**
  * The span collector of one trace (one run). Adapters (agent actors, breakers, the workflow) call
@@ -114,19 +114,64 @@ export function runRecorder(options: TraceRecorderOptions): Recorder {
 }
 
 /**
+ * A span as the recorder keeps it: one mutable record per span, ended in place. The frozen `Span`
+ * everyone else sees is made from it when first asked for (an exporter, `spans()`, `get()`) and kept
+ * until the span changes, so a run nobody reads builds no span objects at all.
+ */
+class SpanRecord {
+  /** A span of this recorder by number, another's by id, or null (a root). */
+  readonly parent: SpanRef | null;
+  readonly name: string;
+  readonly operation: SpanOperation;
+  readonly agentId: string | undefined;
+  readonly stepId: string | undefined;
+  readonly startedAt: number;
+  readonly attributes: SpanAttributes | undefined;
+  status: SpanStatus = 'running';
+  endedAt = 0;
+  reason: string | undefined = undefined;
+  error: SpanEnd['error'] | undefined = undefined;
+  /** Merged over `attributes` when the span is seen. */
+  ended: SpanAttributes | undefined = undefined;
+  view: Span | null = null;
+
+  constructor(
+    parent: SpanRef | null,
+    name: string,
+    operation: SpanOperation,
+    agentId: string | undefined,
+    stepId: string | undefined,
+    startedAt: number,
+    attributes: SpanAttributes | undefined,
+  ) {
+    this.parent = parent;
+    this.name = name;
+    this.operation = operation;
+    this.agentId = agentId;
+    this.stepId = stepId;
+    this.startedAt = startedAt;
+    this.attributes = attributes;
+  }
+}
+
+/** A span of a recorder: its number (from `open`) or its id. */
+export type SpanRef = number | string;
+
+/**
  * The recorder. A class, not a literal of closures: every run has one, and its methods are shared.
- * Spans live in an array in start order; a span's id ends with its number (index + 1), so finding
- * a span by id needs no map (see `numberedSpanId`).
+ * Spans are numbered 1, 2, … in start order; a span's id is the trace's random prefix and its
+ * number (`numberedSpanId`), so finding a span by id needs no map.
  *
- * `open` and `close` are the library's own entry points: positional, and they take ownership of the
- * attributes object they are given (frozen in place, not copied). `start` and `end` copy.
+ * `open` and `close` are the library's own entry points: positional, spans by number, and they take
+ * ownership of the attributes object they are given (frozen when seen, not copied). `start` and
+ * `end` copy.
  */
 export class Recorder implements TraceRecorder {
   // Decided late: an exporter may name it when the first span starts (see TraceExporter.traceIdFor).
   #traceId: string | null;
   readonly #clock: { now(): number };
   readonly #onError: ObserverErrorHandler;
-  readonly #spans: Span[] = [];
+  readonly #spans: SpanRecord[] = [];
   readonly #prefix: number;
   // Nothing to call when nobody listens: the loops below run over empty arrays.
   #startSinks: Sink[] = NO_SINKS;
@@ -205,104 +250,124 @@ export class Recorder implements TraceRecorder {
     return this.#traceId;
   }
 
-  /** Open a span (`attributes` is taken over and frozen). Returns its id. */
+  /** The number of a span of this recorder, or 0. */
+  #numberOf(ref: SpanRef): number {
+    if (typeof ref === 'number') return ref >= 1 && ref <= this.#spans.length ? ref : 0;
+    const n = spanNumber(ref);
+    return n >= 1 && n <= this.#spans.length && spanPrefix(ref) === this.#prefix ? n : 0;
+  }
+
+  /** A span's id, by its number. */
+  idOf(n: number): string {
+    return numberedSpanId(this.#prefix, n);
+  }
+
+  /** The frozen span the world sees, made when first asked for and kept until the span changes. */
+  #view(n: number, traceId?: string): Span {
+    const record = this.#spans[n - 1]!;
+    if (record.view !== null && traceId === undefined) return record.view;
+    const parent = record.parent;
+    const start = record.attributes;
+    const end = record.ended;
+    const span: Span = {
+      traceId: traceId ?? this.#traceId ?? '',
+      spanId: numberedSpanId(this.#prefix, n),
+      parentSpanId: typeof parent === 'number' ? numberedSpanId(this.#prefix, parent) : parent,
+      name: record.name,
+      operation: record.operation,
+      status: record.status,
+      startedAt: record.startedAt,
+      attributes:
+        end === undefined || end === start
+          ? start === undefined
+            ? NO_ATTRIBUTES
+            : Object.freeze(start)
+          : Object.freeze(start === undefined ? end : Object.assign({}, start, end)),
+    };
+    if (record.agentId !== undefined) span.agentId = record.agentId;
+    if (record.stepId !== undefined) span.stepId = record.stepId;
+    if (record.status !== 'running') {
+      span.endedAt = record.endedAt;
+      span.durationMs = Math.max(0, record.endedAt - record.startedAt);
+      if (record.reason !== undefined) span.reason = record.reason;
+      if (record.error !== undefined)
+        span.error = Object.freeze({ name: record.error.name, message: record.error.message });
+    }
+    Object.freeze(span);
+    if (traceId === undefined) record.view = span;
+    return span;
+  }
+
+  /** Open a span (`attributes` is taken over). Returns its number. */
   open(
     name: string,
     operation: SpanOperation,
-    parentSpanId: string | null,
+    parent: SpanRef | null,
     agentId: string | undefined,
     stepId: string | undefined,
     startedAt: number | undefined,
     attributes: SpanAttributes | undefined,
-  ): string {
+  ): number {
     const spans = this.#spans;
-    const spanId = numberedSpanId(this.#prefix, spans.length + 1);
-    const span: Span = {
-      traceId: this.#traceId ?? '',
-      spanId,
-      parentSpanId,
-      name,
-      operation,
-      status: 'running',
-      startedAt: startedAt ?? this.#clock.now(),
-      attributes: attributes ? Object.freeze(attributes) : NO_ATTRIBUTES,
-    };
-    if (agentId !== undefined) span.agentId = agentId;
-    if (stepId !== undefined) span.stepId = stepId;
-    if (this.#traceId === null)
-      span.traceId = this.#fixTraceId(this.#idSources ? Object.freeze({ ...span }) : null);
-    spans.push(Object.freeze(span));
-    if (this.#startSinks.length > 0) this.#notify(this.#startSinks, span, 'start');
-    return spanId;
+    spans.push(
+      new SpanRecord(parent, name, operation, agentId, stepId, startedAt ?? this.#clock.now(), attributes),
+    );
+    const n = spans.length;
+    if (this.#traceId === null) this.#fixTraceId(this.#idSources ? this.#view(n, '') : null);
+    if (this.#startSinks.length > 0) this.#notify(this.#startSinks, this.#view(n), 'start');
+    return n;
   }
 
   /**
-   * Close a running span; `attributes` are merged over the ones it started with (taken over when it
-   * started with none; the very object it started with adds nothing). Returns the ended span, or undefined if it is unknown or already ended.
+   * Close a running span; `attributes` are merged over the ones it started with. Returns false if
+   * it is unknown or already ended.
    */
   close(
-    spanId: string,
+    ref: SpanRef,
     status: SpanEnd['status'],
     endedAt: number | undefined,
     reason: string | undefined,
     error: SpanEnd['error'] | undefined,
     attributes: SpanAttributes | undefined,
-  ): Span | undefined {
-    const index = spanNumber(spanId) - 1;
-    const running = index >= 0 ? this.#spans[index] : undefined;
-    if (running === undefined || running.spanId !== spanId || running.status !== 'running') return undefined;
-    const at = endedAt ?? this.#clock.now();
-    // Field by field, in the running span's key order: spreading a frozen object is the slow path.
-    const span: Span = {
-      traceId: running.traceId,
-      spanId,
-      parentSpanId: running.parentSpanId,
-      name: running.name,
-      operation: running.operation,
-      status,
-      startedAt: running.startedAt,
-      attributes:
-        attributes === undefined || attributes === running.attributes
-          ? running.attributes
-          : Object.freeze(
-              running.attributes === NO_ATTRIBUTES
-                ? attributes
-                : Object.assign({}, running.attributes, attributes),
-            ),
-    };
-    if (running.agentId !== undefined) span.agentId = running.agentId;
-    if (running.stepId !== undefined) span.stepId = running.stepId;
-    span.endedAt = at;
-    span.durationMs = Math.max(0, at - running.startedAt);
-    if (reason !== undefined) span.reason = reason;
-    if (error !== undefined) span.error = Object.freeze({ name: error.name, message: error.message });
-    this.#spans[index] = Object.freeze(span);
-    if (this.#endSinks.length > 0) this.#notify(this.#endSinks, span, 'end');
-    return span;
+  ): boolean {
+    const n = this.#numberOf(ref);
+    const record = n === 0 ? undefined : this.#spans[n - 1]!;
+    if (record === undefined || record.status !== 'running') return false;
+    record.status = status;
+    record.endedAt = endedAt ?? this.#clock.now();
+    record.reason = reason;
+    record.error = error;
+    record.ended = attributes;
+    record.view = null;
+    if (this.#endSinks.length > 0) this.#notify(this.#endSinks, this.#view(n), 'end');
+    return true;
   }
 
   start(fields: SpanStart): string {
-    return this.open(
-      fields.name,
-      fields.operation,
-      fields.parentSpanId ?? null,
-      fields.agentId,
-      fields.stepId,
-      fields.startedAt,
-      fields.attributes ? { ...fields.attributes } : undefined,
+    return this.idOf(
+      this.open(
+        fields.name,
+        fields.operation,
+        fields.parentSpanId ?? null,
+        fields.agentId,
+        fields.stepId,
+        fields.startedAt,
+        fields.attributes ? { ...fields.attributes } : undefined,
+      ),
     );
   }
 
   /** `endedAt` defaults to `at`, else the clock's now. */
   end(spanId: string, fields: SpanEnd, at?: number): Span | undefined {
-    return this.close(
+    const closed = this.close(
       spanId,
       fields.status,
       fields.endedAt ?? at,
       fields.reason,
-      fields.error,
+      fields.error ? { name: fields.error.name, message: fields.error.message } : undefined,
       fields.attributes ? { ...fields.attributes } : undefined,
     );
+    return closed ? this.#view(this.#numberOf(spanId)) : undefined;
   }
 
   record(fields: SpanStart & SpanEnd): string {
@@ -313,31 +378,38 @@ export class Recorder implements TraceRecorder {
   }
 
   endRunning(fields: SpanEnd): number {
-    const running = this.#spans.filter((s) => s.status === 'running').reverse();
-    for (const span of running) this.end(span.spanId, fields);
-    return running.length;
+    let ended = 0;
+    for (let n = this.#spans.length; n >= 1; n--) {
+      if (this.#spans[n - 1]!.status !== 'running') continue;
+      this.end(this.idOf(n), fields);
+      ended++;
+    }
+    return ended;
   }
 
-  /** The ids of the running spans in start order, except `keep`. */
-  runningIds(keep: string | null): string[] {
-    const ids: string[] = [];
-    for (const span of this.#spans)
-      if (span.status === 'running' && span.spanId !== keep) ids.push(span.spanId);
-    return ids;
+  /** Close every running span but `keep`, in start order. */
+  closeRunning(keep: number, status: SpanEnd['status'], endedAt: number, reason: string): void {
+    for (let n = 1; n <= this.#spans.length; n++) {
+      if (n !== keep && this.#spans[n - 1]!.status === 'running')
+        this.close(n, status, endedAt, reason, undefined, undefined);
+    }
   }
 
   get(spanId: string): Span | undefined {
-    const span = this.#spans[spanNumber(spanId) - 1];
-    return span !== undefined && span.spanId === spanId ? span : undefined;
+    const n = this.#numberOf(spanId);
+    return n === 0 ? undefined : this.#view(n);
   }
 
   rootSpanId(): string | null {
-    for (const span of this.#spans) if (span.parentSpanId === null) return span.spanId;
+    for (let n = 1; n <= this.#spans.length; n++)
+      if (this.#spans[n - 1]!.parent === null) return this.idOf(n);
     return null;
   }
 
   spans(): Span[] {
-    return this.#spans.slice();
+    const spans = new Array<Span>(this.#spans.length);
+    for (let n = 1; n <= spans.length; n++) spans[n - 1] = this.#view(n);
+    return spans;
   }
 
   trace(): Trace {
@@ -348,7 +420,7 @@ export class Recorder implements TraceRecorder {
     let running = false;
     for (const span of this.#spans) {
       first = Math.min(first, span.startedAt);
-      if (span.endedAt === undefined) running = true;
+      if (span.status === 'running') running = true;
       else last = Math.max(last, span.endedAt);
       if (span.operation === 'agent') agentCalls++;
       if (span.status === 'error' || span.status === 'fallback') errors++;
@@ -360,7 +432,7 @@ export class Recorder implements TraceRecorder {
       totalDurationMs: this.#spans.length === 0 ? 0 : Math.max(0, last - first),
       agentCalls,
       errors,
-      spans: this.#spans.slice(),
+      spans: this.spans(),
     };
   }
 
