@@ -106,7 +106,7 @@ class Observer implements RunObserver, AgentHost {
     });
     this.events = createEventStream<RunEvent>({ onError });
     const startedAt = this.#now();
-    this.#runSpan = this.recorder.open(`run ${workflowId}`, 'run', null, undefined, undefined, startedAt, {
+    this.#runSpan = this.recorder.open('run', workflowId, 'run', null, undefined, undefined, startedAt, {
       workflow_id: workflowId,
       run_id: runId,
     });
@@ -187,7 +187,7 @@ class Observer implements RunObserver, AgentHost {
     const step = this.#steps.get(stepId);
     if (step !== undefined && step.visit === visit) return step.span;
     const at = startedAt ?? this.#now();
-    const span = this.recorder.open(`step ${stepId}`, 'step', this.#runSpan, undefined, stepId, at, {
+    const span = this.recorder.open('step', stepId, 'step', this.#runSpan, undefined, stepId, at, {
       visit,
     });
     if (step === undefined) this.#steps.set(stepId, { visit, span });
@@ -208,12 +208,12 @@ class Observer implements RunObserver, AgentHost {
       const parent = this.#stepSpan(stepId, slot.visit, slot.startedAt);
       if (decision.passed) {
         const result = decision.result;
-        this.#decision(`gate ${stepId}`, 'gate', parent, stepId, 'success', undefined, {
+        this.#decision(stepId, 'gate', parent, stepId, 'success', undefined, {
           confidence: result.confidence,
           quality: result.quality,
         });
       } else {
-        this.#decision(`gate ${stepId}`, 'gate', parent, stepId, 'fallback', decision.fallback.reason, {
+        this.#decision(stepId, 'gate', parent, stepId, 'fallback', decision.fallback.reason, {
           fallback_status: decision.fallback.status,
         });
       }
@@ -227,7 +227,7 @@ class Observer implements RunObserver, AgentHost {
       this.#onRoot(context);
       const slot = context.slots[stepId]!;
       const parent = this.#stepSpan(stepId, slot.visit, slot.startedAt);
-      this.#decision(`breaker ${refusal.breaker}`, 'breaker', parent, stepId, 'fallback', refusal.reason, {
+      this.#decision(refusal.breaker, 'breaker', parent, stepId, 'fallback', refusal.reason, {
         'breaker.key': refusal.breaker,
         'breaker.state': refusal.state,
       });
@@ -236,9 +236,9 @@ class Observer implements RunObserver, AgentHost {
     }
   }
 
-  /** A decision's span: it takes no time, and has its attributes from the start (as `record`). */
+  /** A decision's span (`gate step`, `breaker key`): it takes no time, and has its attributes from the start (as `record`). */
   #decision(
-    name: string,
+    label: string,
     operation: 'gate' | 'breaker',
     parent: number,
     stepId: string,
@@ -247,7 +247,7 @@ class Observer implements RunObserver, AgentHost {
     attributes: SpanAttributes,
   ): void {
     const at = this.#now();
-    const span = this.recorder.open(name, operation, parent, undefined, stepId, at, attributes);
+    const span = this.recorder.open(operation, label, operation, parent, undefined, stepId, at, attributes);
     this.recorder.close(span, status, at, reason, undefined, attributes);
   }
 
@@ -260,7 +260,8 @@ class Observer implements RunObserver, AgentHost {
     if (spanId === undefined) {
       const step = this.#steps.get(c.stepId);
       spanId = this.recorder.open(
-        `escalation ${c.stepId}`,
+        'escalation',
+        c.stepId,
         'escalation',
         step !== undefined && step.visit === c.visit ? step.span : this.#runSpan,
         c.agentId,
@@ -326,8 +327,8 @@ class Observer implements RunObserver, AgentHost {
     const type = event.type;
     if (type === '@xstate.snapshot') {
       const snapshot = event.snapshot as AnySnapshot;
+      // The workflow is no agent: its snapshots go to the run's own spans only.
       if (ref === this.#root) {
-        this.#agent(ref, snapshot);
         try {
           this.#onRoot((snapshot as unknown as { context: WorkflowContext }).context);
         } catch (error) {

@@ -55,6 +55,7 @@ export interface AgentSpansOptions {
 export interface SpanWriter {
   open(
     name: string,
+    label: string | number | undefined,
     operation: SpanOperation,
     parent: SpanRef | null,
     agentId: string | undefined,
@@ -76,9 +77,9 @@ export interface SpanWriter {
 export function spanWriter(recorder: TraceRecorder): SpanWriter {
   if (recorder instanceof Recorder) return recorder;
   return {
-    open(name, operation, parent, agentId, stepId, startedAt, attributes) {
+    open(name, label, operation, parent, agentId, stepId, startedAt, attributes) {
       return recorder.start({
-        name,
+        name: label === undefined ? name : `${name} ${label}`,
         operation,
         parentSpanId: parent as string | null,
         ...(agentId !== undefined ? { agentId } : {}),
@@ -173,7 +174,8 @@ function begin(host: AgentHost, ref: AnyActorRef, context: AgentContext): Tracke
   };
   if (context.limits.deadlineMs !== null) attributes.deadline_ms = context.limits.deadlineMs;
   const agentSpan = recorder.open(
-    `agent ${context.agentId}`,
+    'agent',
+    context.agentId,
     'agent',
     parent,
     context.agentId,
@@ -208,7 +210,8 @@ function openAttempt(
 ): SpanRef {
   const idempotencyKey = keyOf(context, attempt);
   const spanId = t.recorder.open(
-    `attempt ${attempt}`,
+    'attempt',
+    attempt,
     'attempt',
     t.agentSpan,
     context.agentId,
@@ -367,7 +370,9 @@ export function agentSnapshot(
   let t = host.agents.get(ref);
   if (t === ENDED) return;
   if (t === undefined) {
-    t = context ? begin(host, ref, context) : null;
+    // An actor never seen as an agent (a promise's last snapshot) has nothing to close: not kept.
+    if (context === undefined) return;
+    t = begin(host, ref, context);
     host.agents.set(ref, t);
   } else if (t !== null && active && context === t.context) {
     return; // nothing changed since the last snapshot

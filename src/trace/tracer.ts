@@ -121,7 +121,9 @@ export function runRecorder(options: TraceRecorderOptions): Recorder {
 class SpanRecord {
   /** A span of this recorder by number, another's by id, or null (a root). */
   readonly parent: SpanRef | null;
+  /** The span's name is `name`, or `name label` (made when seen: most spans are never looked at). */
   readonly name: string;
+  readonly label: string | number | undefined;
   readonly operation: SpanOperation;
   readonly agentId: string | undefined;
   readonly stepId: string | undefined;
@@ -138,6 +140,7 @@ class SpanRecord {
   constructor(
     parent: SpanRef | null,
     name: string,
+    label: string | number | undefined,
     operation: SpanOperation,
     agentId: string | undefined,
     stepId: string | undefined,
@@ -146,6 +149,7 @@ class SpanRecord {
   ) {
     this.parent = parent;
     this.name = name;
+    this.label = label;
     this.operation = operation;
     this.agentId = agentId;
     this.stepId = stepId;
@@ -273,7 +277,7 @@ export class Recorder implements TraceRecorder {
       traceId: traceId ?? this.#traceId ?? '',
       spanId: numberedSpanId(this.#prefix, n),
       parentSpanId: typeof parent === 'number' ? numberedSpanId(this.#prefix, parent) : parent,
-      name: record.name,
+      name: record.label === undefined ? record.name : `${record.name} ${record.label}`,
       operation: record.operation,
       status: record.status,
       startedAt: record.startedAt,
@@ -298,9 +302,10 @@ export class Recorder implements TraceRecorder {
     return span;
   }
 
-  /** Open a span (`attributes` is taken over). Returns its number. */
+  /** Open a span named `name` or `name label` (`attributes` is taken over). Returns its number. */
   open(
     name: string,
+    label: string | number | undefined,
     operation: SpanOperation,
     parent: SpanRef | null,
     agentId: string | undefined,
@@ -310,7 +315,16 @@ export class Recorder implements TraceRecorder {
   ): number {
     const spans = this.#spans;
     spans.push(
-      new SpanRecord(parent, name, operation, agentId, stepId, startedAt ?? this.#clock.now(), attributes),
+      new SpanRecord(
+        parent,
+        name,
+        label,
+        operation,
+        agentId,
+        stepId,
+        startedAt ?? this.#clock.now(),
+        attributes,
+      ),
     );
     const n = spans.length;
     if (this.#traceId === null) this.#fixTraceId(this.#idSources ? this.#view(n, '') : null);
@@ -347,6 +361,7 @@ export class Recorder implements TraceRecorder {
     return this.idOf(
       this.open(
         fields.name,
+        undefined,
         fields.operation,
         fields.parentSpanId ?? null,
         fields.agentId,
