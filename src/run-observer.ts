@@ -14,7 +14,7 @@ import { safeReport } from './trace/report.js';
 import type { SpanAttributes, SpanStatus } from './trace/span.js';
 import { runCompletedEvent, STEP_STATUS, stepEndEvents } from './trace/step-events.js';
 import type { Recorder, TraceExporter, TraceRecorder } from './trace/tracer.js';
-import { runRecorder } from './trace/tracer.js';
+import { createTraceRecorder } from './trace/tracer.js';
 
 /**
  * A run's trace and progress events, built from its actor system's inspection stream: the run span,
@@ -98,12 +98,13 @@ class Observer implements RunObserver, AgentHost {
     this.#runId = runId;
     this.#clock = options.clock;
     this.onError = onError;
-    this.recorder = runRecorder({
+    // The library's own class: the observer uses its positional, by-number entry points.
+    this.recorder = createTraceRecorder({
       ...(options.traceId ? { traceId: options.traceId } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
       exporters: options.exporters,
       onError,
-    });
+    }) as Recorder;
     this.events = createEventStream<RunEvent>({ onError });
     const startedAt = this.#now();
     this.#runSpan = this.recorder.open('run', workflowId, 'run', null, undefined, undefined, startedAt, {

@@ -63,15 +63,16 @@ export interface TraceRecorder {
 const isFunction = (v: unknown): boolean => typeof v === 'function';
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 
-const exporterSchema = z.custom<TraceExporter>(
-  (v) =>
-    isObject(v) &&
-    (isFunction(v.onSpanStart) || isFunction(v.onSpanEnd)) &&
-    (v.onSpanStart === undefined || isFunction(v.onSpanStart)) &&
-    (v.onSpanEnd === undefined || isFunction(v.onSpanEnd)) &&
-    (v.traceIdFor === undefined || isFunction(v.traceIdFor)),
-  { error: 'must be an object with onSpanStart and/or onSpanEnd functions' },
-);
+const isExporter = (v: unknown): boolean =>
+  isObject(v) &&
+  (isFunction(v.onSpanStart) || isFunction(v.onSpanEnd)) &&
+  (v.onSpanStart === undefined || isFunction(v.onSpanStart)) &&
+  (v.onSpanEnd === undefined || isFunction(v.onSpanEnd)) &&
+  (v.traceIdFor === undefined || isFunction(v.traceIdFor));
+
+const exporterSchema = z.custom<TraceExporter>(isExporter, {
+  error: 'must be an object with onSpanStart and/or onSpanEnd functions',
+});
 
 const optionsSchema = z.strictObject({
   traceId: z
@@ -101,16 +102,25 @@ const NO_ATTRIBUTES: Readonly<SpanAttributes> = Object.freeze({});
 const NO_SINKS: Sink[] = [];
 
 export function createTraceRecorder(options: TraceRecorderOptions = {}): TraceRecorder {
-  const parsed = parseOptions(optionsSchema, options, 'createTraceRecorder');
-  return new Recorder(parsed);
+  // Every run makes a recorder: the options are checked by hand, and zod only words a refusal.
+  return new Recorder(
+    validOptions(options) ? options : parseOptions(optionsSchema, options, 'createTraceRecorder'),
+  );
 }
 
-/**
- * A recorder for options the library built itself (a run's tracer): the same recorder, without
- * validating options on every run.
- */
-export function runRecorder(options: TraceRecorderOptions): Recorder {
-  return new Recorder(options);
+const OPTION_KEYS: ReadonlySet<string> = new Set(['traceId', 'clock', 'exporters', 'onError']);
+
+/** What `optionsSchema` accepts, without zod (anything in doubt goes to zod). */
+function validOptions(options: unknown): options is TraceRecorderOptions {
+  if (!isObject(options) || Array.isArray(options)) return false;
+  for (const key in options) if (!OPTION_KEYS.has(key)) return false;
+  const { traceId, clock, exporters, onError } = options;
+  return (
+    (traceId === undefined || isTraceId(traceId)) &&
+    (clock === undefined || (isObject(clock) && isFunction(clock.now))) &&
+    (exporters === undefined || (Array.isArray(exporters) && exporters.every(isExporter))) &&
+    (onError === undefined || isFunction(onError))
+  );
 }
 
 /**
