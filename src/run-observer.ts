@@ -51,12 +51,6 @@ export function observeRun(options: RunObserverOptions): RunObserver {
   return new Observer(options);
 }
 
-/**
- * Agent actors of every run: each belongs to one run, so one table serves them all (a WeakMap: an
- * actor's entry goes with it), and a run needs none of its own.
- */
-const runAgents: AgentTable = new WeakMap();
-
 /** A step's latest execution and its span. */
 interface StepSpan {
   visit: number;
@@ -88,6 +82,8 @@ class Observer implements RunObserver, AgentHost {
   #root: AnyActorRef | undefined = undefined;
   /** Review id → its span; made at the first escalation. */
   #escalations: Map<string, number> | null = null;
+  /** The run's agent actors (see `agents`). */
+  #agents: AgentTable | null = null;
   /** Reviews already reported: the decision can be seen twice (see `inspect`). */
   #reviewed: Set<string> | null = null;
   #seenVisits: Record<string, number> = NO_VISITS;
@@ -120,8 +116,11 @@ class Observer implements RunObserver, AgentHost {
   }
 
   // AgentHost: every agent of the run goes to the run's recorder and events, under its step's span.
+  // The run's own table, made at its first agent, young and dropped with the run. (One table shared
+  // by every run did no better in the bench: an old-space table keyed by young actors.)
   get agents(): AgentTable {
-    return runAgents;
+    this.#agents ??= new WeakMap();
+    return this.#agents;
   }
 
   agentRecorder(): SpanWriter {
