@@ -5,8 +5,9 @@ import { now } from '../../machines/clock.js';
 import { describeError } from '../../machines/untrusted.js';
 import type { EventSink, RunEvent, RunEventOf } from './events.js';
 import { type ObserverErrorHandler, reportOncePerSource, safeReport } from './report.js';
-import type { SpanAttributes, SpanEnd, SpanOperation } from './span.js';
-import { Recorder, type SpanRef, type TraceRecorder } from './tracer.js';
+import type { SpanAttributes, SpanEnd } from './span.js';
+import { type SpanWriter, spanWriter } from './span-writer.js';
+import type { SpanRef, TraceRecorder } from './tracer.js';
 
 /**
  * Spans for agent actors, derived from XState's inspection stream (not by wrapping user code):
@@ -46,58 +47,6 @@ export interface AgentSpansOptions {
   events?: EventSink<RunEvent> | ((agent: AgentActorInfo) => EventSink<RunEvent> | undefined);
   /** Failures of this adapter or of the event sink. Default: console.error once per source. */
   onError?: ObserverErrorHandler;
-}
-
-/**
- * The recorder calls this adapter makes: the library's recorder itself (spans by number), or an
- * adapter over another TraceRecorder (spans by id).
- */
-export interface SpanWriter {
-  open(
-    name: string,
-    label: string | number | undefined,
-    operation: SpanOperation,
-    parent: SpanRef | null,
-    agentId: string | undefined,
-    stepId: string | undefined,
-    startedAt: number | undefined,
-    attributes: SpanAttributes | undefined,
-  ): SpanRef;
-  close(
-    ref: SpanRef,
-    status: SpanEnd['status'],
-    endedAt: number | undefined,
-    reason: string | undefined,
-    error: SpanEnd['error'] | undefined,
-    attributes: SpanAttributes | undefined,
-  ): unknown;
-}
-
-/** The library's recorder as is; another TraceRecorder through its public start/end. */
-export function spanWriter(recorder: TraceRecorder): SpanWriter {
-  if (recorder instanceof Recorder) return recorder;
-  return {
-    open(name, label, operation, parent, agentId, stepId, startedAt, attributes) {
-      return recorder.start({
-        name: label === undefined ? name : `${name} ${label}`,
-        operation,
-        parentSpanId: parent as string | null,
-        ...(agentId !== undefined ? { agentId } : {}),
-        ...(stepId !== undefined ? { stepId } : {}),
-        ...(startedAt !== undefined ? { startedAt } : {}),
-        ...(attributes ? { attributes } : {}),
-      });
-    },
-    close(ref, status, endedAt, reason, error, attributes) {
-      return recorder.end(ref as string, {
-        status,
-        ...(endedAt !== undefined ? { endedAt } : {}),
-        ...(reason !== undefined ? { reason } : {}),
-        ...(error !== undefined ? { error } : {}),
-        ...(attributes ? { attributes } : {}),
-      });
-    },
-  };
 }
 
 /** One agent actor's open spans. */

@@ -3,7 +3,10 @@ import { parseOptions } from '../options.js';
 import { randomUint32 } from '../random-id.js';
 import { isTraceId, newTraceId, numberedSpanId, spanNumber, spanPrefix } from './ids.js';
 import { type ObserverErrorHandler, reportOncePerSource, safeReport } from './report.js';
-import type { Span, SpanAttributes, SpanEnd, SpanOperation, SpanStart, SpanStatus, Trace } from './span.js';
+import type { Span, SpanAttributes, SpanEnd, SpanOperation, SpanStart, Trace } from './span.js';
+import { SpanRecord, type SpanRef, spanView } from './span-record.js';
+
+export type { SpanRef } from './span-record.js';
 
 /**
  * The span collector of one trace (one run). Adapters (agent actors, breakers, the workflow) call
@@ -97,8 +100,6 @@ interface IdSource {
 }
 
 const wallClock = { now: () => Date.now() };
-/** Shared by every span started without attributes: frozen, so sharing it is safe. */
-const NO_ATTRIBUTES: Readonly<SpanAttributes> = Object.freeze({});
 const NO_SINKS: Sink[] = [];
 
 export function createTraceRecorder(options: TraceRecorderOptions = {}): TraceRecorder {
@@ -122,54 +123,6 @@ function validOptions(options: unknown): options is TraceRecorderOptions {
     (onError === undefined || isFunction(onError))
   );
 }
-
-/**
- * A span as the recorder keeps it: one mutable record per span, ended in place. The frozen `Span`
- * everyone else sees is made from it when first asked for (an exporter, `spans()`, `get()`) and kept
- * until the span changes, so a run nobody reads builds no span objects at all.
- */
-class SpanRecord {
-  /** A span of this recorder by number, another's by id, or null (a root). */
-  readonly parent: SpanRef | null;
-  /** The span's name is `name`, or `name label` (made when seen: most spans are never looked at). */
-  readonly name: string;
-  readonly label: string | number | undefined;
-  readonly operation: SpanOperation;
-  readonly agentId: string | undefined;
-  readonly stepId: string | undefined;
-  readonly startedAt: number;
-  readonly attributes: SpanAttributes | undefined;
-  status: SpanStatus = 'running';
-  endedAt = 0;
-  reason: string | undefined = undefined;
-  error: SpanEnd['error'] | undefined = undefined;
-  /** Merged over `attributes` when the span is seen. */
-  ended: SpanAttributes | undefined = undefined;
-  view: Span | null = null;
-
-  constructor(
-    parent: SpanRef | null,
-    name: string,
-    label: string | number | undefined,
-    operation: SpanOperation,
-    agentId: string | undefined,
-    stepId: string | undefined,
-    startedAt: number,
-    attributes: SpanAttributes | undefined,
-  ) {
-    this.parent = parent;
-    this.name = name;
-    this.label = label;
-    this.operation = operation;
-    this.agentId = agentId;
-    this.stepId = stepId;
-    this.startedAt = startedAt;
-    this.attributes = attributes;
-  }
-}
-
-/** A span of a recorder: its number (from `open`) or its id. */
-export type SpanRef = number | string;
 
 /**
  * The recorder. A class, not a literal of closures: every run has one, and its methods are shared.
@@ -280,34 +233,7 @@ export class Recorder implements TraceRecorder {
   #view(n: number, traceId?: string): Span {
     const record = this.#spans[n - 1]!;
     if (record.view !== null && traceId === undefined) return record.view;
-    const parent = record.parent;
-    const start = record.attributes;
-    const end = record.ended;
-    const span: Span = {
-      traceId: traceId ?? this.#traceId ?? '',
-      spanId: numberedSpanId(this.#prefix, n),
-      parentSpanId: typeof parent === 'number' ? numberedSpanId(this.#prefix, parent) : parent,
-      name: record.label === undefined ? record.name : `${record.name} ${record.label}`,
-      operation: record.operation,
-      status: record.status,
-      startedAt: record.startedAt,
-      attributes:
-        end === undefined || end === start
-          ? start === undefined
-            ? NO_ATTRIBUTES
-            : Object.freeze(start)
-          : Object.freeze(start === undefined ? end : Object.assign({}, start, end)),
-    };
-    if (record.agentId !== undefined) span.agentId = record.agentId;
-    if (record.stepId !== undefined) span.stepId = record.stepId;
-    if (record.status !== 'running') {
-      span.endedAt = record.endedAt;
-      span.durationMs = Math.max(0, record.endedAt - record.startedAt);
-      if (record.reason !== undefined) span.reason = record.reason;
-      if (record.error !== undefined)
-        span.error = Object.freeze({ name: record.error.name, message: record.error.message });
-    }
-    Object.freeze(span);
+    const span = spanView(record, n, this.#prefix, traceId ?? this.#traceId ?? '');
     if (traceId === undefined) record.view = span;
     return span;
   }
