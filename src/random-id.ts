@@ -29,6 +29,12 @@ export function randomHex(bytes: number): string {
   return parts.join('');
 }
 
+/** A random unsigned 32-bit integer. */
+export function randomUint32(): number {
+  const at = take(4);
+  return ((pool[at]! << 24) | (pool[at + 1]! << 16) | (pool[at + 2]! << 8) | pool[at + 3]!) >>> 0;
+}
+
 /** A URL-safe id of `length` characters (6 random bits each; 21 gives 126 bits). */
 export function randomUrlId(length = 21): string {
   const at = take(length);

@@ -1,18 +1,20 @@
-import type { AnyActorRef, InspectionEvent } from 'xstate';
+import type { AnyActorRef, InspectionEvent, Snapshot } from 'xstate';
+import type { AgentContext } from '../machines/agent-context.js';
 import type { Clock } from '../machines/clock.js';
 import type { BreakerOpen, EdgeDecision } from '../machines/edge-result.js';
 import type { WorkflowContext } from '../machines/workflow-context.js';
 import { isEscalationSnapshot } from './review/records.js';
 import type { RunTerminal } from './run-result.js';
-import { agentSpans } from './trace/agent-spans.js';
+import { type AgentHost, type AgentTable, agentSnapshot } from './trace/agent-spans.js';
 import type { EventStream } from './trace/event-stream.js';
 import { createEventStream } from './trace/event-stream.js';
 import type { ReviewDecision, RunEvent } from './trace/events.js';
 import type { ObserverErrorHandler } from './trace/report.js';
 import { safeReport } from './trace/report.js';
-import type { SpanStatus } from './trace/span.js';
+import type { SpanAttributes, SpanStatus } from './trace/span.js';
+import type { SpanWriter } from './trace/span-writer.js';
 import { runCompletedEvent, STEP_STATUS, stepEndEvents } from './trace/step-events.js';
-import type { TraceExporter, TraceRecorder } from './trace/tracer.js';
+import type { Recorder, TraceExporter, TraceRecorder } from './trace/tracer.js';
 import { createTraceRecorder } from './trace/tracer.js';
 
 /**
@@ -47,73 +49,134 @@ export interface RunObserverOptions {
 }
 
 export function observeRun(options: RunObserverOptions): RunObserver {
-  const { runId, workflowId, onError } = options;
-  const now = () => options.clock?.now() ?? Date.now();
-  const recorder = createTraceRecorder({
-    ...(options.traceId ? { traceId: options.traceId } : {}),
-    ...(options.clock ? { clock: options.clock } : {}),
-    exporters: options.exporters,
-    onError,
-  });
-  const events = createEventStream<RunEvent>({ onError });
-  const startedAt = now();
-  const runSpan = recorder.start({
-    name: `run ${workflowId}`,
-    operation: 'run',
-    startedAt,
-    attributes: { workflow_id: workflowId, run_id: runId },
-  });
-  events.emit({ type: 'run.started', runId, workflowId, at: startedAt });
+  return new Observer(options);
+}
 
-  /** Step execution (`id.visit`) → its span. */
-  const stepSpans = new Map<string, string>();
+/** A step's latest execution and its span. */
+interface StepSpan {
+  visit: number;
+  span: number;
+}
+
+const NO_VISITS: Record<string, number> = Object.freeze({}) as Record<string, number>;
+const DONE_ACTOR = 'xstate.done.actor.';
+const DONE_AGENT = 'xstate.done.actor.agent:';
+
+type AnySnapshot = Snapshot<unknown> & { context?: unknown };
+
+/**
+ * A class, not closures: every run in flight holds one, and its methods are shared. Inspection
+ * events that can open or close nothing (microsteps, actions, other events) return at the first
+ * check, allocating nothing.
+ */
+class Observer implements RunObserver, AgentHost {
+  readonly recorder: Recorder;
+  readonly events: EventStream<RunEvent>;
+  readonly inspect: (event: InspectionEvent) => void;
+  readonly onError: ObserverErrorHandler;
+  readonly #runId: string;
+  readonly #clock: Clock | undefined;
+  readonly #runSpan: number;
+  /** Step id → its latest execution's span. */
+  readonly #steps = new Map<string, StepSpan>();
   /** The workflow actor, once it has been seen. */
-  let root: AnyActorRef | undefined;
-  const escalations = new Map<string, string>();
-  let seenVisits: Record<string, number> = {};
-  let seenSteps = 0;
+  #root: AnyActorRef | undefined = undefined;
+  /** Review id → its span; made at the first escalation. */
+  #escalations: Map<string, number> | null = null;
+  /** The run's agent actors (see `agents`). */
+  #agents: AgentTable | null = null;
+  /** Reviews already reported: the decision can be seen twice (see `inspect`). */
+  #reviewed: Set<string> | null = null;
+  #seenVisits: Record<string, number> = NO_VISITS;
+  #seenSteps = 0;
 
-  const agents = agentSpans({
-    recorder,
-    events,
-    // An agent starts inside the transition that entered its step, before the workflow's snapshot
-    // is reported (the workflow actor already holds it): what that transition did comes first.
-    parentOf: ({ context }) => {
-      if (root) onRoot((root.getSnapshot() as { context: WorkflowContext }).context);
-      return stepSpan(context.stepId, context.visit ?? 1, context.startedAt);
-    },
-    onError,
-  });
+  constructor(options: RunObserverOptions) {
+    const { runId, workflowId, onError } = options;
+    this.#runId = runId;
+    this.#clock = options.clock;
+    this.onError = onError;
+    // The library's own class: the observer uses its positional, by-number entry points.
+    this.recorder = createTraceRecorder({
+      ...(options.traceId ? { traceId: options.traceId } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
+      exporters: options.exporters,
+      onError,
+    }) as Recorder;
+    this.events = createEventStream<RunEvent>({ onError });
+    const startedAt = this.#now();
+    this.#runSpan = this.recorder.open('run', workflowId, 'run', null, undefined, undefined, startedAt, {
+      workflow_id: workflowId,
+      run_id: runId,
+    });
+    this.events.emit({ type: 'run.started', runId, workflowId, at: startedAt });
+    this.inspect = (event) => this.#inspect(event);
+  }
 
-  function onRoot(context: WorkflowContext) {
+  #now(): number {
+    return this.#clock?.now() ?? Date.now();
+  }
+
+  // AgentHost: every agent of the run goes to the run's recorder and events, under its step's span.
+  // The run's own table, made at its first agent, young and dropped with the run. (One table shared
+  // by every run did no better in the bench: an old-space table keyed by young actors.)
+  get agents(): AgentTable {
+    this.#agents ??= new WeakMap();
+    return this.#agents;
+  }
+
+  agentRecorder(): SpanWriter {
+    return this.recorder;
+  }
+
+  agentEvents(): EventStream<RunEvent> {
+    return this.events;
+  }
+
+  // An agent starts inside the transition that entered its step, before the workflow's snapshot
+  // is reported (the workflow actor already holds it): what that transition did comes first.
+  agentParent(_ref: AnyActorRef, context: AgentContext): number {
+    const root = this.#root;
+    if (root) this.#onRoot((root.getSnapshot() as { context: WorkflowContext }).context);
+    return this.#stepSpan(context.stepId, context.visit ?? 1, context.startedAt);
+  }
+
+  #onRoot(context: WorkflowContext): void {
+    const runId = this.#runId;
     // Steps that ended first, then the ones that started: the order things happened in one macrostep.
-    for (; seenSteps < context.steps.length; seenSteps++) {
-      const record = context.steps[seenSteps]!;
-      const spanId = stepSpans.get(`${record.stepId}.${record.visit}`);
-      const status = STEP_STATUS[record.status];
-      if (spanId) {
-        recorder.end(spanId, {
-          status,
-          endedAt: record.endedAt,
-          ...(record.reason ? { reason: record.reason } : {}),
-          attributes: {
-            step_status: record.status,
-            confidence: record.confidence,
-            quality: record.quality,
-            attempts: record.attempts,
-            ...(record.review ? { review_decision: record.review.decision } : {}),
-          },
-        });
+    const steps = context.steps;
+    for (; this.#seenSteps < steps.length; this.#seenSteps++) {
+      const record = steps[this.#seenSteps]!;
+      const step = this.#steps.get(record.stepId);
+      if (step !== undefined && step.visit === record.visit) {
+        const attributes: SpanAttributes = {
+          step_status: record.status,
+          confidence: record.confidence,
+          quality: record.quality,
+          attempts: record.attempts,
+        };
+        if (record.review) attributes.review_decision = record.review.decision;
+        this.recorder.close(
+          step.span,
+          STEP_STATUS[record.status],
+          record.endedAt,
+          record.reason ? record.reason : undefined,
+          undefined,
+          attributes,
+        );
       }
-      for (const event of stepEndEvents(runId, record)) events.emit(event);
+      for (const event of stepEndEvents(runId, record)) this.events.emit(event);
     }
-    if (context.visits !== seenVisits) {
-      for (const [stepId, visit] of Object.entries(context.visits)) {
-        if (Object.hasOwn(seenVisits, stepId) && seenVisits[stepId]! >= visit) continue;
+    const visits = context.visits;
+    if (visits !== this.#seenVisits) {
+      const seen = this.#seenVisits;
+      for (const stepId in visits) {
+        if (!Object.hasOwn(visits, stepId)) continue;
+        const visit = visits[stepId]!;
+        if (Object.hasOwn(seen, stepId) && seen[stepId]! >= visit) continue;
         const slot = Object.hasOwn(context.slots, stepId) ? context.slots[stepId] : undefined;
-        stepSpan(stepId, visit, slot?.startedAt);
+        this.#stepSpan(stepId, visit, slot?.startedAt);
       }
-      seenVisits = context.visits;
+      this.#seenVisits = visits;
     }
   }
 
@@ -121,89 +184,94 @@ export function observeRun(options: RunObserverOptions): RunObserver {
    * A step execution's span, opened when first needed: by the workflow's snapshot, or earlier by a
    * decision or an agent inside the transition that entered the step.
    */
-  function stepSpan(stepId: string, visit: number, startedAt: number | undefined): string {
-    const key = `${stepId}.${visit}`;
-    let spanId = stepSpans.get(key);
-    if (spanId) return spanId;
-    const at = startedAt ?? now();
-    spanId = recorder.start({
-      name: `step ${stepId}`,
-      operation: 'step',
-      parentSpanId: runSpan,
-      stepId,
-      startedAt: at,
-      attributes: { visit },
+  #stepSpan(stepId: string, visit: number, startedAt: number | undefined): number {
+    const step = this.#steps.get(stepId);
+    if (step !== undefined && step.visit === visit) return step.span;
+    const at = startedAt ?? this.#now();
+    const span = this.recorder.open('step', stepId, 'step', this.#runSpan, undefined, stepId, at, {
+      visit,
     });
-    stepSpans.set(key, spanId);
-    events.emit({ type: 'step.started', runId, stepId, at });
-    return spanId;
+    if (step === undefined) this.#steps.set(stepId, { visit, span });
+    else if (visit > step.visit) {
+      step.visit = visit;
+      step.span = span;
+    }
+    this.events.emit({ type: 'step.started', runId: this.#runId, stepId, at });
+    return span;
   }
 
   // Decisions are told from inside the transition that took them: what the context says happened
   // before them in that transition (a step ended, the next one entered) is reported first.
-  function gated(context: WorkflowContext, stepId: string, decision: EdgeDecision) {
+  gated(context: WorkflowContext, stepId: string, decision: EdgeDecision): void {
     try {
-      onRoot(context);
+      this.#onRoot(context);
       const slot = context.slots[stepId]!;
-      const result = decision.passed ? decision.result : undefined;
-      recorder.record({
-        name: `gate ${stepId}`,
-        operation: 'gate',
-        parentSpanId: stepSpan(stepId, slot.visit, slot.startedAt),
-        stepId,
-        ...(decision.passed
-          ? {
-              status: 'success' as const,
-              attributes: { confidence: result!.confidence, quality: result!.quality },
-            }
-          : {
-              status: 'fallback' as const,
-              reason: decision.fallback.reason,
-              attributes: { fallback_status: decision.fallback.status },
-            }),
-      });
+      const parent = this.#stepSpan(stepId, slot.visit, slot.startedAt);
+      if (decision.passed) {
+        const result = decision.result;
+        this.#decision(stepId, 'gate', parent, stepId, 'success', undefined, {
+          confidence: result.confidence,
+          quality: result.quality,
+        });
+      } else {
+        this.#decision(stepId, 'gate', parent, stepId, 'fallback', decision.fallback.reason, {
+          fallback_status: decision.fallback.status,
+        });
+      }
     } catch (error) {
-      safeReport(onError, error, 'the run tracer');
+      safeReport(this.onError, error, 'the run tracer');
     }
   }
 
-  function refused(context: WorkflowContext, stepId: string, refusal: BreakerOpen) {
+  refused(context: WorkflowContext, stepId: string, refusal: BreakerOpen): void {
     try {
-      onRoot(context);
+      this.#onRoot(context);
       const slot = context.slots[stepId]!;
-      recorder.record({
-        name: `breaker ${refusal.breaker}`,
-        operation: 'breaker',
-        parentSpanId: stepSpan(stepId, slot.visit, slot.startedAt),
-        stepId,
-        status: 'fallback',
-        reason: refusal.reason,
-        attributes: { 'breaker.key': refusal.breaker, 'breaker.state': refusal.state },
+      const parent = this.#stepSpan(stepId, slot.visit, slot.startedAt);
+      this.#decision(refusal.breaker, 'breaker', parent, stepId, 'fallback', refusal.reason, {
+        'breaker.key': refusal.breaker,
+        'breaker.state': refusal.state,
       });
     } catch (error) {
-      safeReport(onError, error, 'the run tracer');
+      safeReport(this.onError, error, 'the run tracer');
     }
   }
 
-  // Reviews already reported: the decision can be seen twice (see `inspect`).
-  const reviewed = new Set<string>();
+  /** A decision's span (`gate step`, `breaker key`): it takes no time, and has its attributes from the start (as `record`). */
+  #decision(
+    label: string,
+    operation: 'gate' | 'breaker',
+    parent: number,
+    stepId: string,
+    status: 'success' | 'fallback',
+    reason: string | undefined,
+    attributes: SpanAttributes,
+  ): void {
+    const at = this.#now();
+    const span = this.recorder.open(operation, label, operation, parent, undefined, stepId, at, attributes);
+    this.recorder.close(span, status, at, reason, undefined, attributes);
+  }
 
-  function onEscalation(ref: AnyActorRef, snapshot: unknown) {
+  #onEscalation(snapshot: unknown): void {
     if (!isEscalationSnapshot(snapshot)) return;
     const c = snapshot.context;
-    let spanId = escalations.get(c.reviewId);
-    if (!spanId) {
-      spanId = recorder.start({
-        name: `escalation ${c.stepId}`,
-        operation: 'escalation',
-        parentSpanId: stepSpans.get(`${c.stepId}.${c.visit}`) ?? runSpan,
-        agentId: c.agentId,
-        stepId: c.stepId,
-        startedAt: c.openedAt,
-        attributes: { review_id: c.reviewId, trigger: c.trigger, confidence: c.confidence },
-      });
-      escalations.set(c.reviewId, spanId);
-      events.emit({
+    const runId = this.#runId;
+    this.#escalations ??= new Map();
+    let spanId = this.#escalations.get(c.reviewId);
+    if (spanId === undefined) {
+      const step = this.#steps.get(c.stepId);
+      spanId = this.recorder.open(
+        'escalation',
+        c.stepId,
+        'escalation',
+        step !== undefined && step.visit === c.visit ? step.span : this.#runSpan,
+        c.agentId,
+        c.stepId,
+        c.openedAt,
+        { review_id: c.reviewId, trigger: c.trigger, confidence: c.confidence },
+      );
+      this.#escalations.set(c.reviewId, spanId);
+      this.events.emit({
         type: 'escalated',
         runId,
         at: c.openedAt,
@@ -215,21 +283,26 @@ export function observeRun(options: RunObserverOptions): RunObserver {
       });
     }
     const status = (snapshot as { status?: string }).status;
-    if (status !== 'done' || reviewed.has(c.reviewId)) return;
+    if (status !== 'done' || this.#reviewed?.has(c.reviewId)) return;
     const output = (
       snapshot as {
         output?: { decision: ReviewDecision; by: string | null; decidedAt: number; reason: string };
       }
     ).output;
     if (!output) return;
-    recorder.end(spanId, {
-      status: output.decision === 'approved' || output.decision === 'edited' ? 'success' : 'fallback',
-      endedAt: output.decidedAt,
-      reason: output.reason,
-      attributes: { decision: output.decision, ...(output.by ? { by: output.by } : {}) },
-    });
-    reviewed.add(c.reviewId);
-    events.emit({
+    const attributes: SpanAttributes = { decision: output.decision };
+    if (output.by) attributes.by = output.by;
+    this.recorder.close(
+      spanId,
+      output.decision === 'approved' || output.decision === 'edited' ? 'success' : 'fallback',
+      output.decidedAt,
+      output.reason,
+      undefined,
+      attributes,
+    );
+    this.#reviewed ??= new Set();
+    this.#reviewed.add(c.reviewId);
+    this.events.emit({
       type: 'reviewed',
       runId,
       at: output.decidedAt,
@@ -238,74 +311,80 @@ export function observeRun(options: RunObserverOptions): RunObserver {
       decision: output.decision,
       reason: output.reason,
     });
-    void ref;
   }
 
-  const inspect = (event: InspectionEvent) => {
+  #agent(ref: AnyActorRef, snapshot: AnySnapshot): void {
+    try {
+      agentSnapshot(this, ref, snapshot);
+    } catch (error) {
+      safeReport(this.onError, error, 'the agent span adapter');
+    }
+  }
+
+  #inspect(event: InspectionEvent): void {
     const ref = event.actorRef as AnyActorRef;
-    const isRoot = !(ref as { _parent?: unknown })._parent;
-    if (isRoot) root = ref;
+    // The workflow actor is the system's only actor without a parent.
+    if (this.#root === undefined && !(ref as { _parent?: unknown })._parent) this.#root = ref;
+    const type = event.type;
+    if (type === '@xstate.snapshot') {
+      const snapshot = event.snapshot as AnySnapshot;
+      // The workflow is no agent: its snapshots go to the run's own spans only.
+      if (ref === this.#root) {
+        try {
+          this.#onRoot((snapshot as unknown as { context: WorkflowContext }).context);
+        } catch (error) {
+          safeReport(this.onError, error, 'the run tracer');
+        }
+        return;
+      }
+      this.#agent(ref, snapshot);
+      try {
+        this.#onEscalation(snapshot);
+      } catch (error) {
+        safeReport(this.onError, error, 'the run tracer');
+      }
+      return;
+    }
     // XState tells the parent a child is done before it reports the child's last snapshot. Report
     // that snapshot first — an agent's spans end, a review's decision is told — so events keep the
     // order of things, and a decision that ends the run is not lost when the run's end closes the
     // event stream. (Both ignore the late snapshot when it comes.)
-    if (
-      event.type === '@xstate.event' &&
-      isRoot &&
-      event.sourceRef &&
-      event.event.type.startsWith('xstate.done.actor.')
-    ) {
-      const source = event.sourceRef as AnyActorRef;
-      const snapshot = source.getSnapshot();
-      if (event.event.type.startsWith('xstate.done.actor.agent:'))
-        agents({ ...event, type: '@xstate.snapshot', actorRef: source, snapshot } as InspectionEvent);
-      else {
-        try {
-          onEscalation(source, snapshot);
-        } catch (error) {
-          safeReport(onError, error, 'the run tracer');
-        }
-      }
-    }
-    agents(event);
-    try {
-      if (event.type === '@xstate.snapshot') {
-        if (isRoot) onRoot((event.snapshot as unknown as { context: WorkflowContext }).context);
-        else onEscalation(ref, event.snapshot);
-      }
-    } catch (error) {
-      safeReport(onError, error, 'the run tracer');
-    }
-  };
-
-  return {
-    recorder,
-    events,
-    inspect,
-    gated,
-    refused,
-    finish(result, context) {
+    if (type !== '@xstate.event' || ref !== this.#root || !event.sourceRef) return;
+    const eventType = event.event.type;
+    if (!eventType.startsWith(DONE_ACTOR)) return;
+    const source = event.sourceRef as AnyActorRef;
+    const snapshot = source.getSnapshot() as AnySnapshot;
+    if (eventType.startsWith(DONE_AGENT)) this.#agent(source, snapshot);
+    else {
       try {
-        if (context) onRoot(context);
-        const status: SpanStatus =
-          result.status === 'completed' ? 'success' : result.status === 'failed' ? 'error' : 'fallback';
-        const reason = result.status === 'completed' ? undefined : result.reason;
-        // Anything still open (a call cut short by cancel or the deadline) ends with the run.
-        for (const span of recorder.spans()) {
-          if (span.status === 'running' && span.spanId !== runSpan) {
-            recorder.end(span.spanId, {
-              status: 'fallback',
-              endedAt: result.endedAt,
-              reason: `the run ended: ${result.status}`,
-            });
-          }
-        }
-        recorder.end(runSpan, { status, endedAt: result.endedAt, ...(reason ? { reason } : {}) });
-        events.emit(runCompletedEvent(runId, result));
+        this.#onEscalation(snapshot);
       } catch (error) {
-        safeReport(onError, error, 'the run tracer');
+        safeReport(this.onError, error, 'the run tracer');
       }
-      events.close();
-    },
-  };
+    }
+  }
+
+  finish(result: RunTerminal, context?: WorkflowContext): void {
+    try {
+      if (context) this.#onRoot(context);
+      const status: SpanStatus =
+        result.status === 'completed' ? 'success' : result.status === 'failed' ? 'error' : 'fallback';
+      const reason = result.status === 'completed' ? undefined : result.reason;
+      // Anything still open (a call cut short by cancel or the deadline) ends with the run.
+      const cut = `the run ended: ${result.status}`;
+      this.recorder.closeRunning(this.#runSpan, 'fallback', result.endedAt, cut);
+      this.recorder.close(
+        this.#runSpan,
+        status as Exclude<SpanStatus, 'running'>,
+        result.endedAt,
+        reason ? reason : undefined,
+        undefined,
+        undefined,
+      );
+      this.events.emit(runCompletedEvent(this.#runId, result));
+    } catch (error) {
+      safeReport(this.onError, error, 'the run tracer');
+    }
+    this.events.close();
+  }
 }

@@ -28,12 +28,15 @@ export function combineInspectors(
     const next = typeof observer === 'function' ? observer : observer.next?.bind(observer);
     return next ? [{ source: `inspection observer "${name}"`, next }] : [];
   });
+  // Called for every inspection event of every run: an indexed loop over plain pairs.
+  const count = calls.length;
   return (event) => {
-    for (const { source, next } of calls) {
+    for (let i = 0; i < count; i++) {
+      const call = calls[i]!;
       try {
-        next(event);
+        call.next(event);
       } catch (error) {
-        safeReport(onError, error, source);
+        safeReport(onError, error, call.source);
       }
     }
   };

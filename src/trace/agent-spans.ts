@@ -6,7 +6,8 @@ import { describeError } from '../../machines/untrusted.js';
 import type { EventSink, RunEvent, RunEventOf } from './events.js';
 import { type ObserverErrorHandler, reportOncePerSource, safeReport } from './report.js';
 import type { SpanAttributes, SpanEnd } from './span.js';
-import type { TraceRecorder } from './tracer.js';
+import { type SpanWriter, spanWriter } from './span-writer.js';
+import type { SpanRef, TraceRecorder } from './tracer.js';
 
 /**
  * Spans for agent actors, derived from XState's inspection stream (not by wrapping user code):
@@ -48,21 +49,42 @@ export interface AgentSpansOptions {
   onError?: ObserverErrorHandler;
 }
 
-interface Tracked {
-  recorder: TraceRecorder;
+/** One agent actor's open spans. */
+export interface Tracked {
+  recorder: SpanWriter;
   /** The context last handled: a snapshot with the same one changes no span. */
   context: AgentContext;
   events: EventSink<RunEvent> | undefined;
-  agentSpanId: string;
-  /** Attempt number → open span id. */
-  open: Map<number, string>;
+  agentSpan: SpanRef;
+  /** The open attempt (0: none) and its span: one at a time, as attempts run. */
+  attempt: number;
+  attemptSpan: SpanRef;
+  /** Further open attempts (a record never seen open, restored): rare, so made only then. */
+  more: Map<number, SpanRef> | null;
   /** Highest attempt number a span was opened for. */
   opened: number;
   /** How many records of `context.attempts` were handled. */
   closed: number;
 }
 
-const ENDED = Symbol('ended');
+/** The actor's spans are closed: later snapshots are ignored. */
+export const ENDED = Symbol('ended');
+
+/** Per agent actor: null = seen, not recorded (nobody records it); ENDED = its spans are closed. */
+export type AgentTable = WeakMap<AnyActorRef, Tracked | null | typeof ENDED>;
+
+/**
+ * Where an agent's spans and events go, asked once, at the agent's first snapshot: the run observer
+ * answers for its run, `agentSpans` from its options.
+ */
+export interface AgentHost {
+  readonly agents: AgentTable;
+  readonly onError: ObserverErrorHandler;
+  /** Undefined: the agent is not recorded. */
+  agentRecorder(ref: AnyActorRef, context: AgentContext): SpanWriter | undefined;
+  agentEvents(ref: AnyActorRef, context: AgentContext): EventSink<RunEvent> | undefined;
+  agentParent(ref: AnyActorRef, context: AgentContext): SpanRef | null;
+}
 
 const SUCCESSFUL: ReadonlySet<AttemptOutcome> = new Set(['valid', 'notDone']);
 
@@ -80,226 +102,300 @@ export function isAgentContext(context: unknown): context is AgentContext {
   );
 }
 
-export function agentSpans(options: AgentSpansOptions): (event: InspectionEvent) => void {
-  const onError = options.onError ?? reportOncePerSource();
-  // null: seen, not recorded (nobody records it); ENDED: its spans are closed, later snapshots are
-  // ignored. A WeakMap, so finished actors are collected.
-  const tracked = new WeakMap<AnyActorRef, Tracked | null | typeof ENDED>();
-
-  // Callers check `t.events` first, so no event object is built when nobody listens.
-  const emit = (sink: EventSink<RunEvent>, event: RunEvent) => {
-    try {
-      sink.emit(event);
-    } catch (error) {
-      safeReport(onError, error, 'a run event sink');
-    }
-  };
-
-  function begin(ref: AnyActorRef, context: AgentContext): Tracked | null {
-    const info = { ref, context };
-    const recorder = typeof options.recorder === 'function' ? options.recorder(info) : options.recorder;
-    if (!recorder) return null;
-    const events = typeof options.events === 'function' ? options.events(info) : options.events;
-    const parent = options.parentOf ? options.parentOf(info) : undefined;
-    const attributes: SpanAttributes = {
-      run_id: context.runId,
-      max_iterations: context.limits.maxIterations,
-      attempt_timeout_ms: context.limits.attemptTimeoutMs,
-    };
-    if (context.limits.deadlineMs !== null) attributes.deadline_ms = context.limits.deadlineMs;
-    const agentSpanId = recorder.start({
-      name: `agent ${context.agentId}`,
-      operation: 'agent',
-      parentSpanId: parent === undefined ? recorder.rootSpanId() : parent,
-      agentId: context.agentId,
-      stepId: context.stepId,
-      startedAt: context.startedAt,
-      attributes,
-    });
-    const t: Tracked = { recorder, context, events, agentSpanId, open: new Map(), opened: 0, closed: 0 };
-    if (t.events) {
-      const { runId, agentId } = context;
-      const stepId = context.stepId;
-      emit(t.events, { type: 'agent.started', runId, stepId, agentId, at: context.startedAt });
-    }
-    return t;
+// Callers check `t.events` first, so no event object is built when nobody listens.
+function emit(host: AgentHost, sink: EventSink<RunEvent>, event: RunEvent): void {
+  try {
+    sink.emit(event);
+  } catch (error) {
+    safeReport(host.onError, error, 'a run event sink');
   }
+}
 
-  function openAttempt(t: Tracked, context: AgentContext, attempt: number, startedAt: number): string {
-    const spanId = t.recorder.start({
-      name: `attempt ${attempt}`,
-      operation: 'attempt',
-      parentSpanId: t.agentSpanId,
-      agentId: context.agentId,
-      stepId: context.stepId,
-      startedAt,
-      attributes: { attempt, idempotency_key: keyOf(context, attempt) },
+function begin(host: AgentHost, ref: AnyActorRef, context: AgentContext): Tracked | null {
+  const recorder = host.agentRecorder(ref, context);
+  if (!recorder) return null;
+  const events = host.agentEvents(ref, context);
+  const parent = host.agentParent(ref, context);
+  const attributes: SpanAttributes = {
+    run_id: context.runId,
+    max_iterations: context.limits.maxIterations,
+    attempt_timeout_ms: context.limits.attemptTimeoutMs,
+  };
+  if (context.limits.deadlineMs !== null) attributes.deadline_ms = context.limits.deadlineMs;
+  const agentSpan = recorder.open(
+    'agent',
+    context.agentId,
+    'agent',
+    parent,
+    context.agentId,
+    context.stepId,
+    context.startedAt,
+    attributes,
+  );
+  const t: Tracked = {
+    recorder,
+    context,
+    events,
+    agentSpan,
+    attempt: 0,
+    attemptSpan: 0,
+    more: null,
+    opened: 0,
+    closed: 0,
+  };
+  if (events) {
+    const { runId, agentId, stepId } = context;
+    emit(host, events, { type: 'agent.started', runId, stepId, agentId, at: context.startedAt });
+  }
+  return t;
+}
+
+function openAttempt(
+  host: AgentHost,
+  t: Tracked,
+  context: AgentContext,
+  attempt: number,
+  startedAt: number,
+): SpanRef {
+  const idempotencyKey = keyOf(context, attempt);
+  const spanId = t.recorder.open(
+    'attempt',
+    attempt,
+    'attempt',
+    t.agentSpan,
+    context.agentId,
+    context.stepId,
+    startedAt,
+    { attempt, idempotency_key: idempotencyKey },
+  );
+  if (t.attempt !== 0) {
+    t.more ??= new Map();
+    t.more.set(t.attempt, t.attemptSpan);
+  }
+  t.attempt = attempt;
+  t.attemptSpan = spanId;
+  t.opened = Math.max(t.opened, attempt);
+  if (t.events) {
+    const { runId, agentId, stepId } = context;
+    emit(host, t.events, {
+      type: 'attempt.started',
+      runId,
+      stepId,
+      agentId,
+      at: startedAt,
+      attempt,
+      idempotencyKey,
     });
-    t.open.set(attempt, spanId);
-    t.opened = Math.max(t.opened, attempt);
-    if (t.events) {
-      const { runId, agentId } = context;
-      const stepId = context.stepId;
-      const idempotencyKey = keyOf(context, attempt);
-      emit(t.events, {
-        type: 'attempt.started',
-        runId,
-        stepId,
-        agentId,
-        at: startedAt,
-        attempt,
-        idempotencyKey,
-      });
-    }
+  }
+  return spanId;
+}
+
+/** The open span of `attempt`, taken out of the open ones; undefined if it is not open. */
+function takeOpen(t: Tracked, attempt: number): SpanRef | undefined {
+  if (t.attempt === attempt) {
+    const spanId = t.attemptSpan;
+    t.attempt = 0;
+    t.attemptSpan = 0;
     return spanId;
   }
+  const spanId = t.more?.get(attempt);
+  if (spanId !== undefined) t.more!.delete(attempt);
+  return spanId;
+}
 
-  function closeAttempt(t: Tracked, context: AgentContext, record: AttemptRecord): void {
-    // A record for an attempt never seen open (e.g. restored from a snapshot) still gets its span.
-    const spanId = t.open.get(record.attempt) ?? openAttempt(t, context, record.attempt, record.startedAt);
-    t.open.delete(record.attempt);
-    const attributes: SpanAttributes = { outcome: record.outcome, idempotency_key: record.idempotencyKey };
-    if (record.confidence !== undefined) attributes.confidence = record.confidence;
-    if (record.bytes !== undefined) attributes.bytes = record.bytes;
-    // Token usage reported by the agent (withAttemptMeta), under the GenAI semantic-convention names.
-    const usage = record.usage;
-    if (usage?.inputTokens !== undefined) attributes['gen_ai.usage.input_tokens'] = usage.inputTokens;
-    if (usage?.outputTokens !== undefined) attributes['gen_ai.usage.output_tokens'] = usage.outputTokens;
-    if (record.issues !== undefined) attributes.issues = record.issues.length;
-    const end: SpanEnd = {
-      status: SUCCESSFUL.has(record.outcome) ? 'success' : 'error',
-      endedAt: record.endedAt,
-      attributes,
-    };
-    if (record.reason !== undefined) end.reason = record.reason;
-    if (record.error !== undefined) end.error = record.error;
-    t.recorder.end(spanId, end);
-    if (t.events) {
-      const { runId, agentId } = context;
-      const stepId = context.stepId;
-      const { attempt, outcome, durationMs } = record;
-      const event: RunEventOf<'attempt.finished'> = {
-        type: 'attempt.finished',
-        runId,
-        stepId,
-        agentId,
-        at: record.endedAt,
-        attempt,
-        outcome,
-        durationMs,
-      };
-      if (record.reason !== undefined) event.reason = record.reason;
-      if (record.confidence !== undefined) event.confidence = record.confidence;
-      emit(t.events, event);
-    }
+function closeAttempt(host: AgentHost, t: Tracked, context: AgentContext, record: AttemptRecord): void {
+  // A record for an attempt never seen open (e.g. restored from a snapshot) still gets its span.
+  let spanId = takeOpen(t, record.attempt);
+  if (spanId === undefined) {
+    openAttempt(host, t, context, record.attempt, record.startedAt);
+    spanId = takeOpen(t, record.attempt)!;
   }
-
-  /** End whatever is still open when the actor ends without closing it (stopped, or an actor error). */
-  function abandon(t: Tracked, at: number, end: SpanEnd): void {
-    const reason = end.reason ?? 'the agent call ended while this attempt was open';
-    for (const spanId of t.open.values()) t.recorder.end(spanId, { status: 'error', endedAt: at, reason });
-    t.open.clear();
-    end.endedAt = at;
-    t.recorder.end(t.agentSpanId, end);
-  }
-
-  function finish(t: Tracked, context: AgentContext, result: AgentResult): void {
-    const end: SpanEnd = {
-      status: result.fallback ? 'fallback' : 'success',
-      attributes: {
-        agent_status: result.status,
-        confidence: result.confidence,
-        quality: result.quality,
-        attempts: result.attempts.length,
-        fallback: result.fallback,
-      },
+  const attributes: SpanAttributes = { outcome: record.outcome, idempotency_key: record.idempotencyKey };
+  if (record.confidence !== undefined) attributes.confidence = record.confidence;
+  if (record.bytes !== undefined) attributes.bytes = record.bytes;
+  // Token usage reported by the agent (withAttemptMeta), under the GenAI semantic-convention names.
+  const usage = record.usage;
+  if (usage?.inputTokens !== undefined) attributes['gen_ai.usage.input_tokens'] = usage.inputTokens;
+  if (usage?.outputTokens !== undefined) attributes['gen_ai.usage.output_tokens'] = usage.outputTokens;
+  if (record.issues !== undefined) attributes.issues = record.issues.length;
+  t.recorder.close(
+    spanId,
+    SUCCESSFUL.has(record.outcome) ? 'success' : 'error',
+    record.endedAt,
+    record.reason,
+    record.error,
+    attributes,
+  );
+  if (t.events) {
+    const { runId, agentId, stepId } = context;
+    const { attempt, outcome, durationMs } = record;
+    const event: RunEventOf<'attempt.finished'> = {
+      type: 'attempt.finished',
+      runId,
+      stepId,
+      agentId,
+      at: record.endedAt,
+      attempt,
+      outcome,
+      durationMs,
     };
-    if (result.fallback) end.reason = result.reason;
-    abandon(t, result.endedAt, end);
-    if (!t.events) return;
-    const { runId, agentId } = context;
-    const stepId = context.stepId;
-    emit(t.events, {
-      type: 'agent.finished',
+    if (record.reason !== undefined) event.reason = record.reason;
+    if (record.confidence !== undefined) event.confidence = record.confidence;
+    emit(host, t.events, event);
+  }
+}
+
+/** End whatever is still open when the actor ends without closing it (stopped, or an actor error). */
+function abandon(t: Tracked, at: number, end: SpanEnd): void {
+  const reason = end.reason ?? 'the agent call ended while this attempt was open';
+  // Oldest first, as they were opened.
+  if (t.more)
+    for (const spanId of t.more.values()) t.recorder.close(spanId, 'error', at, reason, undefined, undefined);
+  if (t.attempt !== 0) t.recorder.close(t.attemptSpan, 'error', at, reason, undefined, undefined);
+  t.attempt = 0;
+  t.attemptSpan = 0;
+  t.more = null;
+  t.recorder.close(t.agentSpan, end.status, at, end.reason, end.error, end.attributes);
+}
+
+function finish(host: AgentHost, t: Tracked, context: AgentContext, result: AgentResult): void {
+  const end: SpanEnd = {
+    status: result.fallback ? 'fallback' : 'success',
+    attributes: {
+      agent_status: result.status,
+      confidence: result.confidence,
+      quality: result.quality,
+      attempts: result.attempts.length,
+      fallback: result.fallback,
+    },
+  };
+  if (result.fallback) end.reason = result.reason;
+  abandon(t, result.endedAt, end);
+  if (!t.events) return;
+  const { runId, agentId, stepId } = context;
+  emit(host, t.events, {
+    type: 'agent.finished',
+    runId,
+    stepId,
+    agentId,
+    at: result.endedAt,
+    status: result.status,
+    fallback: result.fallback,
+    confidence: result.confidence,
+    quality: result.quality,
+    attempts: result.attempts.length,
+    durationMs: result.durationMs,
+    reason: result.reason,
+  });
+  if (result.fallback) {
+    emit(host, t.events, {
+      type: 'fallback',
       runId,
       stepId,
       agentId,
       at: result.endedAt,
+      source: 'agent',
       status: result.status,
-      fallback: result.fallback,
-      confidence: result.confidence,
-      quality: result.quality,
-      attempts: result.attempts.length,
-      durationMs: result.durationMs,
       reason: result.reason,
+      content: result.content,
     });
-    if (result.fallback) {
-      emit(t.events, {
-        type: 'fallback',
-        runId,
-        stepId,
-        agentId,
-        at: result.endedAt,
-        source: 'agent',
-        status: result.status,
-        reason: result.reason,
-        content: result.content,
-      });
-    }
   }
+}
 
-  function onSnapshot(ref: AnyActorRef, snapshot: Snapshot<unknown> & { context?: unknown }): void {
-    // Cheap checks first: most snapshots are not an agent's (the workflow, each attempt's promise),
-    // and an active one that is not agent-shaped can open or close nothing.
-    const active = snapshot.status === 'active';
-    const context = isAgentContext(snapshot.context) ? snapshot.context : undefined;
-    if (active && context === undefined) return;
-    let t = tracked.get(ref);
-    if (t === ENDED) return;
-    if (t === undefined) {
-      t = context ? begin(ref, context) : null;
-      tracked.set(ref, t);
-    } else if (t !== null && active && context === t.context) {
-      return; // nothing changed since the last snapshot
-    }
-    if (t === null) return;
-    // An error snapshot may lack context; the last one we saw is what we have then.
-    if (context) {
-      t.context = context;
-      for (; t.closed < context.attempts.length; t.closed++)
-        closeAttempt(t, context, context.attempts[t.closed]!);
-      // Opened after closing: one macrostep can close attempt n and begin attempt n + 1.
-      if (context.inFlight && context.attempt > t.opened) {
-        openAttempt(t, context, context.attempt, context.attemptStartedAt);
-      }
-    }
-    switch (snapshot.status) {
-      case 'active':
-        return;
-      case 'done':
-        if (context) finish(t, context, (snapshot as { output: AgentResult }).output);
-        else abandon(t, now(ref.system), { status: 'error', reason: 'finished without a context' });
-        break;
-      case 'stopped':
-        abandon(t, now(ref.system), {
-          status: 'fallback',
-          reason: 'stopped before it finished',
-          attributes: { agent_status: 'stopped' },
-        });
-        break;
-      case 'error': {
-        const error = describeError((snapshot as { error?: unknown }).error);
-        abandon(t, now(ref.system), { status: 'error', reason: `${error.name}: ${error.message}`, error });
-        break;
-      }
-    }
-    tracked.set(ref, ENDED);
+/**
+ * One snapshot of an actor that may be an agent: opens and closes its spans. Throws only on a bug
+ * of this adapter or a throwing host; callers contain it.
+ */
+export function agentSnapshot(
+  host: AgentHost,
+  ref: AnyActorRef,
+  snapshot: Snapshot<unknown> & { context?: unknown },
+): void {
+  // Cheap checks first: most snapshots are not an agent's (the workflow, each attempt's promise),
+  // and an active one that is not agent-shaped can open or close nothing.
+  const active = snapshot.status === 'active';
+  const context = isAgentContext(snapshot.context) ? snapshot.context : undefined;
+  if (active && context === undefined) return;
+  let t = host.agents.get(ref);
+  if (t === ENDED) return;
+  if (t === undefined) {
+    // An actor never seen as an agent (a promise's last snapshot) has nothing to close: not kept.
+    if (context === undefined) return;
+    t = begin(host, ref, context);
+    host.agents.set(ref, t);
+  } else if (t !== null && active && context === t.context) {
+    return; // nothing changed since the last snapshot
   }
+  if (t === null) return;
+  // An error snapshot may lack context; the last one we saw is what we have then.
+  if (context) {
+    t.context = context;
+    for (; t.closed < context.attempts.length; t.closed++)
+      closeAttempt(host, t, context, context.attempts[t.closed]!);
+    // Opened after closing: one macrostep can close attempt n and begin attempt n + 1.
+    if (context.inFlight && context.attempt > t.opened) {
+      openAttempt(host, t, context, context.attempt, context.attemptStartedAt);
+    }
+  }
+  switch (snapshot.status) {
+    case 'active':
+      return;
+    case 'done':
+      if (context) finish(host, t, context, (snapshot as { output: AgentResult }).output);
+      else abandon(t, now(ref.system), { status: 'error', reason: 'finished without a context' });
+      break;
+    case 'stopped':
+      abandon(t, now(ref.system), {
+        status: 'fallback',
+        reason: 'stopped before it finished',
+        attributes: { agent_status: 'stopped' },
+      });
+      break;
+    case 'error': {
+      const error = describeError((snapshot as { error?: unknown }).error);
+      abandon(t, now(ref.system), { status: 'error', reason: `${error.name}: ${error.message}`, error });
+      break;
+    }
+  }
+  host.agents.set(ref, ENDED);
+}
+
+export function agentSpans(options: AgentSpansOptions): (event: InspectionEvent) => void {
+  const onError = options.onError ?? reportOncePerSource();
+  // A WeakMap, so finished actors are collected.
+  const agents: AgentTable = new WeakMap();
+  // Asked once per agent, in this order (recorder, events, parent), as the adapter always has.
+  const host: AgentHost = {
+    agents,
+    onError,
+    agentRecorder(ref, context) {
+      const recorder =
+        typeof options.recorder === 'function' ? options.recorder({ ref, context }) : options.recorder;
+      if (!recorder) return undefined;
+      writers.set(ref, recorder);
+      return spanWriter(recorder);
+    },
+    agentEvents: (ref, context) =>
+      typeof options.events === 'function' ? options.events({ ref, context }) : options.events,
+    agentParent(ref, context) {
+      const recorder = writers.get(ref);
+      writers.delete(ref);
+      const parent = options.parentOf ? options.parentOf({ ref, context }) : undefined;
+      if (parent !== undefined) return parent;
+      return recorder ? recorder.rootSpanId() : null;
+    },
+  };
+  // The TraceRecorder of an agent being begun, for its default parent (the recorder's root span).
+  const writers = new WeakMap<AnyActorRef, TraceRecorder>();
 
   return (event) => {
     if (event.type !== '@xstate.snapshot') return;
     try {
-      onSnapshot(event.actorRef as AnyActorRef, event.snapshot as Snapshot<unknown> & { context?: unknown });
+      agentSnapshot(
+        host,
+        event.actorRef as AnyActorRef,
+        event.snapshot as Snapshot<unknown> & { context?: unknown },
+      );
     } catch (error) {
       safeReport(onError, error, 'the agent span adapter');
     }

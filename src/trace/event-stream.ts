@@ -50,7 +50,8 @@ export function createEventStream<E = RunEvent>(options: EventStreamOptions = {}
 class Stream<E> implements EventStream<E> {
   #history: E[] = [];
   #consumers: Set<Consumer<E>> | null = null;
-  #listeners: Array<{ fn: (event: E) => void; source: string }> = [];
+  /** Null until the first subscriber: most runs have none. */
+  #listeners: Array<{ fn: (event: E) => void; source: string }> | null = null;
   #subscribed = 0;
   #closed = false;
 
@@ -70,13 +71,14 @@ class Stream<E> implements EventStream<E> {
     if (this.#closed) return;
     if (this.#replay) this.#history.push(event);
     if (this.#consumers) for (const consumer of this.#consumers) consumer.push(event);
-    for (const listener of this.#listeners) {
-      try {
-        listener.fn(event);
-      } catch (error) {
-        safeReport(this.#onError, error, listener.source);
+    if (this.#listeners)
+      for (const listener of this.#listeners) {
+        try {
+          listener.fn(event);
+        } catch (error) {
+          safeReport(this.#onError, error, listener.source);
+        }
       }
-    }
   }
 
   subscribe(fn: (event: E) => void): () => void {
@@ -89,9 +91,9 @@ class Stream<E> implements EventStream<E> {
         safeReport(this.#onError, error, listener.source);
       }
     }
-    this.#listeners = [...this.#listeners, listener];
+    this.#listeners = [...(this.#listeners ?? []), listener];
     return () => {
-      this.#listeners = this.#listeners.filter((l) => l !== listener);
+      this.#listeners = this.#listeners?.filter((l) => l !== listener) ?? null;
     };
   }
 
