@@ -106,6 +106,34 @@ class AttemptAbort {
 }
 
 /**
+ * What the agent's `run` gets. `signal` is an own, enumerable getter, so `{ ...args }` and
+ * destructuring read it like a plain property. It is defined with one shared descriptor: a getter
+ * written in an object literal (or a new closure per call) gives every call a dictionary-mode
+ * object or a map of its own, about 0.5 KB per attempt in flight.
+ */
+class AttemptCall implements AgentCall {
+  readonly #abort: AttemptAbort;
+  declare readonly signal: AbortSignal;
+  static readonly #signal: PropertyDescriptor = {
+    get(this: AttemptCall) {
+      return this.#abort.signal;
+    },
+    enumerable: true,
+    configurable: true,
+  };
+  constructor(
+    readonly input: unknown,
+    readonly attempt: number,
+    readonly idempotencyKey: string,
+    readonly previous: AgentCall['previous'],
+    abort: AttemptAbort,
+  ) {
+    this.#abort = abort;
+    Object.defineProperty(this, 'signal', AttemptCall.#signal);
+  }
+}
+
+/**
  * The attempt in flight of one agent actor: what ends it early. One per actor, made on its first
  * attempt; it observes its actor, because stopping an actor completes (or errors) its observers but
  * runs no exit actions.
@@ -173,16 +201,7 @@ export function startAttempt(
     },
     Math.max(0, endsAt - now(system)),
   );
-  // An own, enumerable getter: `{ ...args }` and destructuring read it like a plain property.
-  const call: AgentCall = {
-    input: context.input,
-    attempt,
-    idempotencyKey: keyOf(context, attempt),
-    previous: context.previous,
-    get signal() {
-      return abort.signal;
-    },
-  };
+  const call = new AttemptCall(context.input, attempt, keyOf(context, attempt), context.previous, abort);
   body(call, self.system, abort).then(
     (output) => {
       if (slot.current !== abort) return; // the attempt ended first: a late result is ignored
