@@ -199,8 +199,13 @@ export function closeWithOutput(
   return { attempts: [...context.attempts, record], inFlight: false, candidate, previous };
 }
 
+// Joined, not a template: a template makes a chain of string pieces, twice the bytes of the flat
+// string an agent in flight keeps (in its call, its attempt record and its span).
 export const keyOf = (c: Pick<AgentContext, 'runId' | 'stepId' | 'visit'>, attempt: number) =>
-  `${c.runId}:${c.stepId}${c.visit === null ? '' : `.${c.visit}`}:${attempt}`;
+  (c.visit === null
+    ? [c.runId, ':', c.stepId, ':', attempt]
+    : [c.runId, ':', c.stepId, '.', c.visit, ':', attempt]
+  ).join('');
 
 export const lastAttempt = (c: AgentContext): AttemptRecord | undefined => c.attempts[c.attempts.length - 1];
 

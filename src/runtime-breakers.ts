@@ -93,7 +93,8 @@ export function createBreakerRegistry(options: BreakerRegistryOptions) {
           admission = { allowed: false, refusal: acquired.fallback };
           observers.get(runId)?.refused(context, params.stepId, acquired.fallback);
         } else {
-          const id = `${runId}:${params.stepId}:${++seq}`;
+          // Joined, not a template: a flat string, which the step's slot keeps while it runs.
+          const id = [runId, ':', params.stepId, ':', ++seq].join('');
           permits.set(id, { runId, permit: acquired.permit });
           const ids = byRun.get(runId) ?? new Set<string>();
           byRun.set(runId, ids);
