@@ -233,7 +233,6 @@ class RunDriver<O, W extends string, A extends AnyAgent> {
     if (persistence) void persistence.created.then(() => this.#begin(restore));
     else this.#begin(restore);
     this.handle = this.#handleOf(result, done);
-    halts.set(this.handle, this);
   }
 
   #handleOf(result: Promise<RunResult<O, A>>, done: Promise<RunTerminal<O>>): Run<O, W, A> {
@@ -242,6 +241,7 @@ class RunDriver<O, W extends string, A extends AnyAgent> {
         result,
         done,
         actor: this.#actor,
+        driver: this.#actor ? this : null,
       }),
     );
   }
@@ -408,13 +408,12 @@ function sendIfActive(actor: Actor<WorkflowMachine>, event: Parameters<Actor<Wor
   if (actor.getSnapshot().status === 'active') actor.send(event);
 }
 
-const halts = new WeakMap<object, { halt(): void }>();
-
 interface HandleParts<O, A extends AnyAgent> {
   result: Promise<RunResult<O, A>>;
   done: Promise<RunTerminal<O>>;
   /** Null when the input was refused: nothing runs. */
   actor: Actor<WorkflowMachine> | null;
+  driver: { halt(): void } | null;
 }
 
 const NO_STATE: Readonly<Record<string, unknown>> = Object.freeze({});
@@ -428,6 +427,7 @@ class RunHandle<O, W extends string, A extends AnyAgent> implements Run<O, W, A>
   readonly actor: Actor<WorkflowMachine> | null;
   readonly #log: StateLog;
   readonly #observer: RunObserver | null;
+  readonly #driver: { halt(): void } | null;
 
   constructor(
     id: string,
@@ -443,6 +443,12 @@ class RunHandle<O, W extends string, A extends AnyAgent> implements Run<O, W, A>
     this.actor = parts.actor;
     this.#log = log;
     this.#observer = observer;
+    this.#driver = parts.driver;
+  }
+
+  /** Stop without finishing in the store (see `haltRun`); a handle made elsewhere is left alone. */
+  static halt(run: object): void {
+    if (#driver in run) (run as RunHandle<unknown, string, AnyAgent>).#driver?.halt();
   }
 
   cancel(reason?: string): void {
@@ -486,7 +492,7 @@ export function isRunOf<O, W extends string>(
 
 /** Stop a run without finishing it in the store (the runtime is stopping; resume() brings it back). */
 export function haltRun(run: Run<unknown>): void {
-  halts.get(run)?.halt();
+  RunHandle.halt(run);
 }
 
 async function* emptyIterator(): AsyncIterableIterator<RunEvent> {}

@@ -28,9 +28,10 @@ export interface BreakerRegistryOptions {
 
 export function createBreakerRegistry(options: BreakerRegistryOptions) {
   const breakers = new Map<string, Breaker>();
-  const permits = new Map<string, { runId: string; permit: Permit }>();
-  // Permit ids by run, so ending a run touches its own permits, not everyone's.
-  const byRun = new Map<string, Set<string>>();
+  const permits = new Map<string, Permit>();
+  // Permit ids by run, so ending a run touches its own permits, not everyone's: a run in sequence
+  // holds one at a time, kept as is; a set only for a run that holds several (parallel branches).
+  const byRun = new Map<string, string | Set<string>>();
   const observers = new Map<string, RunObserver>();
   // The run whose call is crossing a breaker right now: its events (opened, rejected) are synchronous.
   let crossing: string | null = null;
@@ -95,10 +96,11 @@ export function createBreakerRegistry(options: BreakerRegistryOptions) {
         } else {
           // Joined, not a template: a flat string, which the step's slot keeps while it runs.
           const id = [runId, ':', params.stepId, ':', ++seq].join('');
-          permits.set(id, { runId, permit: acquired.permit });
-          const ids = byRun.get(runId) ?? new Set<string>();
-          byRun.set(runId, ids);
-          ids.add(id);
+          permits.set(id, acquired.permit);
+          const ids = byRun.get(runId);
+          if (ids === undefined) byRun.set(runId, id);
+          else if (typeof ids === 'string') byRun.set(runId, new Set([ids, id]));
+          else ids.add(id);
           admission = { allowed: true, permit: id };
         }
       }
@@ -112,8 +114,10 @@ export function createBreakerRegistry(options: BreakerRegistryOptions) {
       let decision: EdgeDecision;
       if (held) {
         permits.delete(slot.permit!);
-        byRun.get(runId)?.delete(slot.permit!);
-        decision = across(runId, () => held.permit.record(result));
+        const ids = byRun.get(runId);
+        if (ids === slot.permit) byRun.delete(runId);
+        else if (typeof ids === 'object') ids.delete(slot.permit!);
+        decision = across(runId, () => held.record(result));
       } else decision = applyGate(result, params);
       observers.get(runId)?.gated(context, params.stepId, decision);
       return gated(context, params.stepId, result, decision);
@@ -136,10 +140,10 @@ export function createBreakerRegistry(options: BreakerRegistryOptions) {
     release(runId: string) {
       const ids = byRun.get(runId);
       byRun.delete(runId);
-      for (const id of ids ?? []) {
+      for (const id of typeof ids === 'string' ? [ids] : (ids ?? [])) {
         const held = permits.get(id);
         permits.delete(id);
-        held?.permit.release();
+        held?.release();
       }
     },
     stop() {
