@@ -184,65 +184,54 @@ export function createBreaker(key: string, options: CreateBreakerOptions = {}): 
     if (!stopped) actor.send(event);
   };
 
-  function makePermit(requestId: string, epoch: number, probe: boolean): Permit {
-    let settled = false;
-    const settle = (report: () => void) => {
-      if (settled) return;
-      settled = true;
-      report();
-    };
-    return {
-      requestId,
-      epoch,
-      probe,
-      record(result) {
-        const decision = applyGate(result, config);
-        settle(() => {
-          // A pass on a closed breaker that counts no failures changes nothing there: no event.
-          const snap = actor.getSnapshot();
-          const unchanged =
-            decision.passed &&
-            snap.value === 'closed' &&
-            snap.context.epoch === epoch &&
-            snap.context.failures === 0 &&
-            result.status !== 'cancelled';
-          if (!unchanged) send({ type: 'outcome', requestId, epoch, result });
-        });
-        return decision;
-      },
-      success: () => settle(() => send({ type: 'success', requestId, epoch })),
-      failure: (reason) => settle(() => send({ type: 'failure', requestId, epoch, reason: String(reason) })),
-      release: () => settle(() => send({ type: 'release', requestId, epoch })),
-    };
-  }
+  const core: PermitCore = { actor, config, send };
+  // A user's permit has its methods as own functions (`.then(permit.success)` works); the
+  // runtime's holds no closures while its call is in flight (see `acquirePermit`).
+  const makePermit = (requestId: string, epoch: number, probe: boolean): Permit =>
+    new BreakerPermit(core, requestId, epoch, probe);
+  const ownMethods = (p: Permit): Permit => ({
+    requestId: p.requestId,
+    epoch: p.epoch,
+    probe: p.probe,
+    record: (result) => p.record(result),
+    success: () => p.success(),
+    failure: (reason) => p.failure(reason),
+    release: () => p.release(),
+  });
+
+  /** Ask the statechart; a granted request gets a permit. */
+  const acquire = (): Acquisition => {
+    if (stopped) throw new Error(`${where}: the breaker is stopped`);
+    const requestId = String(++seq);
+    // A closed breaker grants every request without a transition (its `request` changes nothing
+    // there): the common path sends no event, and the statechart sees what can change it.
+    const current = actor.getSnapshot();
+    if (current.value === 'closed') {
+      return { allowed: true, permit: makePermit(requestId, current.context.epoch, false) };
+    }
+    actor.send({ type: 'request', requestId });
+    // The actor processes the event synchronously, so its snapshot already holds the answer.
+    const snap = actor.getSnapshot();
+    if (isGranted(snap, requestId)) {
+      return {
+        allowed: true,
+        permit: makePermit(requestId, snap.context.epoch, snap.value === 'halfOpen'),
+      };
+    }
+    const state = snap.value === 'open' ? 'open' : 'halfOpen';
+    return { allowed: false, fallback: rejectionOf(snap.context, state, now(actor.system)) };
+  };
 
   const breaker: Breaker = {
     key,
     options: config,
     actor,
     tryAcquire() {
-      if (stopped) throw new Error(`${where}: the breaker is stopped`);
-      const requestId = String(++seq);
-      // A closed breaker grants every request without a transition (its `request` changes nothing
-      // there): the common path sends no event, and the statechart sees what can change it.
-      const current = actor.getSnapshot();
-      if (current.value === 'closed') {
-        return { allowed: true, permit: makePermit(requestId, current.context.epoch, false) };
-      }
-      actor.send({ type: 'request', requestId });
-      // The actor processes the event synchronously, so its snapshot already holds the answer.
-      const snap = actor.getSnapshot();
-      if (isGranted(snap, requestId)) {
-        return {
-          allowed: true,
-          permit: makePermit(requestId, snap.context.epoch, snap.value === 'halfOpen'),
-        };
-      }
-      const state = snap.value === 'open' ? 'open' : 'halfOpen';
-      return { allowed: false, fallback: rejectionOf(snap.context, state, now(actor.system)) };
+      const acquired = acquire();
+      return acquired.allowed ? { allowed: true, permit: ownMethods(acquired.permit) } : acquired;
     },
     async call<T>(fn: () => AgentResult<T> | Promise<AgentResult<T>>): Promise<EdgeDecision<T>> {
-      const acquired = breaker.tryAcquire();
+      const acquired = acquire();
       if (!acquired.allowed) return { passed: false, fallback: acquired.fallback };
       let result: AgentResult<T>;
       try {
@@ -278,5 +267,74 @@ export function createBreaker(key: string, options: CreateBreakerOptions = {}): 
       actor.stop();
     },
   };
+  acquirers.set(breaker, acquire);
   return breaker;
+}
+
+const acquirers = new WeakMap<Breaker, () => Acquisition>();
+
+/**
+ * `tryAcquire` for the runtime, whose permits wait in a table while their calls run: the permit is
+ * one small object with its methods on the prototype, not seven closures.
+ */
+export const acquirePermit = (breaker: Breaker): Acquisition =>
+  (acquirers.get(breaker) ?? (() => breaker.tryAcquire()))();
+
+interface PermitCore {
+  actor: Actor<BreakerMachine>;
+  config: BreakerConfig;
+  send(event: Parameters<Actor<BreakerMachine>['send']>[0]): void;
+}
+
+/** A granted request: reports once (the first of record, success, failure or release counts). */
+class BreakerPermit implements Permit {
+  readonly #core: PermitCore;
+  #settled = false;
+  constructor(
+    core: PermitCore,
+    readonly requestId: string,
+    readonly epoch: number,
+    readonly probe: boolean,
+  ) {
+    this.#core = core;
+  }
+
+  #settle(): boolean {
+    if (this.#settled) return false;
+    this.#settled = true;
+    return true;
+  }
+
+  record<T>(result: AgentResult<T>): GateDecision<T> {
+    const { actor, config } = this.#core;
+    const decision = applyGate(result, config);
+    if (!this.#settle()) return decision;
+    // A pass on a closed breaker that counts no failures changes nothing there: no event.
+    const snap = actor.getSnapshot();
+    const unchanged =
+      decision.passed &&
+      snap.value === 'closed' &&
+      snap.context.epoch === this.epoch &&
+      snap.context.failures === 0 &&
+      result.status !== 'cancelled';
+    if (!unchanged)
+      this.#core.send({ type: 'outcome', requestId: this.requestId, epoch: this.epoch, result });
+    return decision;
+  }
+  success(): void {
+    if (this.#settle()) this.#core.send({ type: 'success', requestId: this.requestId, epoch: this.epoch });
+  }
+  failure(reason: string): void {
+    if (this.#settle()) {
+      this.#core.send({
+        type: 'failure',
+        requestId: this.requestId,
+        epoch: this.epoch,
+        reason: String(reason),
+      });
+    }
+  }
+  release(): void {
+    if (this.#settle()) this.#core.send({ type: 'release', requestId: this.requestId, epoch: this.epoch });
+  }
 }

@@ -151,12 +151,10 @@ class RunDriver<O, W extends string, A extends AnyAgent> {
     this.#runId = runId;
     this.#signal = signal;
     // The log can fail on every entry (a hostile value the run keeps): one report per cause and run.
-    this.#log = createRunLog({
-      ...(deps.clock ? { clock: deps.clock } : {}),
-      ...(restore ? { entries: restore.entries } : {}),
-      onUnreadable: (error) => this.#report(error, 'the state log (a value that cannot be read)'),
-      onListenerError: (error) => this.#report(error, 'a state log listener (run.onLog)'),
-    });
+    this.#log = createRunLog(
+      { ...(deps.clock ? { clock: deps.clock } : {}), ...(restore ? { entries: restore.entries } : {}) },
+      this,
+    );
     const observer =
       deps.exporters === null
         ? null
@@ -248,6 +246,14 @@ class RunDriver<O, W extends string, A extends AnyAgent> {
 
   #now(): number {
     return this.#deps.clock?.now() ?? Date.now();
+  }
+
+  // The log's reporter (see createRunLog).
+  unreadable(error: unknown): void {
+    this.#report(error, 'the state log (a value that cannot be read)');
+  }
+  listenerError(error: unknown): void {
+    this.#report(error, 'a state log listener (run.onLog)');
   }
 
   #report(error: unknown, source: string): void {

@@ -6,7 +6,7 @@ import { admitted, gated, resultOf } from '../machines/step-decisions.js';
 import type { AdmitParams, GateParams } from '../machines/workflow.js';
 import type { Admission, WorkflowContext } from '../machines/workflow-context.js';
 import type { Breaker, Permit } from './breaker.js';
-import { createBreaker } from './breaker.js';
+import { acquirePermit, createBreaker } from './breaker.js';
 import type { RunObserver } from './run-observer.js';
 import { traceBreaker } from './trace/breaker-spans.js';
 import type { ObserverErrorHandler } from './trace/report.js';
@@ -89,7 +89,7 @@ export function createBreakerRegistry(options: BreakerRegistryOptions) {
       let admission: Admission = { allowed: true, permit: null };
       if (params.breaker !== null) {
         const breaker = breakerFor(workflow, params.breaker);
-        const acquired = across(runId, () => breaker.tryAcquire());
+        const acquired = across(runId, () => acquirePermit(breaker));
         if (!acquired.allowed) {
           admission = { allowed: false, refusal: acquired.fallback };
           observers.get(runId)?.refused(context, params.stepId, acquired.fallback);

@@ -139,8 +139,20 @@ export function createStateLog(options: StateLogOptions = {}): StateLog {
   return new RecordingLog(parseOptions(optionsSchema, options, 'createStateLog'));
 }
 
-/** The log of a run, from options the runtime built itself (no parse: it runs for every run). */
-export const createRunLog = (options: StateLogOptions): StateLog => new RecordingLog(options);
+/** Where a run's log reports what it cannot read, and listeners that throw. */
+export interface LogReporter {
+  unreadable(error: unknown): void;
+  listenerError(error: unknown): void;
+}
+
+/**
+ * The log of a run, from options the runtime built itself: no parse (it runs for every run), and
+ * reports go to the run's own reporter, with no closure made until something is reported.
+ */
+export const createRunLog = (
+  options: Pick<StateLogOptions, 'clock' | 'entries'>,
+  reporter: LogReporter,
+): StateLog => new RecordingLog(options, reporter);
 
 /**
  * The log, as a class: a run holds one, and methods on the prototype cost nothing per run where a
@@ -149,13 +161,15 @@ export const createRunLog = (options: StateLogOptions): StateLog => new Recordin
 class RecordingLog implements StateLog {
   readonly #clock: { now(): number } | undefined;
   readonly #onListenerError: (error: unknown, entry: LogEntry) => void;
-  readonly #onUnreadable: ((error: unknown) => void) | undefined;
+  #onUnreadable: ((error: unknown) => void) | undefined;
+  readonly #reporter: LogReporter | undefined;
   readonly #all: Item[] = [];
   readonly #byActor = new Map<string, Track>();
   #listeners: Set<LogListener> | null = null;
 
-  constructor(options: StateLogOptions) {
+  constructor(options: StateLogOptions, reporter?: LogReporter) {
     this.#clock = options.clock;
+    this.#reporter = reporter;
     this.#onListenerError = options.onListenerError ?? defaultListenerError;
     this.#onUnreadable = options.onUnreadable;
     const all = this.#all;
@@ -185,6 +199,9 @@ class RecordingLog implements StateLog {
 
   /** Project an actor's waiting entries up to `index`, in order. */
   #project(track: Track, index: number): void {
+    const reporter = this.#reporter;
+    // Made on the first projection, not per log: most runs' logs are never read in flight.
+    if (reporter && !this.#onUnreadable) this.#onUnreadable = (error) => reporter.unreadable(error);
     const onUnreadable = this.#onUnreadable;
     for (let i = track.projected; i <= index; i++) {
       const slot = track.items[i] as Slot;
@@ -252,7 +269,8 @@ class RecordingLog implements StateLog {
         listener(entry);
       } catch (error) {
         try {
-          this.#onListenerError(error, entry);
+          if (this.#reporter) this.#reporter.listenerError(error);
+          else this.#onListenerError(error, entry);
         } catch {
           // The error handler itself failed; the log must still not break.
         }
