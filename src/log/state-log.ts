@@ -113,7 +113,7 @@ class Slot {
     readonly version: number,
     readonly at: number,
     readonly agentId: string | undefined,
-    /** Its place in the actor's list. */
+    /** Its place among the actor's entries. */
     readonly index: number,
     /** The live event until projected, then its projection. */
     public event: unknown,
@@ -126,10 +126,22 @@ class Slot {
 
 type Item = Slot | LogEntry;
 
+/**
+ * One actor's place in the log. Its own list of items is made only when someone asks for it
+ * (`history`, `at`): appending and projecting walk the log itself, so a run in flight keeps no
+ * list per actor.
+ */
 interface Track {
-  items: Item[];
+  actorId: string;
+  /** Its items in order, once asked for; then kept up to date. */
+  items: Item[] | null;
+  count: number;
+  last: Item;
   /** How many of its items are projected (always a prefix). */
   projected: number;
+  /** Its last projected item, and where in the log to look for the next one to project. */
+  previous: Item | null;
+  scan: number;
   /** The last projected state in full, and its stored form. */
   full: unknown;
   stored: unknown;
@@ -182,12 +194,15 @@ class RecordingLog implements StateLog {
       }
       all.push(entry);
       let track = this.#byActor.get(entry.actorId);
-      if (track) track.items.push(entry);
-      else {
-        track = { items: [entry], projected: 0, full: undefined, stored: undefined };
+      if (!track) {
+        track = newTrack(entry.actorId, entry, all.length - 1);
         this.#byActor.set(entry.actorId, track);
       }
+      track.count++;
+      track.last = entry;
       track.projected++;
+      track.previous = entry;
+      track.scan = all.length;
       track.full = entry.state;
       track.stored = entry.state;
     }
@@ -197,34 +212,41 @@ class RecordingLog implements StateLog {
     return this.#all.length;
   }
 
-  /** Project an actor's waiting entries up to `index`, in order. */
-  #project(track: Track, index: number): void {
+  /** Project an actor's waiting entries up to `target`, in order. */
+  #project(track: Track, target: Slot): void {
     const reporter = this.#reporter;
     // Made on the first projection, not per log: most runs' logs are never read in flight.
     if (reporter && !this.#onUnreadable) this.#onUnreadable = (error) => reporter.unreadable(error);
     const onUnreadable = this.#onUnreadable;
-    for (let i = track.projected; i <= index; i++) {
-      const slot = track.items[i] as Slot;
+    const all = this.#all;
+    for (let at = track.scan; at < all.length; at++) {
+      const slot = all[at]!;
+      if (!(slot instanceof Slot) || slot.actorId !== track.actorId || slot.index < track.projected) continue;
       slot.event = freezeForLog(slot.event, onUnreadable);
       const full = freezeForLog(slot.stored, onUnreadable);
-      if (i > 0) {
+      const previous = track.previous;
+      if (previous !== null) {
         slot.stored = compact(full, track.full, track.stored);
         // The previous entry is no longer the latest: if its state is compact, its entry (built
         // from the full state) is kept only while someone holds it.
-        const previous = track.items[i - 1]!;
         if (previous instanceof Slot && previous.cache && !(previous.cache instanceof WeakRef)) {
           previous.cache = new WeakRef(previous.cache);
         }
       } else slot.stored = full;
       track.full = full;
       track.stored = slot.stored;
-      track.projected = i + 1;
+      track.projected = slot.index + 1;
+      track.previous = slot;
+      track.scan = at + 1;
       // Stored whole, the entry is all there is to keep: it takes the slot's place.
       if (!isCompact(slot.stored)) {
         const entry = entryFor(slot, full);
-        this.#all[slot.seq - 1] = entry;
-        track.items[slot.index] = entry;
+        all[at] = entry;
+        if (track.items) track.items[slot.index] = entry;
+        if (track.last === slot) track.last = entry;
+        track.previous = entry;
       }
+      if (slot === target) return;
     }
   }
 
@@ -236,15 +258,25 @@ class RecordingLog implements StateLog {
       if (held) return held;
     }
     const track = this.#byActor.get(item.actorId)!;
-    if (item.index >= track.projected) this.#project(track, item.index);
+    if (item.index >= track.projected) this.#project(track, item);
     // Projected whole, it has taken the slot's place.
-    const kept = track.items[item.index]!;
+    const kept = this.#all[item.seq - 1]!;
     if (!(kept instanceof Slot)) return kept;
     // A compact state: the latest is the actor's full state, an earlier one is rebuilt.
     const latest = item.index === track.projected - 1;
     const entry = entryFor(item, latest ? track.full : expand(item.stored));
     item.cache = latest ? entry : new WeakRef(entry);
     return entry;
+  }
+
+  /** An actor's items in order, made on first request. */
+  #itemsOf(track: Track): Item[] {
+    if (track.items === null) {
+      const items: Item[] = [];
+      for (const item of this.#all) if (item.actorId === track.actorId) items.push(item);
+      track.items = items;
+    }
+    return track.items;
   }
 
   #listOf(items: readonly Item[]): readonly LogEntry[] {
@@ -285,7 +317,7 @@ class RecordingLog implements StateLog {
     }
     const { actorId, agentId } = input;
     let track = this.#byActor.get(actorId);
-    const last = track?.items[track.items.length - 1];
+    const last = track?.last;
     const version = input.version ?? (last ? last.version + 1 : 0);
     if (!Number.isInteger(version) || version < 0 || (last && version < last.version)) {
       throw new RangeError(
@@ -293,10 +325,6 @@ class RecordingLog implements StateLog {
       );
     }
     const at = input.at ?? this.#clock?.now() ?? Date.now();
-    if (!track) {
-      track = { items: [], projected: 0, full: undefined, stored: undefined };
-      this.#byActor.set(actorId, track);
-    }
     const all = this.#all;
     const slot = new Slot(
       all.length + 1,
@@ -304,23 +332,27 @@ class RecordingLog implements StateLog {
       version,
       at,
       typeof agentId === 'string' ? agentId : undefined,
-      track.items.length,
+      track ? track.count : 0,
       input.event,
       input.state,
     );
-    all.push(slot);
-    track.items.push(slot);
-    if (this.#listeners !== null && this.#listeners.size > 0) this.#notify(this.#entryOf(slot));
-    else if (track.items.length - track.projected >= MAX_WAITING) {
-      this.#project(track, track.items.length - 1);
+    if (!track) {
+      track = newTrack(actorId, slot, all.length);
+      this.#byActor.set(actorId, track);
     }
+    all.push(slot);
+    track.count++;
+    track.last = slot;
+    if (track.items) track.items.push(slot);
+    if (this.#listeners !== null && this.#listeners.size > 0) this.#notify(this.#entryOf(slot));
+    else if (track.count - track.projected >= MAX_WAITING) this.#project(track, slot);
     return slot;
   }
 
   /** Project an actor's waiting entries now (see `settle`). */
   settle(actorId: string): void {
     const track = this.#byActor.get(actorId);
-    if (track && track.projected < track.items.length) this.#project(track, track.items.length - 1);
+    if (track && track.projected < track.count) this.#project(track, track.last as Slot);
   }
 
   append(input: AppendInput): LogEntry {
@@ -330,17 +362,19 @@ class RecordingLog implements StateLog {
     return this.#listOf(this.#all);
   }
   history(actorId?: string): readonly LogEntry[] {
-    return this.#listOf(actorId === undefined ? this.#all : (this.#byActor.get(actorId)?.items ?? []));
+    if (actorId === undefined) return this.#listOf(this.#all);
+    const track = this.#byActor.get(actorId);
+    return this.#listOf(track ? this.#itemsOf(track) : []);
   }
   current(actorId?: string): LogEntry | undefined {
-    const list = actorId === undefined ? this.#all : this.#byActor.get(actorId)?.items;
-    const item = list?.[list.length - 1];
+    const item = actorId === undefined ? this.#all[this.#all.length - 1] : this.#byActor.get(actorId)?.last;
     return item && this.#entryOf(item);
   }
   at(version: number, actorId?: string): LogEntry | undefined {
     const id = this.#actorOf(actorId);
-    const list = id === undefined ? undefined : this.#byActor.get(id)?.items;
-    if (!list) return undefined;
+    const track = id === undefined ? undefined : this.#byActor.get(id);
+    if (!track) return undefined;
+    const list = this.#itemsOf(track);
     // Versions never decrease per actor: binary search for the first entry with this version.
     let low = 0;
     let high = list.length;
@@ -372,6 +406,18 @@ class RecordingLog implements StateLog {
     };
   }
 }
+
+const newTrack = (actorId: string, first: Item, at: number): Track => ({
+  actorId,
+  items: null,
+  count: 0,
+  last: first,
+  projected: 0,
+  previous: null,
+  scan: at,
+  full: undefined,
+  stored: undefined,
+});
 
 const entryFor = (slot: Slot, state: unknown): LogEntry => {
   const { seq, actorId, version, at, agentId, event } = slot;
