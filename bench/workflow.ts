@@ -211,7 +211,7 @@ export function printInFlightReport(results: Throughput[]): void {
   const [bare, ours] = results as [Throughput, Throughput];
   console.log(
     `10,000 in flight: ${((100 * ours.runsPerSecond) / bare.runsPerSecond).toFixed(0)}% of bare XState's runs/s (target ≥ 40%); ` +
-      `heap per run ${(ours.heapPerRunBytes / bare.heapPerRunBytes).toFixed(1)}x (target ≤ 2x)`,
+      `heap per run ${(ours.heapPerRunBytes / bare.heapPerRunBytes).toFixed(2)}x (target ≤ 2x)`,
   );
 }
 

@@ -25,8 +25,8 @@ import { createTraceRecorder } from './trace/tracer.js';
 export interface RunObserver {
   readonly recorder: TraceRecorder;
   readonly events: EventStream<RunEvent>;
-  /** The run's inspection observer. */
-  readonly inspect: (event: InspectionEvent) => void;
+  /** The run's inspection observer (a method: call it on the observer). */
+  inspect(event: InspectionEvent): void;
   /** A step's breaker refused its call (told by the action that asked, inside the transition). */
   refused(context: WorkflowContext, stepId: string, refusal: BreakerOpen): void;
   /** The gate decided on a step's result (told by the action that decided). */
@@ -72,7 +72,6 @@ type AnySnapshot = Snapshot<unknown> & { context?: unknown };
 class Observer implements RunObserver, AgentHost {
   readonly recorder: Recorder;
   readonly events: EventStream<RunEvent>;
-  readonly inspect: (event: InspectionEvent) => void;
   readonly onError: ObserverErrorHandler;
   readonly #runId: string;
   readonly #clock: Clock | undefined;
@@ -112,7 +111,10 @@ class Observer implements RunObserver, AgentHost {
       run_id: runId,
     });
     this.events.emit({ type: 'run.started', runId, workflowId, at: startedAt });
-    this.inspect = (event) => this.#inspect(event);
+  }
+
+  inspect(event: InspectionEvent): void {
+    this.#inspect(event);
   }
 
   #now(): number {

@@ -130,8 +130,10 @@ class RunDriver<O, W extends string, A extends AnyAgent> {
   #actor: Actor<WorkflowMachine> | null = null;
   #persistence: RunPersistence | null = null;
   #settle!: (result: RunTerminal<O>) => void;
-  #settleResult!: (result: RunResult<O, A>) => void;
-  #resultSettled = false;
+  /** `result`'s value once known; its promise is made when the handle's `result` is first read. */
+  #resultValue: RunResult<O, A> | undefined = undefined;
+  #resultPromise: Promise<RunResult<O, A>> | null = null;
+  #settleResult: ((result: RunResult<O, A>) => void) | null = null;
   #halted = false;
   /** Sources already reported (one report per cause and run): made on the first report. */
   #reported: Set<string> | null = null;
@@ -222,18 +224,32 @@ class RunDriver<O, W extends string, A extends AnyAgent> {
     const done = new Promise<RunTerminal<O>>((resolve) => {
       this.#settle = resolve;
     });
-    // `result` settles first: awaitingReview when a human is needed, else the terminal result.
-    const result = new Promise<RunResult<O, A>>((resolve) => {
-      this.#settleResult = resolve;
-    });
     actor.subscribe(this);
     // With a store, the run starts once the store has it: a crash before that loses nothing started.
     if (persistence) void persistence.created.then(() => this.#begin(restore));
     else this.#begin(restore);
-    this.handle = this.#handleOf(result, done);
+    this.handle = this.#handleOf(null, done);
   }
 
-  #handleOf(result: Promise<RunResult<O, A>>, done: Promise<RunTerminal<O>>): Run<O, W, A> {
+  /**
+   * The handle's `result`: settles first (awaitingReview when a human is needed, else the terminal
+   * result). Made when first asked for: most callers await `done`, and a run in flight then holds
+   * one promise, not two.
+   */
+  result(): Promise<RunResult<O, A>> {
+    if (this.#resultPromise === null) {
+      const known = this.#resultValue;
+      this.#resultPromise =
+        known !== undefined
+          ? Promise.resolve(known)
+          : new Promise<RunResult<O, A>>((resolve) => {
+              this.#settleResult = resolve;
+            });
+    }
+    return this.#resultPromise;
+  }
+
+  #handleOf(result: Promise<RunResult<O, A>> | null, done: Promise<RunTerminal<O>>): Run<O, W, A> {
     return Object.freeze(
       new RunHandle<O, W, A>(this.#runId, this.#workflowId, this.#log, this.#observer, {
         result,
@@ -338,9 +354,10 @@ class RunDriver<O, W extends string, A extends AnyAgent> {
   }
 
   #settleOnce(result: RunResult<O, A>): void {
-    if (this.#resultSettled) return;
-    this.#resultSettled = true;
-    this.#settleResult(result);
+    if (this.#resultValue !== undefined) return;
+    this.#resultValue = result;
+    this.#settleResult?.(result);
+    this.#settleResult = null;
   }
 
   // The workflow actor's observer (`actor.subscribe(this)`).
@@ -365,7 +382,7 @@ class RunDriver<O, W extends string, A extends AnyAgent> {
       }
       pending.push(childSnapshot.context);
     }
-    if (pending.length > 0 && !this.#resultSettled) {
+    if (pending.length > 0 && this.#resultValue === undefined) {
       const at = this.#now();
       this.#settleOnce({
         status: 'awaitingReview',
@@ -415,11 +432,12 @@ function sendIfActive(actor: Actor<WorkflowMachine>, event: Parameters<Actor<Wor
 }
 
 interface HandleParts<O, A extends AnyAgent> {
-  result: Promise<RunResult<O, A>>;
+  /** Null: the driver makes it when first asked for. */
+  result: Promise<RunResult<O, A>> | null;
   done: Promise<RunTerminal<O>>;
   /** Null when the input was refused: nothing runs. */
   actor: Actor<WorkflowMachine> | null;
-  driver: { halt(): void } | null;
+  driver: { halt(): void; result(): Promise<RunResult<O, A>> } | null;
 }
 
 const NO_STATE: Readonly<Record<string, unknown>> = Object.freeze({});
@@ -428,12 +446,12 @@ const NO_STATE: Readonly<Record<string, unknown>> = Object.freeze({});
 class RunHandle<O, W extends string, A extends AnyAgent> implements Run<O, W, A> {
   readonly id: string;
   readonly workflowId: W;
-  readonly result: Promise<RunResult<O, A>>;
   readonly done: Promise<RunTerminal<O>>;
   readonly actor: Actor<WorkflowMachine> | null;
   readonly #log: StateLog;
   readonly #observer: RunObserver | null;
-  readonly #driver: { halt(): void } | null;
+  readonly #driver: HandleParts<O, A>['driver'];
+  #result: Promise<RunResult<O, A>> | null;
 
   constructor(
     id: string,
@@ -444,12 +462,17 @@ class RunHandle<O, W extends string, A extends AnyAgent> implements Run<O, W, A>
   ) {
     this.id = id;
     this.workflowId = workflowId;
-    this.result = parts.result;
+    this.#result = parts.result;
     this.done = parts.done;
     this.actor = parts.actor;
     this.#log = log;
     this.#observer = observer;
     this.#driver = parts.driver;
+  }
+
+  get result(): Promise<RunResult<O, A>> {
+    if (this.#result === null) this.#result = this.#driver!.result();
+    return this.#result;
   }
 
   /** Stop without finishing in the store (see `haltRun`); a handle made elsewhere is left alone. */
