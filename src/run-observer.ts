@@ -76,11 +76,8 @@ class Observer implements RunObserver, AgentHost {
   readonly #runId: string;
   readonly #clock: Clock | undefined;
   readonly #runSpan: number;
-  /**
-   * Step id → its latest execution's span. A null-prototype record, not a Map: a run in flight
-   * holds one, and a Map's table is ~150 B before its first step.
-   */
-  readonly #steps: Record<string, StepSpan> = Object.create(null);
+  /** Step id → its latest execution's span. */
+  readonly #steps = new Map<string, StepSpan>();
   /** The workflow actor, once it has been seen. */
   #root: AnyActorRef | undefined = undefined;
   /** Review id → its span; made at the first escalation. */
@@ -151,7 +148,7 @@ class Observer implements RunObserver, AgentHost {
     const steps = context.steps;
     for (; this.#seenSteps < steps.length; this.#seenSteps++) {
       const record = steps[this.#seenSteps]!;
-      const step = this.#steps[record.stepId];
+      const step = this.#steps.get(record.stepId);
       if (step !== undefined && step.visit === record.visit) {
         const attributes: SpanAttributes = {
           step_status: record.status,
@@ -190,13 +187,13 @@ class Observer implements RunObserver, AgentHost {
    * decision or an agent inside the transition that entered the step.
    */
   #stepSpan(stepId: string, visit: number, startedAt: number | undefined): number {
-    const step = this.#steps[stepId];
+    const step = this.#steps.get(stepId);
     if (step !== undefined && step.visit === visit) return step.span;
     const at = startedAt ?? this.#now();
     const span = this.recorder.open('step', stepId, 'step', this.#runSpan, undefined, stepId, at, {
       visit,
     });
-    if (step === undefined) this.#steps[stepId] = { visit, span };
+    if (step === undefined) this.#steps.set(stepId, { visit, span });
     else if (visit > step.visit) {
       step.visit = visit;
       step.span = span;
@@ -264,7 +261,7 @@ class Observer implements RunObserver, AgentHost {
     this.#escalations ??= new Map();
     let spanId = this.#escalations.get(c.reviewId);
     if (spanId === undefined) {
-      const step = this.#steps[c.stepId];
+      const step = this.#steps.get(c.stepId);
       spanId = this.recorder.open(
         'escalation',
         c.stepId,
