@@ -96,7 +96,10 @@ const readable = (ref: { id: string; _parent?: unknown }): string => {
 
 const emptyTrace = (): Trace => ({ traceId: '', totalDurationMs: 0, agentCalls: 0, errors: 0, spans: [] });
 
-/** How the run's log reads inspection events. Machines only: promise actors' snapshots repeat what their parent's next event carries. */
+/**
+ * How the run's log reads inspection events. Machines only: other actors' snapshots (a prepare or
+ * route service's promise) repeat what their parent's next event carries.
+ */
 const LOG_READING: LogInspectorOptions = {
   actorId: readable,
   include: (ref) => 'value' in (ref.getSnapshot() as object),
