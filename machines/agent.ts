@@ -281,9 +281,9 @@ export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
     const restored = restoreSnapshot(snapshot, scope);
     scope.defer(() => {
       const self = scope.self as AnyActorRef;
-      const now = self.getSnapshot() as typeof restored;
-      if (now.status === 'active' && now.matches({ running: 'attempting' }))
-        resumeAttempt(self, scope.system, now.context, body);
+      const current = self.getSnapshot() as typeof restored;
+      if (current.status === 'active' && current.matches({ running: 'attempting' }))
+        resumeAttempt(self, scope.system, current.context, body);
     });
     return restored;
   };

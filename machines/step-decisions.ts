@@ -25,6 +25,9 @@ function merged(slot: StepSlot, patch: Partial<StepSlot>): StepSlot {
   return next as unknown as StepSlot;
 }
 
+/** The id of a step's agent invocation: its done event is `xstate.done.actor.<this>`. */
+export const agentInvokeId = (stepId: string): string => `agent:${stepId}`;
+
 /** The id a step's write carries: one per run, step and visit (in-process and on Restate). */
 export const writeIdOf = (runId: string, stepId: string, visit: number): string =>
   `${runId}:${stepId}.${visit}`;
@@ -39,7 +42,7 @@ export function admitted(context: WorkflowContext, stepId: string, admission: Ad
  * transition it caused (so the result and the decision land in one assign), else the slot's.
  */
 export function resultOf(context: WorkflowContext, stepId: string, event: { type: string }): AgentResult {
-  return event.type === `xstate.done.actor.agent:${stepId}`
+  return event.type === `xstate.done.actor.${agentInvokeId(stepId)}`
     ? (event as unknown as { output: AgentResult }).output
     : context.slots[stepId]!.result!;
 }

@@ -1,7 +1,7 @@
 import type { WriteOutcome } from './blackboard-outcome.js';
 import type { BreakerOpen, EdgeDecision, GateFallback } from './edge-result.js';
 import type { EscalationOutcome } from './escalation-context.js';
-import { writeIdOf } from './step-decisions.js';
+import { agentInvokeId, writeIdOf } from './step-decisions.js';
 import { breakerOpenEnding, gateEnding, reviewEnding, writeRefusedEnding } from './step-endings.js';
 import { WORKFLOW_FALLBACK_CONTENT } from './workflow-context.js';
 import type { AgentStepPlan, PlanTransition, StepPlan, WorkflowPlan } from './workflow-plan.js';
@@ -75,7 +75,7 @@ function agentStates(step: AgentStepPlan, after = 'done'): Config {
       : {}),
     calling: {
       invoke: {
-        id: `agent:${id}`,
+        id: agentInvokeId(id),
         src: `agent:${step.agentId}`,
         input: ({ context }: { context: Ctx }) => {
           const slot = context.slots[id]!;

@@ -200,6 +200,11 @@ export class RunDriver<O, W extends string, A extends AnyAgent> {
     this.#report(error, 'a state log listener (run.onLog)');
   }
 
+  /** The log inspection's reporter (see recordSnapshot). */
+  logError(error: unknown): void {
+    this.#report(error, 'the state log');
+  }
+
   #report(error: unknown, source: string): void {
     this.#reported ??= new Set();
     if (this.#reported.has(source)) return;
@@ -215,7 +220,7 @@ export class RunDriver<O, W extends string, A extends AnyAgent> {
   #inspect(event: InspectionEvent): void {
     if (event.type === '@xstate.snapshot') {
       try {
-        recordSnapshot(this.#log, event, LOG_READING, (error) => this.#report(error, 'the state log'));
+        recordSnapshot(this.#log, event, LOG_READING, this);
       } catch (error) {
         this.#report(error, 'inspection observer "log"');
       }

@@ -66,7 +66,8 @@ export function logInspector(
     options.onError ??
     ((error: unknown) => console.error('agentcharts: could not append a snapshot to the state log', error));
   return (inspection) => {
-    if (inspection.type === '@xstate.snapshot') recordSnapshot(log, inspection, options, onError);
+    if (inspection.type === '@xstate.snapshot')
+      recordSnapshot(log, inspection, options, { logError: onError });
   };
 }
 
@@ -80,7 +81,8 @@ export function recordSnapshot(
   log: StateLog,
   inspection: SnapshotEvent,
   options: LogInspectorOptions,
-  onError: (error: unknown, event: InspectionEvent) => void,
+  /** Where a part that cannot be read, or an append that fails, is reported. */
+  reporter: { logError(error: unknown, event: InspectionEvent): void },
 ): void {
   const ref = inspection.actorRef as AnyActorRef;
   let version: number | undefined;
@@ -90,30 +92,30 @@ export function recordSnapshot(
   try {
     if (options.include && !options.include(ref)) return;
   } catch (error) {
-    onError(error, inspection);
+    reporter.logError(error, inspection);
     return;
   }
   if (options.version) {
     try {
       version = options.version(inspection.snapshot, ref);
     } catch (error) {
-      onError(error, inspection);
+      reporter.logError(error, inspection);
     }
   }
   try {
     agentId = (options.agentId ?? defaultAgentId)(inspection.event);
   } catch (error) {
-    onError(error, inspection);
+    reporter.logError(error, inspection);
   }
   try {
     actorId = (options.actorId ?? defaultActorId)(ref);
   } catch (error) {
-    onError(error, inspection);
+    reporter.logError(error, inspection);
   }
   try {
     at = now(ref.system);
   } catch (error) {
-    onError(error, inspection);
+    reporter.logError(error, inspection);
   }
   try {
     // Recorded, not projected: the log projects an entry when someone reads it.
@@ -126,7 +128,7 @@ export function recordSnapshot(
       agentId: typeof agentId === 'string' ? agentId : undefined,
     });
   } catch (error) {
-    onError(error, inspection);
+    reporter.logError(error, inspection);
   }
 }
 
