@@ -1,7 +1,7 @@
 import type { AnyActorRef } from 'xstate';
 import { and, assign, enqueueActions, setup } from 'xstate';
 import type { AttemptBody } from './agent-attempt.js';
-import { attemptBody, endAttempt, resumeAttempt, startAttempt } from './agent-attempt.js';
+import { attemptBody, endAttempt, endsAttemptOnStop, resumeAttempt, startAttempt } from './agent-attempt.js';
 import type {
   AgentContext,
   AgentEvent,
@@ -287,6 +287,7 @@ export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
     });
     return restored;
   };
+  endsAttemptOnStop(machine);
   specs.set(machine, spec);
   bodies.set(machine, body);
   return machine;

@@ -63,6 +63,8 @@ export class RunDriver<O, W extends string, A extends AnyAgent> {
   #resultPromise: Promise<RunResult<O, A>> | null = null;
   #settleResult: ((result: RunResult<O, A>) => void) | null = null;
   #halted = false;
+  /** Ended: later snapshots of the workflow (an error's, reported after it) change nothing. */
+  #over = false;
   /** Sources already reported (one report per cause and run): made on the first report. */
   #reported: Set<string> | null = null;
   /** The reviews this run has handed to the runtime: made when the first one opens. */
@@ -152,6 +154,8 @@ export class RunDriver<O, W extends string, A extends AnyAgent> {
     const done = new Promise<RunTerminal<O>>((resolve) => {
       this.#settle = resolve;
     });
+    // The driver's only observer method is `error`: XState binds each one per run, and the
+    // workflow's snapshots and its end come through the inspection stream (`#inspect`).
     actor.subscribe(this);
     // With a store, the run starts once the store has it: a crash before that loses nothing started.
     if (persistence) void persistence.created.then(() => this.#begin(restore));
@@ -242,6 +246,15 @@ export class RunDriver<O, W extends string, A extends AnyAgent> {
         safeReport(this.#deps.onObserverError, error, source);
       }
     }
+    // The workflow's own snapshots, once everyone above has seen them: its end is the run's end.
+    if (event.type !== '@xstate.snapshot' || event.actorRef !== this.#actor || this.#over) return;
+    const snapshot = event.snapshot as ReturnType<Actor<WorkflowMachine>['getSnapshot']>;
+    try {
+      if (snapshot.status === 'active' || snapshot.status === 'done') this.#onSnapshot(snapshot);
+      if (snapshot.status === 'done' || snapshot.status === 'stopped') this.#onDone();
+    } catch (error) {
+      this.#report(error, 'the run driver');
+    }
   }
 
   #begin(restore: RestoreFrom | undefined): void {
@@ -250,7 +263,7 @@ export class RunDriver<O, W extends string, A extends AnyAgent> {
     if (restore?.snapshot) {
       // XState does not restore pending timers: the workflow re-arms its own and its children's.
       sendIfActive(actor, { type: 'restore' });
-      this.next(actor.getSnapshot());
+      this.#onSnapshot(actor.getSnapshot());
     }
     const signal = this.#signal;
     if (signal?.aborted) this.handleEvent();
@@ -273,10 +286,11 @@ export class RunDriver<O, W extends string, A extends AnyAgent> {
   }
 
   #end(terminal: RunTerminal<O>): void {
+    this.#over = true;
     const deps = this.#deps;
     this.#signal?.removeEventListener('abort', this);
     // A halted run (the runtime stopped) is not finished: the store keeps it to resume.
-    // A microtask later: XState logs the final snapshot only after the actor has completed.
+    // A microtask later: after every store write this last snapshot causes.
     const persistence = this.#persistence;
     if (!this.#halted && persistence) queueMicrotask(() => persistence.finish(terminal));
     this.#observer?.finish(terminal, this.#actor!.getSnapshot().context);
@@ -293,8 +307,8 @@ export class RunDriver<O, W extends string, A extends AnyAgent> {
     this.#settleResult = null;
   }
 
-  // The workflow actor's observer (`actor.subscribe(this)`).
-  next(snapshot: ReturnType<Actor<WorkflowMachine>['getSnapshot']>): void {
+  /** Each snapshot of the workflow actor, active or done: reviews it waits for, and its checkpoints. */
+  #onSnapshot(snapshot: ReturnType<Actor<WorkflowMachine>['getSnapshot']>): void {
     const pending = [];
     for (const child of Object.values(snapshot.children) as AnyActorRef[]) {
       if (!child) continue;
@@ -310,7 +324,7 @@ export class RunDriver<O, W extends string, A extends AnyAgent> {
         child.subscribe((next: unknown) => {
           if (told || !isEscalationSnapshot(next) || next.context.notifiedAt === null) return;
           told = true;
-          this.next(this.#actor!.getSnapshot());
+          this.#onSnapshot(this.#actor!.getSnapshot());
         });
       }
       pending.push(childSnapshot.context);
@@ -339,11 +353,12 @@ export class RunDriver<O, W extends string, A extends AnyAgent> {
     }
   }
 
-  complete(): void {
+  #onDone(): void {
     this.#end(toRunResult<O>(this.#workflowId, this.#actor!.getSnapshot().output as WorkflowOutput));
   }
 
-  // A crash of the workflow actor itself is a bug in agentcharts or in user code it runs synchronously.
+  // The workflow actor's observer. A crash of the workflow actor itself is a bug in agentcharts or in
+  // user code it runs synchronously.
   error(error: unknown): void {
     const at = this.#now();
     this.#end({

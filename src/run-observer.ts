@@ -5,7 +5,7 @@ import type { BreakerOpen, EdgeDecision } from '../machines/edge-result.js';
 import type { WorkflowContext } from '../machines/workflow-context.js';
 import { isEscalationSnapshot } from './review/records.js';
 import type { RunTerminal } from './run-result.js';
-import { type AgentHost, type AgentTable, agentSnapshot } from './trace/agent-spans.js';
+import { type AgentHost, agentSnapshot, type TrackedEntry } from './trace/agent-spans.js';
 import type { EventStream } from './trace/event-stream.js';
 import { createEventStream } from './trace/event-stream.js';
 import type { ReviewDecision, RunEvent } from './trace/events.js';
@@ -82,8 +82,13 @@ class Observer implements RunObserver, AgentHost {
   #root: AnyActorRef | undefined = undefined;
   /** Review id → its span; made at the first escalation. */
   #escalations: Map<string, number> | null = null;
-  /** The run's agent actors (see `agents`). */
-  #agents: AgentTable | null = null;
+  // The run's agent actors (AgentHost.tracked): two in place — one in flight, and the one before it
+  // until XState reports its last snapshot — and a map only when more run at once (parallel steps).
+  #agentA: AnyActorRef | undefined = undefined;
+  #entryA: TrackedEntry | undefined = undefined;
+  #agentB: AnyActorRef | undefined = undefined;
+  #entryB: TrackedEntry | undefined = undefined;
+  #moreAgents: Map<AnyActorRef, TrackedEntry> | null = null;
   /** Reviews already reported: the decision can be seen twice (see `inspect`). */
   #reviewed: Set<string> | null = null;
   #seenVisits: Record<string, number> = NO_VISITS;
@@ -119,11 +124,38 @@ class Observer implements RunObserver, AgentHost {
   }
 
   // AgentHost: every agent of the run goes to the run's recorder and events, under its step's span.
-  // The run's own table, made at its first agent, young and dropped with the run. (One table shared
-  // by every run did no better in the bench: an old-space table keyed by young actors.)
-  get agents(): AgentTable {
-    this.#agents ??= new WeakMap();
-    return this.#agents;
+  // The run's own table, dropped with the run. (One table shared by every run did no better in the
+  // bench: an old-space table keyed by young actors.)
+  tracked(ref: AnyActorRef): TrackedEntry | undefined {
+    if (ref === this.#agentA) return this.#entryA;
+    if (ref === this.#agentB) return this.#entryB;
+    return this.#moreAgents?.get(ref);
+  }
+
+  track(ref: AnyActorRef, entry: TrackedEntry): void {
+    if (ref === this.#agentA) this.#entryA = entry;
+    else if (ref === this.#agentB) this.#entryB = entry;
+    else if (this.#moreAgents?.has(ref)) this.#moreAgents.set(ref, entry);
+    else if (this.#agentA === undefined) {
+      this.#agentA = ref;
+      this.#entryA = entry;
+    } else if (this.#agentB === undefined) {
+      this.#agentB = ref;
+      this.#entryB = entry;
+    } else {
+      this.#moreAgents ??= new Map();
+      this.#moreAgents.set(ref, entry);
+    }
+  }
+
+  untrack(ref: AnyActorRef): void {
+    if (ref === this.#agentA) {
+      this.#agentA = undefined;
+      this.#entryA = undefined;
+    } else if (ref === this.#agentB) {
+      this.#agentB = undefined;
+      this.#entryB = undefined;
+    } else this.#moreAgents?.delete(ref);
   }
 
   agentRecorder(): SpanWriter {
@@ -315,9 +347,9 @@ class Observer implements RunObserver, AgentHost {
     });
   }
 
-  #agent(ref: AnyActorRef, snapshot: AnySnapshot): void {
+  #agent(ref: AnyActorRef, snapshot: AnySnapshot, early: boolean): void {
     try {
-      agentSnapshot(this, ref, snapshot);
+      agentSnapshot(this, ref, snapshot, early);
     } catch (error) {
       safeReport(this.onError, error, 'the agent span adapter');
     }
@@ -339,7 +371,7 @@ class Observer implements RunObserver, AgentHost {
         }
         return;
       }
-      this.#agent(ref, snapshot);
+      this.#agent(ref, snapshot, false);
       try {
         this.#onEscalation(snapshot);
       } catch (error) {
@@ -356,7 +388,7 @@ class Observer implements RunObserver, AgentHost {
     if (!eventType.startsWith(DONE_ACTOR)) return;
     const source = event.sourceRef as AnyActorRef;
     const snapshot = source.getSnapshot() as AnySnapshot;
-    if (eventType.startsWith(DONE_AGENT)) this.#agent(source, snapshot);
+    if (eventType.startsWith(DONE_AGENT)) this.#agent(source, snapshot, true);
     else {
       try {
         this.#onEscalation(snapshot);

@@ -5,11 +5,14 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
+import { defineAgent } from '../src/agent.js';
 import type { Runtime, RuntimeOptions } from '../src/runtime.js';
 import { createRuntime } from '../src/runtime.js';
+import { mockRun } from '../src/testing/mock-agent.js';
 import type { RunEvent } from '../src/trace/events.js';
 import type { Span } from '../src/trace/span.js';
-import { draft } from './helpers/agents.js';
+import { defineWorkflow } from '../src/workflow/define.js';
+import { Draft, draft } from './helpers/agents.js';
 import { settle, testClock } from './helpers/clock.js';
 import { reportWorkflow } from './helpers/workflows.js';
 
@@ -72,6 +75,38 @@ describe('run.trace(): a span for the run, each step, agent call, attempt and ga
     ]);
     expect(byOp(trace.spans, 'run')[0]!.status).toBe('fallback');
     expect(trace.errors).toBeGreaterThanOrEqual(4);
+  });
+
+  it('four agents in flight at once: one agent span and one attempt span each, all ended', async () => {
+    // More agents at once than the run keeps in place: the run's table of agents grows and shrinks.
+    const clock = testClock();
+    const ids = ['a', 'b', 'c', 'd'];
+    const agents = ids.map((id, i) =>
+      defineAgent({
+        id,
+        output: Draft,
+        run: mockRun([{ output: draft(id), delayMs: 10 * (4 - i) }], { clock }),
+      }),
+    );
+    const last = defineAgent({
+      id: 'last',
+      output: Draft,
+      run: mockRun([{ output: draft('z') }], { clock }),
+    });
+    const workflow = defineWorkflow({ id: 'fan', output: Draft, steps: [{ parallel: agents }, last] });
+    runtime = createRuntime({ clock });
+    const handle = runtime.start(workflow, {});
+    for (let i = 0; i < 10; i++) await clock.advance(10);
+    expect((await handle.done).status).toBe('completed');
+    const spans = handle.trace().spans;
+    const calls = byOp(spans, 'agent');
+    expect(calls.map((s) => s.agentId).sort()).toEqual([...ids, 'last']);
+    for (const call of calls) {
+      expect(call.status).toBe('success');
+      const attempts = spans.filter((s) => s.parentSpanId === call.spanId);
+      expect(attempts.map((a) => [a.operation, a.status])).toEqual([['attempt', 'success']]);
+    }
+    expect(spans.every((s) => s.status !== 'running')).toBe(true);
   });
 
   it('tracing: false records nothing', async () => {

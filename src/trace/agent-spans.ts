@@ -67,18 +67,27 @@ export interface Tracked {
   closed: number;
 }
 
-/** The actor's spans are closed: later snapshots are ignored. */
+/**
+ * The actor's spans are closed from its last snapshot, taken early (see `agentSnapshot`): the same
+ * snapshot, when XState reports it, is ignored.
+ */
 export const ENDED = Symbol('ended');
 
-/** Per agent actor: null = seen, not recorded (nobody records it); ENDED = its spans are closed. */
-export type AgentTable = WeakMap<AnyActorRef, Tracked | null | typeof ENDED>;
+/** What the table holds for an agent actor: null = seen, not recorded (nobody records it). */
+export type TrackedEntry = Tracked | null | typeof ENDED;
 
 /**
  * Where an agent's spans and events go, asked once, at the agent's first snapshot: the run observer
  * answers for its run, `agentSpans` from its options.
  */
 export interface AgentHost {
-  readonly agents: AgentTable;
+  /**
+   * The agent actors in flight, and those whose last snapshot was taken early. An actor is dropped
+   * when it ends: after its last snapshot XState reports none, so the table holds only live agents.
+   */
+  tracked(ref: AnyActorRef): TrackedEntry | undefined;
+  track(ref: AnyActorRef, entry: TrackedEntry): void;
+  untrack(ref: AnyActorRef): void;
   readonly onError: ObserverErrorHandler;
   /** Undefined: the agent is not recorded. */
   agentRecorder(ref: AnyActorRef, context: AgentContext): SpanWriter | undefined;
@@ -303,30 +312,38 @@ function finish(host: AgentHost, t: Tracked, context: AgentContext, result: Agen
 }
 
 /**
- * One snapshot of an actor that may be an agent: opens and closes its spans. Throws only on a bug
- * of this adapter or a throwing host; callers contain it.
+ * One snapshot of an actor that may be an agent: opens and closes its spans. `early`: the actor's
+ * last snapshot, taken when its parent was told it is done, before XState reports it (it is then
+ * ignored). Throws only on a bug of this adapter or a throwing host; callers contain it.
  */
 export function agentSnapshot(
   host: AgentHost,
   ref: AnyActorRef,
   snapshot: Snapshot<unknown> & { context?: unknown },
+  early = false,
 ): void {
   // Cheap checks first: most snapshots are not an agent's (the workflow, each attempt's promise),
   // and an active one that is not agent-shaped can open or close nothing.
   const active = snapshot.status === 'active';
   const context = isAgentContext(snapshot.context) ? snapshot.context : undefined;
   if (active && context === undefined) return;
-  let t = host.agents.get(ref);
-  if (t === ENDED) return;
+  let t = host.tracked(ref);
+  if (t === ENDED) {
+    host.untrack(ref);
+    return;
+  }
   if (t === undefined) {
     // An actor never seen as an agent (a promise's last snapshot) has nothing to close: not kept.
     if (context === undefined) return;
     t = begin(host, ref, context);
-    host.agents.set(ref, t);
+    host.track(ref, t);
   } else if (t !== null && active && context === t.context) {
     return; // nothing changed since the last snapshot
   }
-  if (t === null) return;
+  if (t === null) {
+    if (!active) ended(host, ref, early);
+    return;
+  }
   // An error snapshot may lack context; the last one we saw is what we have then.
   if (context) {
     t.context = context;
@@ -357,16 +374,24 @@ export function agentSnapshot(
       break;
     }
   }
-  host.agents.set(ref, ENDED);
+  ended(host, ref, early);
+}
+
+/** An agent's last snapshot was handled: forget it, or, if it was taken early, wait for its report. */
+function ended(host: AgentHost, ref: AnyActorRef, early: boolean): void {
+  if (early) host.track(ref, ENDED);
+  else host.untrack(ref);
 }
 
 export function agentSpans(options: AgentSpansOptions): (event: InspectionEvent) => void {
   const onError = options.onError ?? reportOncePerSource();
-  // A WeakMap, so finished actors are collected.
-  const agents: AgentTable = new WeakMap();
+  // A WeakMap, so actors that never end are collected too.
+  const agents = new WeakMap<AnyActorRef, TrackedEntry>();
   // Asked once per agent, in this order (recorder, events, parent), as the adapter always has.
   const host: AgentHost = {
-    agents,
+    tracked: (ref) => agents.get(ref),
+    track: (ref, entry) => agents.set(ref, entry),
+    untrack: (ref) => agents.delete(ref),
     onError,
     agentRecorder(ref, context) {
       const recorder =
