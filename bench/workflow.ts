@@ -189,6 +189,8 @@ export async function inFlightBench(inFlight = 10_000, agentMs = 5): Promise<Thr
     await Promise.all(all);
     const seconds = (performance.now() - started - 50) / 1000;
     out.push({ name, runsPerSecond: inFlight / seconds, heapPerRunBytes: (held - before) / inFlight });
+    // Let go of this kind's runs and results now: the next kind's baseline must not include them.
+    all.length = 0;
     gate = Promise.resolve();
   }
   await runtime.stop();

@@ -7,6 +7,7 @@ import type {
 } from './agent-result.js';
 import { FALLBACK_CONTENT } from './agent-result.js';
 import type { AttemptMeta } from './attempt-meta.js';
+import { withItem } from './lists.js';
 import type { Quality, QualityThresholds } from './quality.js';
 import { classifyQuality } from './quality.js';
 import type { RetryPolicy } from './retry.js';
@@ -144,7 +145,7 @@ export function closeAttempt(
   fields: AttemptFields,
 ): Partial<AgentContext> {
   const record = Object.assign(attemptRecord(context, at, fields.outcome), fields);
-  return { attempts: [...context.attempts, record], inFlight: false };
+  return { attempts: withItem(context.attempts, record), inFlight: false };
 }
 
 /**
@@ -196,7 +197,7 @@ export function closeWithOutput(
     previous = v.done ? context.previous : { attempt: context.attempt, outcome: 'notDone', output: v.output };
   }
   if (out.meta?.usage) record.usage = out.meta.usage;
-  return { attempts: [...context.attempts, record], inFlight: false, candidate, previous };
+  return { attempts: withItem(context.attempts, record), inFlight: false, candidate, previous };
 }
 
 // Joined, not a template: a template makes a chain of string pieces, twice the bytes of the flat

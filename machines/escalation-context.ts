@@ -1,5 +1,6 @@
 import type { ValidationIssue } from './agent-result.js';
 import type { EscalationTrigger, NotifyPolicy, TimeoutPolicy } from './escalation-options.js';
+import { withItem } from './lists.js';
 
 // The escalation statechart's plain-data side: its context, events, output and the pure functions over them.
 
@@ -210,7 +211,7 @@ export function pendingContent(confidence: number, trigger: EscalationTrigger = 
 
 /** A bounded append: the newest `max` items. */
 export function appendBounded<T>(list: readonly T[], item: T, max: number): T[] {
-  const next = [...list, item];
+  const next = withItem(list, item);
   return next.length > max ? next.slice(next.length - max) : next;
 }
 

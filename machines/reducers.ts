@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { ValidationIssue } from './agent-result.js';
 import { cloneData, deepFreeze } from './frozen.js';
 import { isPlainObject } from './key-path.js';
+import { withItem } from './lists.js';
 import { childSchema, hasChecks, parseAt } from './schema-path.js';
 import { describeError } from './untrusted.js';
 
@@ -112,7 +113,7 @@ export function reduce(
       const item = parsed(child?.kind === 'schema' ? child.schema : undefined, incoming, [...path, index]);
       if (!item.ok) return item;
       const partial = schema !== undefined && (child?.kind === 'opaque' || hasChecks(schema));
-      const next = Object.freeze([...list, item.next]);
+      const next = Object.freeze(withItem(list, item.next));
       madeFrom.set(next, listId(list));
       return { ok: true, next, validateNode: partial };
     }

@@ -1,5 +1,6 @@
 import { assign } from 'xstate';
 import { now } from './clock.js';
+import { withItem } from './lists.js';
 import type { StepOutcome } from './review-trigger.js';
 import { reviewTrigger } from './review-trigger.js';
 import { withSlot } from './step-decisions.js';
@@ -50,7 +51,7 @@ export const fallbackFromStep = (step: AgentStepPlan, make: (ctx: Ctx, event: un
     const at = now(system);
     const { outcome, fields } = make(context, event);
     return {
-      steps: [...context.steps, record(context, step, at, fields)],
+      steps: withItem(context.steps, record(context, step, at, fields)),
       outcome: context.outcome ?? outcome,
       endedAt: at,
     };

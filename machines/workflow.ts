@@ -6,6 +6,7 @@ import { applyWrite, FREE_FORM } from './blackboard-write.js';
 import { now } from './clock.js';
 import { applyGate } from './gate.js';
 import { emptyJournal } from './journal.js';
+import { withItem } from './lists.js';
 import { admitted, gated, resultOf, withSlot } from './step-decisions.js';
 import { passedFields } from './step-endings.js';
 import type {
@@ -167,10 +168,10 @@ export function compileWorkflow(
         return {
           ...next,
           slots,
-          steps: [
-            ...context.steps,
+          steps: withItem(
+            context.steps,
             record(context, step, at, passedFields(slot.result, outcome.version, slot.reviewed)),
-          ],
+          ),
         };
       }),
       enterStep: assign(({ context, system }, params: { stepIds: string[] }) => {

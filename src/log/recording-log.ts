@@ -1,3 +1,4 @@
+import { pushed } from '../../machines/lists.js';
 import { compact, expand, isCompact } from './compact.js';
 import type { Change } from './diff.js';
 import { diffValues } from './diff.js';
@@ -77,7 +78,7 @@ export class RecordingLog implements StateLog {
   readonly #onListenerError: (error: unknown, entry: LogEntry) => void;
   #onUnreadable: ((error: unknown) => void) | undefined;
   readonly #reporter: LogReporter | undefined;
-  readonly #all: Item[] = [];
+  #all: Item[] = [];
   readonly #byActor = new Map<string, Track>();
   #listeners: Set<LogListener> | null = null;
 
@@ -242,7 +243,7 @@ export class RecordingLog implements StateLog {
       track = newTrack(actorId, slot, all.length);
       this.#byActor.set(actorId, track);
     }
-    all.push(slot);
+    this.#all = pushed(all, slot);
     track.count++;
     track.last = slot;
     if (track.items) track.items.push(slot);

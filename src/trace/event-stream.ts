@@ -1,3 +1,4 @@
+import { pushed } from '../../machines/lists.js';
 import type { RunEvent } from './events.js';
 import { type ObserverErrorHandler, reportOncePerSource, safeReport } from './report.js';
 
@@ -69,7 +70,7 @@ class Stream<E> implements EventStream<E> {
 
   emit(event: E): void {
     if (this.#closed) return;
-    if (this.#replay) this.#history.push(event);
+    if (this.#replay) this.#history = pushed(this.#history, event);
     if (this.#consumers) for (const consumer of this.#consumers) consumer.push(event);
     if (this.#listeners)
       for (const listener of this.#listeners) {

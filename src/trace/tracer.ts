@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pushed } from '../../machines/lists.js';
 import { parseOptions } from '../options.js';
 import { randomUint32 } from '../random-id.js';
 import { isTraceId, newTraceId, numberedSpanId, spanNumber, spanPrefix } from './ids.js';
@@ -138,7 +139,7 @@ export class Recorder implements TraceRecorder {
   #traceId: string | null;
   readonly #clock: { now(): number };
   readonly #onError: ObserverErrorHandler;
-  readonly #spans: SpanRecord[] = [];
+  #spans: SpanRecord[] = [];
   readonly #prefix: number;
   // Nothing to call when nobody listens: the loops below run over empty arrays.
   #startSinks: Sink[] = NO_SINKS;
@@ -249,8 +250,8 @@ export class Recorder implements TraceRecorder {
     startedAt: number | undefined,
     attributes: SpanAttributes | undefined,
   ): number {
-    const spans = this.#spans;
-    spans.push(
+    const spans = pushed(
+      this.#spans,
       new SpanRecord(
         parent,
         name,
@@ -262,6 +263,7 @@ export class Recorder implements TraceRecorder {
         attributes,
       ),
     );
+    this.#spans = spans;
     const n = spans.length;
     if (this.#traceId === null) this.#fixTraceId(this.#idSources ? this.#view(n, '') : null);
     if (this.#startSinks.length > 0) this.#notify(this.#startSinks, this.#view(n), 'start');
