@@ -8,6 +8,7 @@ import { anatomy, printAnatomy } from './anatomy.js';
 import { appendBench, printAppendReport } from './append.js';
 import { blackboardMemory, printMemoryReport } from './blackboard-memory.js';
 import { fileStoreBench, printFileStoreReport } from './file-store.js';
+import { layersBench, printLayersReport } from './layers.js';
 import { printRunLengthReport, runLengthBench } from './run-length.js';
 import {
   inFlightBench,
@@ -27,6 +28,8 @@ printAnatomy(await anatomy());
 console.log('\n## workflow cost and tracing overhead\n');
 printWorkflowReport(await workflowBench());
 printParallelReport(await parallelBench());
+console.log("\n## where a sequential run's time goes, layer by layer (CPU time)\n");
+printLayersReport(await layersBench());
 console.log('\n## 10,000 runs in flight, 5 ms agents\n');
 printInFlightReport(await inFlightBench());
 console.log('\n## file store commits\n');
