@@ -8,6 +8,7 @@ import { anatomy, printAnatomy } from './anatomy.js';
 import { appendBench, printAppendReport } from './append.js';
 import { blackboardMemory, printMemoryReport } from './blackboard-memory.js';
 import { fileStoreBench, printFileStoreReport } from './file-store.js';
+import { heldHeapBench, printHeldHeapReport } from './held-heap.js';
 import { layersBench, printLayersReport } from './layers.js';
 import { printRunLengthReport, runLengthBench } from './run-length.js';
 import {
@@ -32,6 +33,8 @@ console.log("\n## where a sequential run's time goes, layer by layer (CPU time)\
 printLayersReport(await layersBench());
 console.log('\n## 10,000 runs in flight, 5 ms agents\n');
 printInFlightReport(await inFlightBench());
+console.log('\n## heap per run held at its 1st, 2nd and 3rd agent\n');
+printHeldHeapReport(await heldHeapBench());
 console.log('\n## file store commits\n');
 printFileStoreReport(await fileStoreBench());
 console.log("\n## guarding what an agent's run returns\n");
