@@ -8,14 +8,7 @@
  */
 import { type AnyStateMachine, createActor, fromPromise, setup } from 'xstate';
 import { createRuntime } from '../src/index.js';
-import { threeSteps } from './workflow.js';
-
-const heapUsed = () => {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  gc?.();
-  gc?.();
-  return process.memoryUsage().heapUsed;
-};
+import { heapUsed, threeSteps } from './workflow.js';
 
 export interface HeldHeap {
   agent: number;

@@ -140,7 +140,7 @@ export interface Throughput {
   heapPerRunBytes: number;
 }
 
-const heapUsed = () => {
+export const heapUsed = (): number => {
   const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();
   gc?.();
