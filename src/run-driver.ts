@@ -360,6 +360,16 @@ export class RunDriver<O, W extends string, A extends AnyAgent> {
   // The workflow actor's observer. A crash of the workflow actor itself is a bug in agentcharts or in
   // user code it runs synchronously.
   error(error: unknown): void {
+    // XState stops no children when an actor crashes: the run's agents would go on calling their
+    // models, for nothing. Stopped, each ends its attempt (its signal aborts).
+    const children = this.#actor?.getSnapshot().children ?? {};
+    for (const child of Object.values(children) as Array<{ _stop?: () => void } | undefined>) {
+      try {
+        child?._stop?.();
+      } catch (stopError) {
+        this.#report(stopError, 'the run driver (stopping a crashed run’s actors)');
+      }
+    }
     const at = this.#now();
     this.#end({
       status: 'failed',

@@ -9,16 +9,14 @@ import { testClock } from './helpers/clock.js';
 
 /**
  * A crash of the workflow actor itself (a bug, never an agent failure) ends the run as failed,
- * once, with the crash named; nothing after it changes the result. The run watches its actor
- * for errors only: snapshots and the end come through the inspection stream.
+ * once, with the crash named; nothing after it changes the result, and its agents stop calling.
+ * The run watches its actor for errors only: snapshots and the end come through the inspection
+ * stream.
  */
 function crashingRun(action: 'enterStep' | 'write') {
   const clock = testClock();
-  const writer = defineAgent({
-    id: 'writer',
-    output: Draft,
-    run: mockRun([{ output: draft('ok'), delayMs: 5 }], { clock }),
-  });
+  const agentRun = mockRun([{ output: draft('ok'), delayMs: 5 }], { clock });
+  const writer = defineAgent({ id: 'writer', output: Draft, run: agentRun });
   const workflow = defineWorkflow({ id: 'crashing', output: Draft, steps: [writer] });
   const ended: string[] = [];
   const reports: unknown[] = [];
@@ -38,12 +36,12 @@ function crashingRun(action: 'enterStep' | 'write') {
     onEnd: (runId) => ended.push(runId),
   };
   const run = startRun(deps, workflow, {}, 'run-1', undefined);
-  return { run, clock, ended, reports };
+  return { run, calls: agentRun.calls, clock, ended, reports };
 }
 
 describe('the workflow actor crashes', () => {
   it('in its first step’s entry (while starting): the run fails once, naming the crash', async () => {
-    const { run, ended, reports } = crashingRun('enterStep');
+    const { run, calls, ended, reports } = crashingRun('enterStep');
     const result = await run.done;
     expect(result).toMatchObject({
       status: 'failed',
@@ -55,6 +53,9 @@ describe('the workflow actor crashes', () => {
     expect(ended).toEqual(['run-1']);
     expect(reports).toEqual([]);
     expect(run.trace().spans.find((s) => s.operation === 'run')).toMatchObject({ status: 'error' });
+    // XState stops no children when an actor crashes: the run stops its agent, whose call is aborted.
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.signal.aborted).toBe(true);
   });
 
   it('in a later transition (writing the output): the run fails once, naming the crash', async () => {
