@@ -127,7 +127,8 @@ export class RunDriver<O, W extends string, A extends AnyAgent> {
     const actor = createActor(deps.machine, {
       id: workflow.id,
       input: { runId, input },
-      inspect: (event: InspectionEvent) => this.#inspect(event),
+      // Bound, not an arrow: an arrow would keep this constructor's whole scope for the run's life.
+      inspect: this.#inspect.bind(this),
       ...(deps.clock ? { clock: deps.clock } : {}),
       ...(restore?.snapshot ? { snapshot: restore.snapshot as never } : {}),
     });
