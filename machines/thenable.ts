@@ -23,6 +23,11 @@ const nativeThen = Promise.prototype.then;
  * thenable rejected with, or what reading or calling its `then` threw.
  */
 export function adoptUntrusted(value: unknown, maxLinks = MAX_THENABLE_LINKS): Promise<Adopted> {
+  // The common case, a native promise, with nothing made per call: followed with the intrinsic
+  // `then`, its rejection passed on as it is. It settles with a value, never a thenable (the engine
+  // adopted that first), unless `then` appears on the value later: that is adopted by hand.
+  const followed = followNative(value, maxLinks);
+  if (followed !== undefined) return followed;
   return new Promise<Adopted>((resolve, reject) => {
     let chain: Set<unknown> | undefined;
     const step = (current: unknown, links: number): void => {
@@ -77,6 +82,29 @@ export function adoptUntrusted(value: unknown, maxLinks = MAX_THENABLE_LINKS): P
     };
     step(value, 0);
   });
+}
+
+/** `value` followed with the intrinsic `then` when it is a real promise; undefined when it is not. */
+function followNative(value: unknown, maxLinks: number): Promise<Adopted> | undefined {
+  if (!(value instanceof Promise)) return undefined;
+  try {
+    // The brand check: the intrinsic `then` throws a TypeError on anything but a promise.
+    return nativeThen.call(
+      value,
+      maxLinks === MAX_THENABLE_LINKS ? settled : (v) => settledWithin(v, maxLinks),
+    ) as Promise<Adopted>;
+  } catch {
+    return undefined; // a look-alike (or a proxy that refuses): adopted by hand, if it is a thenable
+  }
+}
+
+const settled = (v: unknown): Adopted | Promise<Adopted> => settledWithin(v, MAX_THENABLE_LINKS);
+
+// A throw reading `then` rejects the followed promise with it, as adopting by hand does.
+function settledWithin(v: unknown, maxLinks: number): Adopted | Promise<Adopted> {
+  if ((typeof v !== 'object' || v === null) && typeof v !== 'function') return { ok: true, value: v };
+  if (typeof (v as { then?: unknown }).then !== 'function') return { ok: true, value: v };
+  return adoptUntrusted(v, maxLinks);
 }
 
 /** Follows `value` with the intrinsic `then` when it is a real promise; false when it is not. */
