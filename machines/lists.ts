@@ -4,15 +4,24 @@
  * several (its steps, an agent's attempts, the run's spans, events and log entries).
  */
 
-/** `list` and one more item, as a new array of exactly that length. */
-export const withItem = <T>(list: readonly T[], item: T): T[] => (list as T[]).concat([item]);
-
 /** Short lists are copied at their exact length; from this length on, a list grows in place. */
 const SHORT = 16;
 
+/** `list` and one more item, as a new array of exactly that length. */
+export function withItem<T>(list: readonly T[], item: T): T[] {
+  const n = list.length;
+  // A long list is copied by the engine in one piece; a short one item by item, which is quicker
+  // than `concat` there (4x at 8 items).
+  if (n >= SHORT) return (list as T[]).concat([item]);
+  const next = new Array<T>(n + 1);
+  for (let i = 0; i < n; i++) next[i] = list[i]!;
+  next[n] = item;
+  return next;
+}
+
 /** Adds `item` to a list that grows in place: returns the list to keep (a new one while short). */
 export function pushed<T>(list: T[], item: T): T[] {
-  if (list.length < SHORT) return list.concat([item]);
+  if (list.length < SHORT) return withItem(list, item);
   list.push(item);
   return list;
 }

@@ -8,6 +8,10 @@ describe('lists kept at their exact length', () => {
     expect(after).toEqual([1, 2, [3, 4]]);
     expect(before).toEqual([1, 2]);
     expect(after).not.toBe(before);
+    // Long lists too (copied in one piece there).
+    const long = Object.freeze(Array.from({ length: 20 }, (_, i) => i));
+    expect(withItem(long, 20)).toEqual(Array.from({ length: 21 }, (_, i) => i));
+    expect(long).toHaveLength(20);
   });
 
   it('pushed: keeps every item in order, short and long, and grows long lists in place', () => {
