@@ -132,10 +132,49 @@ export function writeRefusedEnding(
 }
 
 /** The step's output was written as `version`. */
-export function passedFields(
+/**
+ * The record of a step that passed (every step of a run that completes): which step and visit,
+ * its agent, when it started and ended, then the agent's figures and the version written. One
+ * literal, in the key order records always had: spreads of records of many shapes gave each record
+ * an object of its own for its later keys, and cost ~1% of a run's CPU.
+ */
+export function passedRecord(
+  stepId: string,
+  visit: number,
+  agentId: string,
+  startedAt: number,
+  endedAt: number,
   result: AgentResult | null | undefined,
   version: number,
   reviewed: StepRecord['review'] | undefined,
-): StepFields {
-  return { status: 'passed', ...agentFields(result), version, ...(reviewed ? { review: reviewed } : {}) };
+): StepRecord {
+  const usable = result ? !result.fallback : false;
+  const passed: StepRecord = result
+    ? {
+        stepId,
+        visit,
+        agentId,
+        startedAt,
+        endedAt,
+        status: 'passed',
+        agentStatus: result.status,
+        confidence: usable ? result.confidence : 0,
+        quality: usable ? result.quality : 'LOW',
+        attempts: result.attempts.length,
+        version,
+      }
+    : {
+        stepId,
+        visit,
+        agentId,
+        startedAt,
+        endedAt,
+        status: 'passed',
+        confidence: 0,
+        quality: 'LOW',
+        attempts: 0,
+        version,
+      };
+  if (reviewed) passed.review = reviewed;
+  return passed;
 }

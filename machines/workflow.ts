@@ -8,7 +8,7 @@ import { applyGate } from './gate.js';
 import { emptyJournal } from './journal.js';
 import { withItem } from './lists.js';
 import { admitted, gated, resultOf, withSlot } from './step-decisions.js';
-import { passedFields } from './step-endings.js';
+import { passedRecord } from './step-endings.js';
 import type {
   RunOutcome,
   WorkflowContext,
@@ -18,7 +18,7 @@ import type {
 } from './workflow-context.js';
 import { WORKFLOW_FALLBACK_CONTENT } from './workflow-context.js';
 import type { AgentStepPlan, WorkflowPlan } from './workflow-plan.js';
-import { doneOutput, failStep, record } from './workflow-step-helpers.js';
+import { doneOutput, failStep } from './workflow-step-helpers.js';
 import { buildStepStates } from './workflow-steps.js';
 
 /**
@@ -170,7 +170,16 @@ export function compileWorkflow(
           slots,
           steps: withItem(
             context.steps,
-            record(context, step, at, passedFields(slot.result, outcome.version, slot.reviewed)),
+            passedRecord(
+              step.id,
+              slot.visit,
+              step.agentId,
+              slot.startedAt,
+              at,
+              slot.result,
+              outcome.version,
+              slot.reviewed,
+            ),
           ),
         };
       }),

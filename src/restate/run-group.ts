@@ -8,7 +8,7 @@ import { writeIdOf } from '../../machines/step-decisions.js';
 import {
   breakerOpenEnding,
   gateEnding,
-  passedFields,
+  passedRecord,
   writeRefusedEnding,
 } from '../../machines/step-endings.js';
 import type { AgentStepPlan } from '../../machines/workflow-plan.js';
@@ -20,7 +20,7 @@ import { gateOptionsOf } from './breaker-object.js';
 import { AGENT_SERVICE, BREAKER_OBJECT } from './names.js';
 import { reviewGroup } from './run-review.js';
 import type { AgentServiceDef, RunScope, Slot, StepEnd } from './run-scope.js';
-import { ended, guarded, plainOrNull, serviceOf, stepRecord } from './run-scope.js';
+import { ended, guarded, plainOrNull, serviceOf } from './run-scope.js';
 
 const gateOf = (d: EdgeDecision) =>
   d.passed ? { passed: true } : { passed: false, reason: d.fallback.reason };
@@ -203,7 +203,18 @@ export async function runGroup(scope: RunScope, branches: AgentStepPlan[]): Prom
       at: accepted.at,
       writeId: accepted.writeId,
     });
-    view.steps.push(stepRecord(s, writtenAt, passedFields(s.result, accepted.version, s.reviewed)));
+    view.steps.push(
+      passedRecord(
+        s.b.id,
+        s.visit,
+        s.b.agentId,
+        s.startedAt,
+        writtenAt,
+        s.result,
+        accepted.version,
+        s.reviewed,
+      ),
+    );
     scope.lastWrites = s.b.writes;
   }
   save();
