@@ -11,7 +11,7 @@ import type {
 import { keyOf } from './agent-context.js';
 import type { AttemptMeta } from './attempt-meta.js';
 import { splitAttemptMeta } from './attempt-meta.js';
-import { beforeCallOf } from './before-call.js';
+import { beforeCallOf, hasBeforeCall } from './before-call.js';
 import type { Clock } from './clock.js';
 import { now } from './clock.js';
 import { adoptUntrusted } from './thenable.js';
@@ -30,21 +30,27 @@ import { describeError, toPlainData } from './untrusted.js';
  * its attempt in its own transition function whenever the agent stops (`endsAttemptOnStop`).
  */
 
-/** The call, then the plain-data check and validation, all inside the attempt's time bound. */
+/**
+ * The call, then the plain-data check and validation, all inside the attempt's time bound. Before
+ * the call, the system's `beforeCall` wait (the store making earlier steps durable), which is not
+ * charged to the attempt: `waited` is told when it is over.
+ */
 export type AttemptBody = (
   call: AgentCall,
   system?: object,
   /** Whether the attempt ended, without making its signal; default: `call.signal`. */
   ended?: { readonly aborted: boolean },
+  waited?: () => void,
 ) => Promise<CheckedOutput>;
 
 export function attemptBody(spec: AgentSpec, impl: AgentImplementation): AttemptBody {
-  return async (call, system, ended) => {
+  return async (call, system, ended, waited) => {
     const wait = system === undefined ? undefined : beforeCallOf(system);
     if (wait) {
       await wait();
       // Cancelled while it waited: the call is not made.
       if ((ended ?? call.signal).aborted) return { ok: false, reason: 'cancelled before the call' };
+      waited?.();
     }
     // Never `await` what the agent returned: a self-resolving thenable would starve the timers.
     const adopted = await adoptUntrusted(impl.run(call));
@@ -182,17 +188,20 @@ export function startAttempt(
   const abort = new AttemptAbort();
   slot.current = abort;
   slot.attempt = attempt;
-  // Absolute times, so a restored attempt keeps its bound; clipped to the deadline, so that one timer covers both.
-  const endsAt = Math.min(context.attemptEndsAt, context.deadlineAt ?? Number.POSITIVE_INFINITY);
-  slot.timer = slot.clock.setTimeout(
-    () => {
-      slot.timer = undefined;
-      deliver(self, { type: 'agent.attemptTimer', attempt });
-    },
-    Math.max(0, endsAt - now(system)),
-  );
+  // Absolute times, so a restored attempt keeps its bound; clipped to the deadline, so that one
+  // timer covers both. Time spent waiting for the store before the call is not the agent's: the
+  // bound moves by it (a store that never answers still ends the attempt at its first bound).
+  armTimer(self, system, slot, attempt, context.attemptEndsAt, context.deadlineAt);
   const call = new AttemptCall(context.input, attempt, keyOf(context, attempt), context.previous, abort);
-  body(call, self.system, abort).then(
+  const waitedFrom = now(system);
+  const waited = hasBeforeCall(self.system)
+    ? () => {
+        const waitedFor = now(system) - waitedFrom;
+        if (slot.current === abort && slot.timer !== undefined && waitedFor > 0)
+          armTimer(self, system, slot, attempt, context.attemptEndsAt + waitedFor, context.deadlineAt);
+      }
+    : undefined;
+  body(call, self.system, abort, waited).then(
     (output) => {
       if (slot.current !== abort) return; // the attempt ended first: a late result is ignored
       slot.current = null;
@@ -203,6 +212,26 @@ export function startAttempt(
       slot.current = null;
       deliver(self, { type: 'agent.threw', attempt, error });
     },
+  );
+}
+
+/** (Re)arms the attempt's timer to end it at `end`, or at the deadline if that comes first. */
+function armTimer(
+  self: AnyActorRef,
+  system: { _clock: unknown },
+  slot: AttemptSlot,
+  attempt: number,
+  end: number,
+  deadlineAt: number | null,
+): void {
+  if (slot.timer !== undefined) slot.clock.clearTimeout(slot.timer);
+  const deadline = deadlineAt !== null && end > deadlineAt;
+  slot.timer = slot.clock.setTimeout(
+    () => {
+      slot.timer = undefined;
+      deliver(self, { type: 'agent.attemptTimer', attempt, deadline });
+    },
+    Math.max(0, (deadline ? deadlineAt : end) - now(system)),
   );
 }
 

@@ -114,7 +114,8 @@ export type AttemptEvent =
   | { type: 'agent.output'; attempt: number; output: CheckedOutput }
   /** `error` is what the agent threw, as thrown: untrusted, described when the attempt is recorded. */
   | { type: 'agent.threw'; attempt: number; error: unknown }
-  | { type: 'agent.attemptTimer'; attempt: number };
+  /** `deadline`: the timer was clipped to the deadline (absent in logs of earlier versions). */
+  | { type: 'agent.attemptTimer'; attempt: number; deadline?: boolean };
 
 export const MAX_ISSUES = 20;
 

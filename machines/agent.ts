@@ -98,8 +98,10 @@ export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
         return out.ok && out.verdict.valid && out.verdict.done;
       },
       // The timer is clipped to the deadline, so when it fires the deadline is the cause if it clipped.
-      deadlineCutAttempt: ({ context }) =>
-        context.deadlineAt !== null && context.attemptEndsAt > context.deadlineAt,
+      // The timer says so (its end moves by a wait for the store); events of earlier versions do not.
+      deadlineCutAttempt: ({ context, event }) =>
+        (event as { deadline?: boolean }).deadline ??
+        (context.deadlineAt !== null && context.attemptEndsAt > context.deadlineAt),
       deadlinePassed: ({ context }) =>
         context.deadlineAt !== null && lastEndedAt(context) >= context.deadlineAt,
       backoffMissesDeadline: ({ context }) =>

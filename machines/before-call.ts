@@ -23,3 +23,6 @@ export function beforeCallOf(system: object): (() => Promise<void>) | undefined 
       }
     : undefined;
 }
+
+/** Whether the system's agents wait for anything before calling out. */
+export const hasBeforeCall = (system: object): boolean => hooks.has(system);
