@@ -179,8 +179,8 @@ export type {
   UnfinishedRuns,
 } from './store/store.js';
 export { STORE_FORMAT } from './store/store.js';
-export type { AgentSpansOptions } from './trace/agent-spans.js';
-export { agentSpans } from './trace/agent-spans.js';
+export type { AgentSpansOptions } from './trace/agent-spans-adapter.js';
+export { agentSpans } from './trace/agent-spans-adapter.js';
 export { traceBreaker } from './trace/breaker-spans.js';
 export type { EventStream, EventStreamOptions } from './trace/event-stream.js';
 export { createEventStream } from './trace/event-stream.js';

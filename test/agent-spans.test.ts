@@ -4,7 +4,7 @@ import { agentActor, defineAgent } from '../src/agent.js';
 import { createBreaker } from '../src/breaker.js';
 import { runAgent } from '../src/run-agent.js';
 import { mockRun } from '../src/testing/mock-agent.js';
-import { agentSpans } from '../src/trace/agent-spans.js';
+import { agentSpans } from '../src/trace/agent-spans-adapter.js';
 import { traceBreaker } from '../src/trace/breaker-spans.js';
 import { createEventStream } from '../src/trace/event-stream.js';
 import type { RunEvent } from '../src/trace/events.js';

@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { defineAgent } from '../src/agent.js';
 import { runAgent } from '../src/run-agent.js';
 import { mockRun } from '../src/testing/mock-agent.js';
-import { agentSpans } from '../src/trace/agent-spans.js';
+import { agentSpans } from '../src/trace/agent-spans-adapter.js';
 import { otelExporter } from '../src/trace/otel.js';
 import { createTraceRecorder } from '../src/trace/tracer.js';
 import { Draft, draft } from './helpers/agents.js';

@@ -1,19 +1,18 @@
-import type { AnyActorRef, InspectionEvent, Snapshot } from 'xstate';
+import type { AnyActorRef, Snapshot } from 'xstate';
 import { type AgentContext, keyOf } from '../../machines/agent-context.js';
 import type { AgentResult, AttemptOutcome, AttemptRecord } from '../../machines/agent-result.js';
 import { now } from '../../machines/clock.js';
 import { describeError } from '../../machines/untrusted.js';
 import type { EventSink, RunEvent, RunEventOf } from './events.js';
-import { type ObserverErrorHandler, reportOncePerSource, safeReport } from './report.js';
+import { type ObserverErrorHandler, safeReport } from './report.js';
 import type { SpanAttributes, SpanEnd } from './span.js';
-import { type SpanWriter, spanWriter } from './span-writer.js';
-import type { SpanRef, TraceRecorder } from './tracer.js';
+import type { SpanWriter } from './span-writer.js';
+import type { SpanRef } from './tracer.js';
 
 /**
- * Spans for agent actors, derived from XState's inspection stream (not by wrapping user code):
- *
- *   const observer = agentSpans({ recorder, parentOf: (agent) => stepSpanOf(agent) });
- *   createActor(machine, { inspect: observer });
+ * Agent and attempt spans, derived from XState's inspection stream (not by wrapping user code),
+ * for a host that says where they go: the run observer, or the `agentSpans` adapter
+ * (agent-spans-adapter.ts).
  *
  * An actor is an agent when its snapshot context has the agent statechart's shape. Everything is
  * read from `@xstate.snapshot` events, and times come from the context (the actor system's clock):
@@ -31,23 +30,6 @@ import type { SpanRef, TraceRecorder } from './tracer.js';
  * Progress events (agent.started/finished, attempt.started/finished, fallback) go to `events`.
  * Nothing here can break the run: the observer catches its own failures and reports them.
  */
-
-/** What the callbacks get to decide where an agent's spans and events go. */
-export interface AgentActorInfo {
-  ref: AnyActorRef;
-  context: AgentContext;
-}
-
-export interface AgentSpansOptions {
-  /** Where the spans go: one recorder, or one per agent actor (e.g. by `context.runId`); undefined skips it. */
-  recorder: TraceRecorder | ((agent: AgentActorInfo) => TraceRecorder | undefined);
-  /** The agent span's parent, e.g. its step's span. Default: the recorder's root span (the run), else none. */
-  parentOf?: (agent: AgentActorInfo) => string | null | undefined;
-  /** Progress events go here too. */
-  events?: EventSink<RunEvent> | ((agent: AgentActorInfo) => EventSink<RunEvent> | undefined);
-  /** Failures of this adapter or of the event sink. Default: console.error once per source. */
-  onError?: ObserverErrorHandler;
-}
 
 /** One agent actor's open spans. */
 export interface Tracked {
@@ -381,48 +363,4 @@ export function agentSnapshot(
 function ended(host: AgentHost, ref: AnyActorRef, early: boolean): void {
   if (early) host.track(ref, ENDED);
   else host.untrack(ref);
-}
-
-export function agentSpans(options: AgentSpansOptions): (event: InspectionEvent) => void {
-  const onError = options.onError ?? reportOncePerSource();
-  // A WeakMap, so actors that never end are collected too.
-  const agents = new WeakMap<AnyActorRef, TrackedEntry>();
-  // Asked once per agent, in this order (recorder, events, parent), as the adapter always has.
-  const host: AgentHost = {
-    tracked: (ref) => agents.get(ref),
-    track: (ref, entry) => agents.set(ref, entry),
-    untrack: (ref) => agents.delete(ref),
-    onError,
-    agentRecorder(ref, context) {
-      const recorder =
-        typeof options.recorder === 'function' ? options.recorder({ ref, context }) : options.recorder;
-      if (!recorder) return undefined;
-      writers.set(ref, recorder);
-      return spanWriter(recorder);
-    },
-    agentEvents: (ref, context) =>
-      typeof options.events === 'function' ? options.events({ ref, context }) : options.events,
-    agentParent(ref, context) {
-      const recorder = writers.get(ref);
-      writers.delete(ref);
-      const parent = options.parentOf ? options.parentOf({ ref, context }) : undefined;
-      if (parent !== undefined) return parent;
-      return recorder ? recorder.rootSpanId() : null;
-    },
-  };
-  // The TraceRecorder of an agent being begun, for its default parent (the recorder's root span).
-  const writers = new WeakMap<AnyActorRef, TraceRecorder>();
-
-  return (event) => {
-    if (event.type !== '@xstate.snapshot') return;
-    try {
-      agentSnapshot(
-        host,
-        event.actorRef as AnyActorRef,
-        event.snapshot as Snapshot<unknown> & { context?: unknown },
-      );
-    } catch (error) {
-      safeReport(onError, error, 'the agent span adapter');
-    }
-  };
 }
