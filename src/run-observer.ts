@@ -6,9 +6,10 @@ import type { WorkflowContext } from '../machines/workflow-context.js';
 import { isEscalationSnapshot } from './review/records.js';
 import type { RunTerminal } from './run-result.js';
 import { type AgentHost, agentSnapshot, type TrackedEntry } from './trace/agent-spans.js';
+import { EscalationSpans } from './trace/escalation-spans.js';
 import type { EventStream } from './trace/event-stream.js';
 import { createEventStream } from './trace/event-stream.js';
-import type { ReviewDecision, RunEvent } from './trace/events.js';
+import type { RunEvent } from './trace/events.js';
 import type { ObserverErrorHandler } from './trace/report.js';
 import { safeReport } from './trace/report.js';
 import type { SpanAttributes, SpanStatus } from './trace/span.js';
@@ -80,8 +81,8 @@ class Observer implements RunObserver, AgentHost {
   readonly #steps = new Map<string, StepSpan>();
   /** The workflow actor, once it has been seen. */
   #root: AnyActorRef | undefined = undefined;
-  /** Review id → its span; made at the first escalation. */
-  #escalations: Map<string, number> | null = null;
+  /** The run's reviews' spans and events; made at the first escalation. */
+  #escalations: EscalationSpans | null = null;
   // The run's agent actors (AgentHost.tracked): two in place — one in flight, and the one before it
   // until XState reports its last snapshot — and a map only when more run at once (parallel steps).
   #agentA: AnyActorRef | undefined = undefined;
@@ -89,8 +90,6 @@ class Observer implements RunObserver, AgentHost {
   #agentB: AnyActorRef | undefined = undefined;
   #entryB: TrackedEntry | undefined = undefined;
   #moreAgents: Map<AnyActorRef, TrackedEntry> | null = null;
-  /** Reviews already reported: the decision can be seen twice (see `inspect`). */
-  #reviewed: Set<string> | null = null;
   #seenVisits: Record<string, number> = NO_VISITS;
   #seenSteps = 0;
 
@@ -289,62 +288,14 @@ class Observer implements RunObserver, AgentHost {
   #onEscalation(snapshot: unknown): void {
     if (!isEscalationSnapshot(snapshot)) return;
     const c = snapshot.context;
-    const runId = this.#runId;
-    this.#escalations ??= new Map();
-    let spanId = this.#escalations.get(c.reviewId);
-    if (spanId === undefined) {
-      const step = this.#steps.get(c.stepId);
-      spanId = this.recorder.open(
-        'escalation',
-        c.stepId,
-        'escalation',
-        step !== undefined && step.visit === c.visit ? step.span : this.#runSpan,
-        c.agentId,
-        c.stepId,
-        c.openedAt,
-        { review_id: c.reviewId, trigger: c.trigger, confidence: c.confidence },
-      );
-      this.#escalations.set(c.reviewId, spanId);
-      this.events.emit({
-        type: 'escalated',
-        runId,
-        at: c.openedAt,
-        stepId: c.stepId,
-        reviewId: c.reviewId,
-        reason: c.reason,
-        agentId: c.agentId,
-        confidence: c.confidence,
-      });
-    }
-    const status = (snapshot as { status?: string }).status;
-    if (status !== 'done' || this.#reviewed?.has(c.reviewId)) return;
-    const output = (
-      snapshot as {
-        output?: { decision: ReviewDecision; by: string | null; decidedAt: number; reason: string };
-      }
-    ).output;
-    if (!output) return;
-    const attributes: SpanAttributes = { decision: output.decision };
-    if (output.by) attributes.by = output.by;
-    this.recorder.close(
-      spanId,
-      output.decision === 'approved' || output.decision === 'edited' ? 'success' : 'fallback',
-      output.decidedAt,
-      output.reason,
-      undefined,
-      attributes,
+    const step = this.#steps.get(c.stepId);
+    this.#escalations ??= new EscalationSpans(this.recorder, this.events, this.#runId);
+    this.#escalations.onSnapshot(
+      c,
+      (snapshot as { status?: string }).status,
+      (snapshot as { output?: Parameters<EscalationSpans['onSnapshot']>[2] }).output,
+      step !== undefined && step.visit === c.visit ? step.span : this.#runSpan,
     );
-    this.#reviewed ??= new Set();
-    this.#reviewed.add(c.reviewId);
-    this.events.emit({
-      type: 'reviewed',
-      runId,
-      at: output.decidedAt,
-      stepId: c.stepId,
-      reviewId: c.reviewId,
-      decision: output.decision,
-      reason: output.reason,
-    });
   }
 
   #agent(ref: AnyActorRef, snapshot: AnySnapshot, early: boolean): void {

@@ -139,6 +139,9 @@ describe('workflow + human review', () => {
     for await (const e of run.events()) types.push(e.type);
     expect(types.indexOf('escalated')).toBeGreaterThan(-1);
     expect(types.indexOf('reviewed')).toBeGreaterThan(types.indexOf('escalated'));
+    // Once each: the decision is seen twice (told early, then reported by XState) and reported once.
+    expect(types.filter((t) => t === 'escalated')).toHaveLength(1);
+    expect(types.filter((t) => t === 'reviewed')).toHaveLength(1);
     // Who decided and when is in the state log (the escalation actor's snapshots).
     const decided = run
       .log()
