@@ -190,17 +190,18 @@ export function startAttempt(
   slot.attempt = attempt;
   // Absolute times, so a restored attempt keeps its bound; clipped to the deadline, so that one
   // timer covers both. Time spent waiting for the store before the call is not the agent's: the
-  // bound moves by it (a store that never answers still ends the attempt at its first bound).
-  armTimer(self, system, slot, attempt, context.attemptEndsAt, context.deadlineAt);
+  // bound moves by it (`boundMover`; a store that never answers still ends the attempt here).
+  const deadline = context.deadlineAt !== null && context.attemptEndsAt > context.deadlineAt;
+  slot.timer = slot.clock.setTimeout(
+    () => {
+      slot.timer = undefined;
+      deliver(self, { type: 'agent.attemptTimer', attempt, deadline });
+    },
+    Math.max(0, (deadline ? context.deadlineAt! : context.attemptEndsAt) - now(system)),
+  );
   const call = new AttemptCall(context.input, attempt, keyOf(context, attempt), context.previous, abort);
-  const waitedFrom = now(system);
-  const waited = hasBeforeCall(self.system)
-    ? () => {
-        const waitedFor = now(system) - waitedFrom;
-        if (slot.current === abort && slot.timer !== undefined && waitedFor > 0)
-          armTimer(self, system, slot, attempt, context.attemptEndsAt + waitedFor, context.deadlineAt);
-      }
-    : undefined;
+  // Made only when there is a wait: a closure here would widen every attempt's scope.
+  const waited = hasBeforeCall(self.system) ? boundMover(self, system, slot, abort, context) : undefined;
   body(call, self.system, abort, waited).then(
     (output) => {
       if (slot.current !== abort) return; // the attempt ended first: a late result is ignored
@@ -215,24 +216,32 @@ export function startAttempt(
   );
 }
 
-/** (Re)arms the attempt's timer to end it at `end`, or at the deadline if that comes first. */
-function armTimer(
+/** What moves the attempt's bound by the time its call waited for the store, told when the wait ends. */
+function boundMover(
   self: AnyActorRef,
   system: { _clock: unknown },
   slot: AttemptSlot,
-  attempt: number,
-  end: number,
-  deadlineAt: number | null,
-): void {
-  if (slot.timer !== undefined) slot.clock.clearTimeout(slot.timer);
-  const deadline = deadlineAt !== null && end > deadlineAt;
-  slot.timer = slot.clock.setTimeout(
-    () => {
-      slot.timer = undefined;
-      deliver(self, { type: 'agent.attemptTimer', attempt, deadline });
-    },
-    Math.max(0, (deadline ? deadlineAt : end) - now(system)),
-  );
+  abort: AttemptAbort,
+  context: AgentContext,
+): () => void {
+  const from = now(system);
+  return () => {
+    const waitedFor = now(system) - from;
+    if (slot.current !== abort || slot.timer === undefined || waitedFor <= 0) return;
+    slot.clock.clearTimeout(slot.timer);
+    const end = context.attemptEndsAt + waitedFor;
+    const deadline = context.deadlineAt !== null && end > context.deadlineAt;
+    const attempt = context.attempt;
+    // The same timer as `startAttempt` arms, written out there: a helper making the callback would
+    // give every attempt's timer a scope of its own (~60 B per run in flight).
+    slot.timer = slot.clock.setTimeout(
+      () => {
+        slot.timer = undefined;
+        deliver(self, { type: 'agent.attemptTimer', attempt, deadline });
+      },
+      Math.max(0, (deadline ? context.deadlineAt! : end) - now(system)),
+    );
+  };
 }
 
 /** After a restore: calls the attempt in flight again (same key) unless it already runs here. */
