@@ -21,6 +21,7 @@ import {
 } from './agent-context.js';
 import type { AgentResult, AgentStatus, AttemptOutcome } from './agent-result.js';
 import { now } from './clock.js';
+import { persistsFrozenAsIs } from './persisted.js';
 import { backoffDelay } from './retry.js';
 import { describeError } from './untrusted.js';
 
@@ -290,6 +291,7 @@ export function createAgentMachine(spec: AgentSpec, impl: AgentImplementation) {
     return restored;
   };
   endsAttemptOnStop(machine);
+  persistsFrozenAsIs(machine);
   specs.set(machine, spec);
   bodies.set(machine, body);
   return machine;

@@ -17,29 +17,6 @@ import { describeError } from './untrusted.js';
 export type ReducerName = 'append' | 'merge' | 'sum' | 'lastWriteWins';
 export const REDUCER_NAMES: readonly ReducerName[] = ['append', 'merge', 'sum', 'lastWriteWins'];
 
-/**
- * Which list each list `append` made extends by one item, so that the state log can store it as
- * "the previous list plus one item" without comparing the two item by item. Lists are named by
- * number: linking a list to the one before (even weakly) would keep every version alive.
- */
-const listIds = new WeakMap<readonly unknown[], number>();
-const madeFrom = new WeakMap<readonly unknown[], number>();
-let lastListId = 0;
-
-const listId = (list: readonly unknown[]): number => {
-  const known = listIds.get(list);
-  if (known !== undefined) return known;
-  lastListId++;
-  listIds.set(list, lastListId);
-  return lastListId;
-};
-
-/** Whether `append` made `next` from `prev` (so `next` is `prev` and one more item). */
-export const appendedTo = (next: readonly unknown[], prev: readonly unknown[]): boolean => {
-  const from = madeFrom.get(next);
-  return from !== undefined && from === listIds.get(prev);
-};
-
 /** A pure function from the current value (frozen, or undefined) and the written value (frozen). */
 export type ReducerFn = (current: unknown, incoming: unknown) => unknown;
 
@@ -114,7 +91,6 @@ export function reduce(
       if (!item.ok) return item;
       const partial = schema !== undefined && (child?.kind === 'opaque' || hasChecks(schema));
       const next = Object.freeze(withItem(list, item.next));
-      madeFrom.set(next, listId(list));
       return { ok: true, next, validateNode: partial };
     }
     case 'merge': {

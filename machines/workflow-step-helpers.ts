@@ -1,5 +1,6 @@
 import { assign } from 'xstate';
 import { now } from './clock.js';
+import { deepFreeze } from './frozen.js';
 import { withItem } from './lists.js';
 import type { StepOutcome } from './review-trigger.js';
 import { reviewTrigger } from './review-trigger.js';
@@ -33,6 +34,14 @@ export function record(
   };
 }
 
+/**
+ * The run's steps with one more record. The list and its records are frozen: the state log, the
+ * store and XState's persisted snapshot then take the list as it is, so a long run's every step
+ * does not cost its length, and the store knows it as the previous list plus one record.
+ */
+export const withStep = (steps: readonly StepRecord[], step: StepRecord): StepRecord[] =>
+  Object.freeze(withItem(steps, deepFreeze(step) as StepRecord)) as StepRecord[];
+
 export const slotKey = (step: AgentStepPlan) => step.id;
 
 export type Ctx = WorkflowContext;
@@ -51,7 +60,7 @@ export const fallbackFromStep = (step: AgentStepPlan, make: (ctx: Ctx, event: un
     const at = now(system);
     const { outcome, fields } = make(context, event);
     return {
-      steps: withItem(context.steps, record(context, step, at, fields)),
+      steps: withStep(context.steps, record(context, step, at, fields)),
       outcome: context.outcome ?? outcome,
       endedAt: at,
     };

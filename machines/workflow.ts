@@ -6,7 +6,7 @@ import { applyWrite, FREE_FORM } from './blackboard-write.js';
 import { now } from './clock.js';
 import { applyGate } from './gate.js';
 import { emptyJournal } from './journal.js';
-import { withItem } from './lists.js';
+import { persistsFrozenAsIs } from './persisted.js';
 import { admitted, gated, resultOf, withSlot } from './step-decisions.js';
 import { passedRecord } from './step-endings.js';
 import type {
@@ -18,7 +18,7 @@ import type {
 } from './workflow-context.js';
 import { WORKFLOW_FALLBACK_CONTENT } from './workflow-context.js';
 import type { AgentStepPlan, WorkflowPlan } from './workflow-plan.js';
-import { doneOutput, failStep } from './workflow-step-helpers.js';
+import { doneOutput, failStep, withStep } from './workflow-step-helpers.js';
 import { buildStepStates } from './workflow-steps.js';
 
 /**
@@ -168,7 +168,7 @@ export function compileWorkflow(
         return {
           ...next,
           slots,
-          steps: withItem(
+          steps: withStep(
             context.steps,
             passedRecord(
               step.id,
@@ -356,6 +356,7 @@ export function compileWorkflow(
       endedAt: context.endedAt ?? context.startedAt,
     }),
   } as Config);
+  persistsFrozenAsIs(machine);
   plans.set(machine, plan);
   policies.set(machine, policy);
   return machine;
@@ -370,6 +371,7 @@ export function provideWorkflow(
   actors: Record<string, AnyActorLogic>,
 ): WorkflowMachine {
   const provided = machine.provide({ actors } as never) as WorkflowMachine;
+  persistsFrozenAsIs(provided);
   const plan = plans.get(machine);
   if (plan) plans.set(provided, plan);
   const policy = policies.get(machine);

@@ -2,6 +2,7 @@ import type { InspectionEvent } from 'xstate';
 import { z } from 'zod';
 import type { Clock } from '../machines/clock.js';
 import type { NotifyPolicyOptions } from '../machines/escalation-options.js';
+import { persistsFrozenAsIs } from '../machines/persisted.js';
 import type { WorkflowMachine } from '../machines/workflow.js';
 import type { AnyAgent } from './agent.js';
 import type { Breaker, BreakerState } from './breaker.js';
@@ -215,6 +216,8 @@ export function createRuntime<const W extends readonly Workflow[] = readonly Wor
         actors: reviewActors,
         actions: registry.actions(workflow) as never,
       }) as WorkflowMachine;
+      // `provide` makes a new machine: it gets the quick persisted snapshot again.
+      persistsFrozenAsIs(machine);
       machines.set(workflow, machine);
     }
     return machine;

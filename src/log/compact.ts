@@ -13,7 +13,7 @@
  * linear in the items written, and expanding a list costs at most about twice its length.
  */
 
-import { appendedTo } from '../../machines/reducers.js';
+import { extendsList } from '../../machines/lists.js';
 
 /** Lists shorter than this are stored as they are: a patch would not be smaller. */
 const MIN_SHARED = 16;
@@ -97,8 +97,9 @@ function compactList(next: readonly unknown[], prev: readonly unknown[], stored:
   const limit = Math.min(next.length, prev.length);
   if (limit < MIN_SHARED) return next;
   let keep = 0;
-  // A list a blackboard's `append` made from `prev` is known to start with all of it.
-  if (appendedTo(next, prev)) keep = prev.length;
+  // A list made from `prev` by adding an item (a blackboard's `append`, a run's steps) is known to
+  // start with all of it.
+  if (extendsList(next, prev)) keep = prev.length;
   else while (keep < limit && next[keep] === prev[keep]) keep++;
   // Worth it only when most of the list is shared.
   if (keep < MIN_SHARED || keep * 2 < next.length) return next;

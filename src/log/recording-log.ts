@@ -106,8 +106,12 @@ export class RecordingLog implements StateLog {
       track.projected++;
       track.previous = entry;
       track.scan = all.length;
-      track.full = entry.state;
-      track.stored = entry.state;
+    }
+    // Only each actor's last state is read: an entry read back may rebuild its state when read.
+    for (const track of this.#byActor.values()) {
+      const state = (track.last as LogEntry).state;
+      track.full = state;
+      track.stored = state;
     }
   }
 

@@ -12,6 +12,8 @@
  * failed write makes the store read the run again before its next write.
  */
 
+import { extendsList, withItem } from '../../machines/lists.js';
+
 /** Strings at least this long are stored once per run. */
 const INTERN_MIN = 256;
 const DEFINE = 1;
@@ -47,6 +49,13 @@ type Path = (string | number)[];
 const isContainer = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 /** How far back a sliding list is recognised (a bounded list that drops its oldest items). */
 const MAX_SHIFT = 8;
+/**
+ * How deep a patch follows two versions side by side; below, a changed part is written whole. Two
+ * different linked chains would otherwise cost a path per level per difference: their square.
+ */
+const MAX_WALK = 32;
+/** Moves are looked for among this many sibling keys at most. */
+const MAX_MOVE_KEYS = 64;
 
 /**
  * The changes that turn `a` into `b`, as patch operations (JSON semantics: undefined members drop).
@@ -82,6 +91,12 @@ function diff(a: unknown, b: unknown, path: Path, out: PatchOp[]): void {
   for (const key of Object.keys(a)) {
     if (!Object.hasOwn(b, key) || b[key] === undefined) {
       if (a[key] !== undefined) out.push([[...path, key]]);
+    } else if (
+      b[key] !== a[key] &&
+      isContainer(b[key]) &&
+      (path.length >= MAX_WALK || moved(a, key, b[key]))
+    ) {
+      out.push([[...path, key], b[key]]);
     } else {
       path.push(key);
       diff(a[key], b[key], path, out);
@@ -93,7 +108,24 @@ function diff(a: unknown, b: unknown, path: Path, out: PatchOp[]): void {
   }
 }
 
+/**
+ * Whether `value`, new at `key`, was at another key of `a`: a subtree that moved (a journal's
+ * generation becoming the older one). Compared with what was at `key` it shares nothing, and
+ * walking the two side by side would write a path per difference all the way down.
+ */
+function moved(a: Record<string, unknown>, key: string, value: unknown): boolean {
+  const keys = Object.keys(a);
+  if (keys.length > MAX_MOVE_KEYS) return false;
+  for (const other of keys) if (other !== key && a[other] === value) return true;
+  return false;
+}
+
 function diffLists(a: readonly unknown[], b: readonly unknown[], path: Path, out: PatchOp[]): void {
+  // A list made from a by adding an item (a run's steps, an `append`): known without a look.
+  if (extendsList(b, a)) {
+    out.push([path.slice(), [b[a.length] === undefined ? null : b[a.length]], 0]);
+    return;
+  }
   // A list that kept a's items (maybe dropping a few of the oldest) and added some at the end.
   for (let shift = 0; shift <= Math.min(MAX_SHIFT, a.length); shift++) {
     const kept = a.length - shift;
@@ -143,8 +175,13 @@ export function applyPatch(base: unknown, ops: readonly PatchOp[]): unknown {
     if (!Array.isArray(old) || !Array.isArray(value) || !Number.isInteger(how) || how < 0) {
       throw new TypeError('a slide needs a list');
     }
-    const list = old.slice(how);
-    for (const item of value) list.push(item);
+    let list: unknown[];
+    // One item added, the common case: made as the live list was, so it is known to extend `old`.
+    if (how === 0 && value.length === 1) list = withItem(old, value[0]);
+    else {
+      list = old.slice(how);
+      for (const item of value) list.push(item);
+    }
     fresh.add(list);
     return list;
   };

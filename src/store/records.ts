@@ -3,6 +3,7 @@ import type { LogEntry } from '../log/state-log.js';
 import type { Bases, PatchOp } from './codec.js';
 import { applyPatch, emptyBases, resolveStrings } from './codec.js';
 import { prefix, StoreError } from './errors.js';
+import { KeptEntries } from './kept-entries.js';
 import type { ActiveStatus, RunMeta, StoredRun, StoredSnapshot, TerminalStatus } from './store.js';
 import { isActiveStatus, isTerminalStatus, STORE_FORMAT } from './store.js';
 
@@ -144,6 +145,8 @@ export interface RunState {
   result: unknown;
   /** What the run's next record is encoded against or decoded with (format 2). */
   bases: Bases;
+  /** The log entries read, their earlier states kept compact. */
+  kept: KeptEntries;
 }
 
 export const emptyRunState = (runId: string): RunState => ({
@@ -156,6 +159,7 @@ export const emptyRunState = (runId: string): RunState => ({
   entries: [],
   result: undefined,
   bases: emptyBases(),
+  kept: new KeptEntries(),
 });
 
 const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -231,27 +235,34 @@ export function checkRecord(state: RunState, record: Record<string, unknown>): s
 }
 
 /** A stored entry made whole: its state patch (`d`) applied to its actor's previous state. */
-function materialise(bases: Bases, stored: LogEntry & { d?: readonly PatchOp[] }): LogEntry {
-  let entry: LogEntry = stored;
+function materialise(state: RunState, stored: LogEntry & { d?: readonly PatchOp[] }): LogEntry {
+  const { bases } = state;
+  let full: unknown;
+  let rest: Omit<LogEntry, 'state'>;
   if (stored.d !== undefined) {
     const base = bases.actors.get(stored.actorId);
     if (base === undefined || !Array.isArray(stored.d)) {
       throw new TypeError(`log entry ${stored.seq} is a change with no earlier state of "${stored.actorId}"`);
     }
-    const { d, ...rest } = stored;
-    entry = Object.freeze({ ...rest, state: applyPatch(base, d) });
+    const { d, ...others } = stored;
+    full = applyPatch(base, d);
+    rest = others;
   } else if (!('state' in (stored as object))) {
     throw new TypeError(`log entry ${(stored as LogEntry).seq} has no state`);
+  } else {
+    const { state: whole, ...others } = stored;
+    full = whole;
+    rest = others;
   }
-  bases.actors.set(entry.actorId, entry.state);
-  return entry;
+  bases.actors.set(stored.actorId, full);
+  return state.kept.entry(rest, full);
 }
 
 /** Apply a checked record. Throws a TypeError when a change cannot be applied (a corrupt record). */
 export function applyRecord(state: RunState, record: Record<string, unknown>): void {
   const entries = record.entries as LogEntry[] | undefined;
   // Whole first: a record that cannot be applied leaves the state as it was.
-  const whole = entries?.map((e) => materialise(state.bases, e));
+  const whole = entries?.map((e) => materialise(state, e));
   let snapshot: unknown;
   if (record.sd !== undefined) {
     if (state.bases.snapshot === undefined || !Array.isArray(record.sd)) {
