@@ -4,7 +4,9 @@
  * store on. Per step: time, heap the finished run keeps (its log), store bytes, and the store's
  * bytes read back. Cost proportional to the work means these stay flat as runs get longer.
  * Then 10 steps of 0.9 MB outputs on the file store: the run file against the data written, and the
- * run stopped half-way and resumed by a new runtime on the same folder.
+ * run stopped half-way and resumed by a new runtime on the same folder. Then single runs of 300,
+ * 1,000 and 3,000 steps with a store, and each read back: time, store bytes, read time and the heap
+ * the read run holds, per step.
  *
  *   npx tsc -p tsconfig.build.json && node --expose-gc dist/bench/run-length.js
  */
@@ -78,8 +80,18 @@ export interface LengthScenario {
   logEntriesPerStep: number;
 }
 
+/** One long run with a store, and the same run read back (what a restart does). */
+export interface LongScenario {
+  steps: number;
+  usPerStep: number;
+  storeBytesPerStep: number;
+  readUsPerStep: number;
+  readHeapBytesPerStep: number;
+}
+
 export interface RunLengthReport {
   scenarios: LengthScenario[];
+  long: LongScenario[];
   big: {
     steps: number;
     dataBytes: number;
@@ -140,6 +152,36 @@ async function lengthScenario(steps: number): Promise<LengthScenario> {
   };
 }
 
+/**
+ * Past the 300 steps above: the shared state's journal turns its generation over every 256
+ * commits, a persisted snapshot carries the run's whole step list, and a run read back holds every
+ * log entry. Each of these once made a long run's step cost its length.
+ */
+async function longScenario(steps: number): Promise<LongScenario> {
+  const workflow = loop(steps, 1000);
+  const backend = memoryBackend();
+  const runtime = createRuntime({ store: recordStore(backend) });
+  const started = performance.now();
+  await runtime.start(workflow, {}, { runId: 'long' }).done;
+  const usPerStep = ((performance.now() - started) * 1000) / steps;
+  await runtime.stop();
+  const lines = backend.runs.get('long') ?? [];
+  const storeBytes = lines.reduce((n, l) => n + l.length + 1, 0);
+  const before = heap();
+  const read = performance.now();
+  const run = await recordStore(backend).load('long');
+  const readUs = (performance.now() - read) * 1000;
+  const kept = heap() - before;
+  if (run.entries.length === 0) throw new Error('the long run read back no entries');
+  return {
+    steps,
+    usPerStep,
+    storeBytesPerStep: storeBytes / steps,
+    readUsPerStep: readUs / steps,
+    readHeapBytesPerStep: kept / steps,
+  };
+}
+
 async function bigOutputs(): Promise<RunLengthReport['big']> {
   const dir = mkdtempSync(join(tmpdir(), 'agentcharts-run-length-'));
   const steps = 10;
@@ -191,7 +233,11 @@ async function bigOutputs(): Promise<RunLengthReport['big']> {
 export async function runLengthBench(): Promise<RunLengthReport> {
   const scenarios: LengthScenario[] = [];
   for (const steps of [3, 30, 300]) scenarios.push(await lengthScenario(steps));
-  return { scenarios, big: await bigOutputs() };
+  const long: LongScenario[] = [];
+  // A warm-up run first, so that the first figure is not the JIT's.
+  await longScenario(100);
+  for (const steps of [300, 1000, 3000]) long.push(await longScenario(steps));
+  return { scenarios, long, big: await bigOutputs() };
 }
 
 export function printRunLengthReport(report: RunLengthReport): void {
@@ -204,6 +250,20 @@ export function printRunLengthReport(report: RunLengthReport): void {
         `  ${s.storeBytesPerStep.toFixed(0).padStart(12)}  ${(s.storeBytesPerStep / base.storeBytesPerStep).toFixed(2).padStart(9)}x` +
         `  ${s.logEntriesPerStep.toFixed(1).padStart(16)}`,
     );
+  }
+  const first = report.long[0];
+  if (first) {
+    console.log('one long run, store on, then read back:');
+    console.log('steps  µs/step  (x300)  store B/step  (x300)  read µs/step  (x300)  read heap B/step  (x300)');
+    const x = (v: number, w: number) => `${(v / w).toFixed(2).padStart(6)}x`;
+    for (const l of report.long) {
+      console.log(
+        `${String(l.steps).padStart(5)}  ${l.usPerStep.toFixed(0).padStart(7)}  ${x(l.usPerStep, first.usPerStep)}` +
+          `  ${l.storeBytesPerStep.toFixed(0).padStart(12)}  ${x(l.storeBytesPerStep, first.storeBytesPerStep)}` +
+          `  ${l.readUsPerStep.toFixed(0).padStart(12)}  ${x(l.readUsPerStep, first.readUsPerStep)}` +
+          `  ${l.readHeapBytesPerStep.toFixed(0).padStart(16)}  ${x(l.readHeapBytesPerStep, first.readHeapBytesPerStep)}`,
+      );
+    }
   }
   const b = report.big;
   console.log(
