@@ -39,5 +39,7 @@ console.log('\n## file store commits\n');
 printFileStoreReport(await fileStoreBench());
 console.log("\n## guarding what an agent's run returns\n");
 printAgentResultReport(await agentResultBench());
-console.log('\n## run length: per-step cost at 3, 30 and 300 steps; single runs to 3,000 steps with a store, read back; 0.9 MB outputs on the file store\n');
+console.log(
+  '\n## run length: per-step cost at 3, 30 and 300 steps; single runs to 3,000 steps with a store, read back; 0.9 MB outputs on the file store\n',
+);
 printRunLengthReport(await runLengthBench());

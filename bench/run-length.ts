@@ -254,7 +254,9 @@ export function printRunLengthReport(report: RunLengthReport): void {
   const first = report.long[0];
   if (first) {
     console.log('one long run, store on, then read back:');
-    console.log('steps  µs/step  (x300)  store B/step  (x300)  read µs/step  (x300)  read heap B/step  (x300)');
+    console.log(
+      'steps  µs/step  (x300)  store B/step  (x300)  read µs/step  (x300)  read heap B/step  (x300)',
+    );
     const x = (v: number, w: number) => `${(v / w).toFixed(2).padStart(6)}x`;
     for (const l of report.long) {
       console.log(
