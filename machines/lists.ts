@@ -31,7 +31,10 @@ export function extendsList(next: readonly unknown[], prev: readonly unknown[]):
   return from !== undefined && from === listIds.get(prev);
 }
 
-/** `list` and one more item, as a new array of exactly that length. */
+/**
+ * `list` and one more item, as a new array of exactly that length. For immutable lists (context,
+ * frozen data): a long `list` is remembered as what the copy extends, so it must not change after.
+ */
 export function withItem<T>(list: readonly T[], item: T): T[] {
   const n = list.length;
   // A long list is copied by the engine in one piece; a short one item by item, which is quicker
