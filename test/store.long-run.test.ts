@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, createMachine, fromPromise, setup } from 'xstate';
 import { z } from 'zod';
+import { withItem } from '../machines/lists.js';
 import { persistsFrozenAsIs } from '../machines/persisted.js';
 import { defineAgent } from '../src/agent.js';
 import { createRuntime } from '../src/runtime.js';
@@ -31,6 +32,23 @@ describe('a patch costs what changed, whatever the shape', () => {
     // The moved chain once, plus the small changes: not ~1 MB of nested paths.
     expect(size(patch)).toBeLessThan(size(head) + 1000);
     expect(roundTrip(before, after)).toEqual(after);
+  });
+
+  it('writes a list made from the previous one by adding an item without reading the old items', () => {
+    let reads = 0;
+    const items: unknown[] = Array.from({ length: 20 }, (_, i) => i);
+    Object.defineProperty(items, '5', {
+      enumerable: true,
+      get: () => {
+        reads++;
+        return 5;
+      },
+    });
+    const before = Object.freeze(items);
+    const after = Object.freeze(withItem(before, 20));
+    reads = 0;
+    expect(makePatch(before, after)).toEqual([[[], [20], 0]]);
+    expect(reads).toBe(0);
   });
 
   it('writes two unrelated deep chains in size linear in their length', () => {
@@ -151,5 +169,8 @@ describe('a long run with a store', () => {
     const state = middle.state;
     expect(Object.isFrozen(state)).toBe(true);
     expect(middle.state).toBe(state);
+    // Earlier states are kept as changes and rebuilt when read, not held whole per entry.
+    const rebuilt = loaded.entries.filter((e) => Object.getOwnPropertyDescriptor(e, 'state')?.get);
+    expect(rebuilt.length).toBeGreaterThan(log.length / 2);
   });
 });
