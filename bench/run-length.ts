@@ -6,7 +6,8 @@
  * Then 10 steps of 0.9 MB outputs on the file store: the run file against the data written, and the
  * run stopped half-way and resumed by a new runtime on the same folder. Then single runs of 300,
  * 1,000 and 3,000 steps with a store, and each read back: time, store bytes, read time and the heap
- * the read run holds, per step.
+ * the read run holds, per step; and the same for a run whose shared state grows by an `append` of
+ * each step's output (every agent call gets that whole state as its input).
  *
  *   npx tsc -p tsconfig.build.json && node --expose-gc dist/bench/run-length.js
  */
@@ -37,6 +38,36 @@ function loop(steps: number, size: number) {
     },
   });
   return loopOf(`loop-${steps}`, writer, steps, steps + 10);
+}
+
+/**
+ * A loop whose shared state grows: each step appends its ~1 KB output to `notes`, and each agent
+ * call gets the whole state (the default input), as a transcript or a list of findings would.
+ */
+function notesLoop(steps: number, size: number) {
+  let calls = 0;
+  const writer = defineAgent({
+    id: 'writer',
+    output: Note,
+    run: async () => {
+      calls++;
+      return { content: text(calls, size), confidence: 0.9, round: calls };
+    },
+  });
+  return defineWorkflow({
+    id: `notes-${steps}`,
+    maxSteps: steps + 10,
+    reducers: { notes: 'append' },
+    output: z.unknown(),
+    steps: [
+      {
+        agent: writer,
+        writes: 'notes',
+        next: [{ if: () => calls >= steps, goto: 'end' }, { goto: 'writer' }],
+      },
+    ],
+    result: () => ({ rounds: calls }),
+  } as never);
 }
 
 /** `writer` in a bounded loop: it runs until its own output says it did `steps` rounds. */
@@ -92,6 +123,8 @@ export interface LongScenario {
 export interface RunLengthReport {
   scenarios: LengthScenario[];
   long: LongScenario[];
+  /** The same, for a run whose shared state grows by an `append` per step. */
+  growing: LongScenario[];
   big: {
     steps: number;
     dataBytes: number;
@@ -157,8 +190,8 @@ async function lengthScenario(steps: number): Promise<LengthScenario> {
  * commits, a persisted snapshot carries the run's whole step list, and a run read back holds every
  * log entry. Each of these once made a long run's step cost its length.
  */
-async function longScenario(steps: number): Promise<LongScenario> {
-  const workflow = loop(steps, 1000);
+async function longScenario(steps: number, growing = false): Promise<LongScenario> {
+  const workflow = growing ? notesLoop(steps, 1000) : loop(steps, 1000);
   const backend = memoryBackend();
   const runtime = createRuntime({ store: recordStore(backend) });
   const started = performance.now();
@@ -237,7 +270,10 @@ export async function runLengthBench(): Promise<RunLengthReport> {
   // A warm-up run first, so that the first figure is not the JIT's.
   await longScenario(100);
   for (const steps of [300, 1000, 3000]) long.push(await longScenario(steps));
-  return { scenarios, long, big: await bigOutputs() };
+  const growing: LongScenario[] = [];
+  await longScenario(100, true);
+  for (const steps of [300, 1000, 3000]) growing.push(await longScenario(steps, true));
+  return { scenarios, long, growing, big: await bigOutputs() };
 }
 
 export function printRunLengthReport(report: RunLengthReport): void {
@@ -251,28 +287,33 @@ export function printRunLengthReport(report: RunLengthReport): void {
         `  ${s.logEntriesPerStep.toFixed(1).padStart(16)}`,
     );
   }
-  const first = report.long[0];
-  if (first) {
-    console.log('one long run, store on, then read back:');
-    console.log(
-      'steps  µs/step  (x300)  store B/step  (x300)  read µs/step  (x300)  read heap B/step  (x300)',
-    );
-    const x = (v: number, w: number) => `${(v / w).toFixed(2).padStart(6)}x`;
-    for (const l of report.long) {
-      console.log(
-        `${String(l.steps).padStart(5)}  ${l.usPerStep.toFixed(0).padStart(7)}  ${x(l.usPerStep, first.usPerStep)}` +
-          `  ${l.storeBytesPerStep.toFixed(0).padStart(12)}  ${x(l.storeBytesPerStep, first.storeBytesPerStep)}` +
-          `  ${l.readUsPerStep.toFixed(0).padStart(12)}  ${x(l.readUsPerStep, first.readUsPerStep)}` +
-          `  ${l.readHeapBytesPerStep.toFixed(0).padStart(16)}  ${x(l.readHeapBytesPerStep, first.readHeapBytesPerStep)}`,
-      );
-    }
-  }
+  printLong('one long run, store on, then read back:', report.long);
+  printLong(
+    'one long run whose state grows (each step appends its output to `notes`), store on, then read back:',
+    report.growing,
+  );
   const b = report.big;
   console.log(
     `${b.steps} steps of 0.9 MB outputs, file store, stopped after 5 and resumed: run file ${(b.fileBytes / 1e6).toFixed(1)} MB ` +
       `for ${(b.dataBytes / 1e6).toFixed(1)} MB of outputs = ${b.ratio.toFixed(2)}x (target < 3x); ` +
       `after the restart: ${b.resumed} ${JSON.stringify(b.resumedRounds)}`,
   );
+}
+
+function printLong(title: string, rows: LongScenario[]): void {
+  const first = rows[0];
+  if (!first) return;
+  console.log(title);
+  console.log('steps  µs/step  (x300)  store B/step  (x300)  read µs/step  (x300)  read heap B/step  (x300)');
+  const x = (v: number, w: number) => `${(v / w).toFixed(2).padStart(6)}x`;
+  for (const l of rows) {
+    console.log(
+      `${String(l.steps).padStart(5)}  ${l.usPerStep.toFixed(0).padStart(7)}  ${x(l.usPerStep, first.usPerStep)}` +
+        `  ${l.storeBytesPerStep.toFixed(0).padStart(12)}  ${x(l.storeBytesPerStep, first.storeBytesPerStep)}` +
+        `  ${l.readUsPerStep.toFixed(0).padStart(12)}  ${x(l.readUsPerStep, first.readUsPerStep)}` +
+        `  ${l.readHeapBytesPerStep.toFixed(0).padStart(16)}  ${x(l.readHeapBytesPerStep, first.readHeapBytesPerStep)}`,
+    );
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) printRunLengthReport(await runLengthBench());

@@ -6,7 +6,7 @@ import { cloneData, deepFreeze } from './frozen.js';
 import type { Journal } from './journal.js';
 import { commitsSince, pushCommit } from './journal.js';
 import type { KeyPath } from './key-path.js';
-import { getIn, parseKeyPath, setIn } from './key-path.js';
+import { getIn, parseKeyPath, peekIn, setIn } from './key-path.js';
 import type { ReducerFn, ReducerName, WriteOp } from './reducers.js';
 import { reduce } from './reducers.js';
 import { hasChecks, parseAt, resolveChain } from './schema-path.js';
@@ -155,7 +155,7 @@ function decide(
 
   const nodeSchema = schemas.schemas[path.length];
   const custom = Object.hasOwn(policy.custom, key) ? policy.custom[key] : undefined;
-  const step = reduce(op, getIn(board.state, path), data.value, nodeSchema, path, custom);
+  const step = reduce(op, peekIn(board.state, path), data.value, nodeSchema, path, custom);
   if (!step.ok) {
     if (step.reason === 'unknownKey') {
       return {

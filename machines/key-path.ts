@@ -3,6 +3,7 @@
  * an object's prototype are refused anywhere in a path, so a write can never pollute one.
  */
 
+import { copyOwn, dataOf, defineOwn, ownValue } from './long-list.js';
 import { safeText } from './untrusted.js';
 
 export type KeyPath = string | readonly (string | number)[];
@@ -95,6 +96,14 @@ export function getIn(root: unknown, path: readonly string[]): unknown {
   return current;
 }
 
+/** `getIn`, but a long list at the end of the path is its version, not built (long-list.ts). */
+export function peekIn(root: unknown, path: readonly string[]): unknown {
+  const parent = getIn(root, path.slice(0, -1));
+  const last = path[path.length - 1]!;
+  if (typeof parent !== 'object' || parent === null || !Object.hasOwn(parent, last)) return undefined;
+  return ownValue(parent, last);
+}
+
 export type SetInResult =
   | {
       ok: true;
@@ -136,6 +145,8 @@ export function setIn(root: unknown, path: readonly string[], value: unknown): S
         };
       }
     }
+    // The value at the end is replaced, not read (a long list there is not built for nothing).
+    if (depth === path.length - 1) break;
     current = Object.hasOwn(current, segment) ? (current as Record<string, unknown>)[segment] : undefined;
   }
   let next = value;
@@ -145,11 +156,13 @@ export function setIn(root: unknown, path: readonly string[], value: unknown): S
     let copy: unknown;
     if (Array.isArray(container)) {
       const array = container.slice();
-      array[Number(segment)] = next;
+      array[Number(segment)] = dataOf(next);
       copy = array;
     } else {
-      // A computed key defines an own property; it never invokes a setter.
-      copy = { ...container, [segment]: next };
+      // Defined, never assigned: no setter runs, and a long list stays a version (long-list.ts).
+      const record = copyOwn(container);
+      defineOwn(record, segment, next);
+      copy = record;
     }
     next = Object.freeze(copy);
   }

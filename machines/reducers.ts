@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { ValidationIssue } from './agent-result.js';
 import { cloneData, deepFreeze } from './frozen.js';
 import { isPlainObject } from './key-path.js';
-import { withItem } from './lists.js';
+import { appendItem, LongList } from './long-list.js';
 import { childSchema, hasChecks, parseAt } from './schema-path.js';
 import { describeError } from './untrusted.js';
 
@@ -26,7 +26,7 @@ export type WriteOp = 'set' | ReducerName | 'custom';
 export type Step =
   | {
       ok: true;
-      /** The new value at the key, deeply frozen. */
+      /** The new value at the key, deeply frozen (or a long list's version: set it with `setIn`). */
       next: unknown;
       /** Only part of the value was validated (an item, some entries): parse the whole key's value too. */
       validateNode: boolean;
@@ -58,15 +58,18 @@ function parsed(
 /**
  * Combine the current value at `path` with a written value (already a fresh clone of JSON data).
  * `schema` is the key's schema, or undefined when an ancestor decides (the caller validates there).
+ * `current` may be a long list's version (long-list.ts): `append` extends it without reading it, and
+ * `next` is then a version too, for the caller to set as one.
  */
 export function reduce(
   op: WriteOp,
-  current: unknown,
+  held: unknown,
   incoming: unknown,
   schema: z.ZodType | undefined,
   path: readonly string[],
   custom?: ReducerFn,
 ): Step {
+  const current = op !== 'append' && held instanceof LongList ? held.items() : held;
   switch (op) {
     case 'set':
     case 'lastWriteWins':
@@ -80,9 +83,9 @@ export function reduce(
       return parsed(schema, next, path);
     }
     case 'append': {
-      if (current !== undefined && !Array.isArray(current))
+      if (current !== undefined && !Array.isArray(current) && !(current instanceof LongList))
         return invalid(path, 'append needs a list to add to');
-      const list = (current ?? []) as readonly unknown[];
+      const list = (current ?? []) as readonly unknown[] | LongList;
       const index = String(list.length);
       const child = schema ? childSchema(schema, index) : undefined;
       if (child && child.kind !== 'schema' && child.kind !== 'opaque')
@@ -90,8 +93,7 @@ export function reduce(
       const item = parsed(child?.kind === 'schema' ? child.schema : undefined, incoming, [...path, index]);
       if (!item.ok) return item;
       const partial = schema !== undefined && (child?.kind === 'opaque' || hasChecks(schema));
-      const next = Object.freeze(withItem(list, item.next));
-      return { ok: true, next, validateNode: partial };
+      return { ok: true, next: appendItem(list, item.next), validateNode: partial };
     }
     case 'merge': {
       if (current !== undefined && !isPlainObject(current))

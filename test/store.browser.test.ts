@@ -33,7 +33,7 @@ describe('browserStore on IndexedDB', () => {
     const data = fake.data('app');
     expect([...data.keys()].sort()).toEqual(['b/a→b', 'i/run-1', 'r/run-1/0000000001', 'r/run-1/0000000002']);
     expect(data.get('r/run-1/0000000002')).toMatch(
-      /^\{"v":2,"sum":"[0-9a-f]{8}","rec":\{"t":"commit","n":2,/,
+      /^\{"v":3,"sum":"[0-9a-f]{8}","rec":\{"t":"commit","n":2,/,
     );
   });
 

@@ -210,6 +210,45 @@ describe('reading a run as a stream of records, with a cap', () => {
     expect(again.entries).toEqual([entry(1), entry(2), entry(3)]);
     expect(again.snapshot?.value).toEqual({ step: 2 });
   });
+
+  it('loads a run written in format 2, where a string may start with \\u0004, and goes on in format 3', async () => {
+    const dir = tempDir();
+    const v2 = (rec: object) => {
+      const body = JSON.stringify(rec);
+      return `{"v":2,"sum":"${fnv1a32(body).toString(16).padStart(8, '0')}","rec":${body}}`;
+    };
+    const state = { note: '\u0004 not a reference in format 2' };
+    const lines = [
+      v2({ t: 'meta', n: 1, runId: 'old', workflowId: 'report', input: { topic: 't' }, startedAt: 1000 }),
+      v2({ t: 'commit', n: 2, runId: 'old', at: 1001, snapshot: { step: 1, context: { state } } }),
+      v2({ t: 'commit', n: 3, runId: 'old', at: 1002, sd: [[['step'], 2]], entries: [entry(1, 'a', state)] }),
+    ];
+    const store = fileStore({ dir, fsync: false });
+    await store.create(newRun('probe'));
+    writeFileSync(join(dir, 'runs', 'old.jsonl'), `${lines.join('\n')}\n`);
+    const run = await store.load('old');
+    expect(run.snapshot?.value).toEqual({ step: 2, context: { state } });
+    expect(run.entries[0]!.state).toEqual(state);
+    // Format 3: the shared state is written once, where the snapshot has it.
+    const next = Object.freeze({ note: 'next', list: Object.freeze(['x'.repeat(100)]) });
+    await store.commit('old', {
+      at: 1003,
+      entries: [entry(2, 'b', { input: { state: next } })],
+      snapshot: { step: 3, context: { state: next } },
+    });
+    const last = readFileSync(join(dir, 'runs', 'old.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .at(-1)!;
+    expect(last.startsWith('{"v":3,')).toBe(true);
+    expect(last.split('x'.repeat(100))).toHaveLength(2);
+    const again = await fileStore({ dir, fsync: false }).load('old');
+    expect(again.snapshot?.value).toEqual({ step: 3, context: { state: next } });
+    expect(again.entries[1]!.state).toEqual({ input: { state: next } });
+    // One object, as in the run that wrote it.
+    const read = again.snapshot?.value as { context: { state: unknown } };
+    expect((again.entries[1]!.state as { input: { state: unknown } }).input.state).toBe(read.context.state);
+  });
 });
 
 describe('a run whose record is over the store cap', () => {

@@ -63,7 +63,7 @@ describe('fileStore: layout and durability', () => {
     const lines = readLines(file);
     expect(lines).toHaveLength(4);
     for (const line of lines)
-      expect(line).toMatch(/^\{"v":2,"sum":"[0-9a-f]{8}","rec":\{"t":"(meta|commit)"/);
+      expect(line).toMatch(/^\{"v":3,"sum":"[0-9a-f]{8}","rec":\{"t":"(meta|commit)"/);
     expect(lines.map((l) => [recordOf(l).t, recordOf(l).n])).toEqual([
       ['meta', 1],
       ['commit', 2],
@@ -248,10 +248,10 @@ describe('fileStore: damaged data gives a clear error naming the run and the lin
   });
 
   it('a record of another format version', async () => {
-    const { error } = await damage((lines) => lines.with(1, lines[1]!.replace('{"v":2,', '{"v":3,')));
+    const { error } = await damage((lines) => lines.with(1, lines[1]!.replace('{"v":3,', '{"v":4,')));
     expect(error).toMatchObject({ code: 'wrongVersion', runId: 'run-1', line: 2 });
     expect(error.message).toMatch(
-      /record of another format version at .* line 2: written in store format version 3; this agentcharts reads versions 1 and 2 \(the stored format changed/,
+      /record of another format version at .* line 2: written in store format version 4; this agentcharts reads versions 1, 2 and 3 \(the stored format changed/,
     );
   });
 

@@ -14,6 +14,7 @@
  */
 
 import { extendsList } from '../../machines/lists.js';
+import { defineOwn, ownValue } from '../../machines/long-list.js';
 
 /** Lists shorter than this are stored as they are: a patch would not be smaller. */
 const MIN_SHARED = 16;
@@ -69,28 +70,24 @@ function compactValue(next: unknown, prev: unknown, stored: unknown, depth: numb
   const holder = stored === prev ? null : (stored as Record<string, unknown>);
   let copy: Record<string, unknown> | null = null;
   const keys = Object.keys(next);
+  // A long list (an `append` key, long-list.ts) is read as its version: it costs O(1) as it is.
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i]!;
-    const value = (next as Record<string, unknown>)[key];
+    const value = ownValue(next, key);
     const child = Object.hasOwn(before, key)
-      ? compactValue(value, before[key], holder ? holder[key] : before[key], depth + 1)
+      ? compactValue(value, ownValue(before, key), ownValue(holder ?? before, key), depth + 1)
       : value;
-    if (copy) define(copy, key, child);
+    if (copy) defineOwn(copy, key, child);
     else if (child !== value) {
       // The keys before this one are their own compact form.
       copy = {};
-      for (let j = 0; j < i; j++) define(copy, keys[j]!, (next as Record<string, unknown>)[keys[j]!]);
-      define(copy, key, child);
+      for (let j = 0; j < i; j++) defineOwn(copy, keys[j]!, ownValue(next, keys[j]!));
+      defineOwn(copy, key, child);
     }
   }
   if (!copy) return next;
   holdsPatch.add(copy);
   return Object.freeze(copy);
-}
-
-function define(record: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === '__proto__') Object.defineProperty(record, key, { value, enumerable: true });
-  else record[key] = value;
 }
 
 function compactList(next: readonly unknown[], prev: readonly unknown[], stored: unknown): unknown {
@@ -121,8 +118,7 @@ export function expand(stored: unknown): unknown {
   if (stored instanceof ListPatch) return expandList(stored);
   if (typeof stored !== 'object' || stored === null || !holdsPatch.has(stored)) return stored;
   const record: Record<string, unknown> = {};
-  for (const key of Object.keys(stored))
-    define(record, key, expand((stored as Record<string, unknown>)[key]));
+  for (const key of Object.keys(stored)) defineOwn(record, key, expand(ownValue(stored, key)));
   return Object.freeze(record);
 }
 

@@ -1,24 +1,38 @@
 /**
- * How a run's records say what changed rather than copy what did not (store format 2):
+ * How a run's records say what changed rather than copy what did not (store formats 2 and 3):
  *
  * - A log entry stores its actor's state as a patch (`d`) on the previous entry of the same actor;
  *   the workflow snapshot as a patch (`sd`) on the previous stored snapshot. The first of each is
  *   stored whole, and so is anything written when the base is not known.
  * - A long string (an agent's output) is stored once per run: its first occurrence is
  *   `"\u0001<id>:<text>"`, later ones `"\u0002<id>"`; a string that starts with \u0001–\u0003 by
- *   itself is escaped with a \u0003 in front.
+ *   itself is escaped with a \u0003 in front (from format 3, \u0001–\u0004).
+ * - The run's shared state is written once per record; elsewhere it is `"\u0004"` (format 3,
+ *   shared-ref.ts).
  *
  * Bases advance only with what is durably written: a refused record rolls its changes back, and a
  * failed write makes the store read the run again before its next write.
  */
 
 import { extendsList, withItem } from '../../machines/lists.js';
+import {
+  appendItems,
+  copyOwn,
+  dataOf,
+  defineOwn,
+  itemsAfter,
+  LongList,
+  ownValue,
+  ownValues,
+} from '../../machines/long-list.js';
+import { SHARED, SHARED_REF } from './shared-ref.js';
 
 /** Strings at least this long are stored once per run. */
 const INTERN_MIN = 256;
 const DEFINE = 1;
 const REFER = 2;
 const ESCAPE = 3;
+const SHARED_CODE = 4;
 
 /**
  * A patch operation, applied in order:
@@ -26,10 +40,11 @@ const ESCAPE = 3;
  *   `[path, value]`          set
  *   `[path, rest, key]`      wrap: `{ ...rest, [key]: <the value at path> }` (a persistent list's push)
  *   `[path, items, shift]`   slide: `[...<the list at path>.slice(shift), ...items]` (append, window)
+ *   `[path, items, 0, 1]`    the same, to a long list that the reader keeps shared (long-list.ts)
  */
 export type PatchOp =
   | readonly [path: readonly (string | number)[], value?: unknown]
-  | readonly [path: readonly (string | number)[], value: unknown, how: string | number];
+  | readonly [path: readonly (string | number)[], value: unknown, how: string | number, long?: 1];
 
 /** What the next record of a run is encoded against (writer) or decoded with (reader). */
 export interface Bases {
@@ -69,21 +84,29 @@ export function makePatch(a: unknown, b: unknown): PatchOp[] {
   return out;
 }
 
-function diff(a: unknown, b: unknown, path: Path, out: PatchOp[]): void {
-  if (a === b || (typeof a === 'number' && typeof b === 'number' && Number.isNaN(a) && Number.isNaN(b)))
+function diff(x: unknown, y: unknown, path: Path, out: PatchOp[]): void {
+  if (x === y || (typeof x === 'number' && typeof y === 'number' && Number.isNaN(x) && Number.isNaN(y)))
     return;
-  if (!isContainer(a) || !isContainer(b) || Array.isArray(a) !== Array.isArray(b)) {
-    out.push(b === undefined ? [path.slice()] : [path.slice(), b]);
-    return;
-  }
-  if (Array.isArray(a)) {
-    diffLists(a, b as unknown as unknown[], path, out);
+  if (x instanceof LongList || y instanceof LongList) {
+    diffLong(x, y, path, out);
     return;
   }
+  if (!isContainer(x) || !isContainer(y) || Array.isArray(x) !== Array.isArray(y)) {
+    out.push(y === undefined ? [path.slice()] : [path.slice(), y]);
+    return;
+  }
+  if (Array.isArray(x)) {
+    diffLists(x, y as unknown as unknown[], path, out);
+    return;
+  }
+  // Long lists (an `append` key) as their versions, so that an append is one slide, unread.
+  const a = ownValues(x);
+  const b = ownValues(y);
   for (const key of Object.keys(b)) {
-    if (b[key] === a) {
+    if (b[key] === x) {
       // b is a new node in front of a: say so instead of walking a's chain position by position.
       const { [key]: _, ...rest } = b;
+      for (const k of Object.keys(rest)) rest[k] = dataOf(rest[k]);
       out.push([path.slice(), rest, key]);
       return;
     }
@@ -96,7 +119,7 @@ function diff(a: unknown, b: unknown, path: Path, out: PatchOp[]): void {
       isContainer(b[key]) &&
       (path.length >= MAX_WALK || moved(a, key, b[key]))
     ) {
-      out.push([[...path, key], b[key]]);
+      out.push([[...path, key], dataOf(b[key])]);
     } else {
       path.push(key);
       diff(a[key], b[key], path, out);
@@ -104,8 +127,20 @@ function diff(a: unknown, b: unknown, path: Path, out: PatchOp[]): void {
     }
   }
   for (const key of Object.keys(b)) {
-    if (!Object.hasOwn(a, key) && b[key] !== undefined) out.push([[...path, key], b[key]]);
+    if (!Object.hasOwn(a, key) && b[key] !== undefined) out.push([[...path, key], dataOf(b[key])]);
   }
+}
+
+/** A long list's versions: what was appended, as one slide; anything else compared as lists. */
+function diffLong(a: unknown, b: unknown, path: Path, out: PatchOp[]): void {
+  if (b instanceof LongList && (a instanceof LongList || Array.isArray(a))) {
+    const added = itemsAfter(b, a);
+    if (added) {
+      if (added.length > 0) out.push([path.slice(), added.map((v) => (v === undefined ? null : v)), 0, 1]);
+      return;
+    }
+  }
+  diff(dataOf(a), dataOf(b), path, out);
 }
 
 /**
@@ -150,19 +185,30 @@ function diffLists(a: readonly unknown[], b: readonly unknown[], path: Path, out
   for (let i = a.length - 1; i >= b.length; i--) out.push([[...path, i]]);
 }
 
-/** `base` with the patch applied; the result is frozen and shares every untouched part with `base`. */
-export function applyPatch(base: unknown, ops: readonly PatchOp[]): unknown {
+/**
+ * `base` with the patch applied; the result is frozen and shares every untouched part with `base`.
+ * `fill` makes each op's value from the one stored and the root so far (shared-ref.ts).
+ */
+export function applyPatch(
+  base: unknown,
+  ops: readonly PatchOp[],
+  fill?: (value: unknown, root: unknown) => unknown,
+): unknown {
   let root = base;
   const fresh = new Set<object>();
   const own = (node: unknown): Record<string | number, unknown> => {
     if (typeof node !== 'object' || node === null)
       throw new TypeError('the patch goes through a non-container');
     if (fresh.has(node)) return node as Record<string | number, unknown>;
-    const copy = Array.isArray(node) ? node.slice() : { ...(node as object) };
+    const copy = Array.isArray(node) ? node.slice() : copyOwn(node);
     fresh.add(copy);
     return copy as Record<string | number, unknown>;
   };
-  const made = (value: unknown, old: unknown, how: string | number): unknown => {
+  const made = (value: unknown, held: unknown, how: string | number, long: boolean): unknown => {
+    // Appended to a long list: shared with the versions before, as the live list was.
+    if (long && how === 0 && Array.isArray(value) && (held instanceof LongList || Array.isArray(held)))
+      return appendItems(held, value);
+    const old = dataOf(held);
     if (typeof how === 'string') {
       if (!isContainer(value) || Array.isArray(value)) throw new TypeError('a wrap needs an object');
       const node: Record<string, unknown> = { ...value };
@@ -176,7 +222,7 @@ export function applyPatch(base: unknown, ops: readonly PatchOp[]): unknown {
       throw new TypeError('a slide needs a list');
     }
     let list: unknown[];
-    // One item added, the common case: made as the live list was, so it is known to extend `old`.
+    // One item added: made as the live list was, so it is known to extend `old`.
     if (how === 0 && value.length === 1) list = withItem(old, value[0]);
     else {
       list = old.slice(how);
@@ -189,8 +235,10 @@ export function applyPatch(base: unknown, ops: readonly PatchOp[]): unknown {
     if (!Array.isArray(op) || !Array.isArray(op[0])) throw new TypeError('a patch operation is malformed');
     const path = op[0] as Path;
     const how = op.length > 2 ? (op[2] as string | number) : undefined;
+    const long = op.length > 3 && op[3] === 1;
+    const stored = fill && op.length > 1 ? fill(op[1], root) : op[1];
     if (path.length === 0) {
-      root = how === undefined ? op[1] : made(op[1], root, how);
+      root = how === undefined ? stored : made(stored, root, how, long);
       continue;
     }
     root = own(root);
@@ -216,20 +264,28 @@ export function applyPatch(base: unknown, ops: readonly PatchOp[]): unknown {
     }
     if (how !== undefined && !Object.hasOwn(parent, key))
       throw new TypeError('the patch changes a missing key');
-    const value = how === undefined ? op[1] : made(op[1], parent[key], how);
-    if (key === '__proto__') {
-      Object.defineProperty(parent, key, { value, enumerable: true, writable: true, configurable: true });
-    } else parent[key] = value;
+    // A long list is extended as its version (an append replayed at O(1)) and set as one.
+    const value = how === undefined ? stored : made(stored, ownValue(parent, String(key)), how, long);
+    if (Array.isArray(parent)) parent[key as number] = dataOf(value);
+    else defineOwn(parent, String(key), value);
   }
   for (const node of fresh) Object.freeze(node);
   return root;
 }
 
-/** A JSON.stringify replacer that interns long strings into `bases`; `added` collects new ids. */
-export function internStrings(bases: Bases, added: number[]) {
+/**
+ * A JSON.stringify replacer that interns long strings into `bases` (`added` collects new ids), and
+ * writes a reference where `shared` says the run's shared state is (shared-ref.ts).
+ */
+export function internStrings(
+  bases: Bases,
+  added: number[],
+  shared?: (holder: unknown, key: string, value: unknown) => boolean,
+) {
   if (!bases.ids) bases.ids = new Map(bases.strings.map((s, i) => [s, i]));
   const ids = bases.ids;
-  return (_key: string, value: unknown): unknown => {
+  return function (this: unknown, key: string, value: unknown): unknown {
+    if (shared && typeof value === 'object' && value !== null && shared(this, key, value)) return SHARED;
     if (typeof value !== 'string' || value.length === 0) return value;
     if (value.length >= INTERN_MIN) {
       const known = ids.get(value);
@@ -241,7 +297,7 @@ export function internStrings(bases: Bases, added: number[]) {
       return `\u0001${id}:${value}`;
     }
     const first = value.charCodeAt(0);
-    return first >= DEFINE && first <= ESCAPE ? `\u0003${value}` : value;
+    return first >= DEFINE && first <= SHARED_CODE ? `\u0003${value}` : value;
   };
 }
 
@@ -255,8 +311,11 @@ export function forgetStrings(bases: Bases, added: readonly number[]): void {
   }
 }
 
-/** A JSON.parse reviver that resolves interned strings; throws on a reference it cannot resolve. */
-export function resolveStrings(bases: Bases) {
+/**
+ * A JSON.parse reviver that resolves interned strings; throws on a reference it cannot resolve. From
+ * format 3, "\u0004" is a reference to the shared state (`SHARED_REF`; `found.shared` is set).
+ */
+export function resolveStrings(bases: Bases, format = 2, found: { shared: boolean } = { shared: false }) {
   return (_key: string, value: unknown): unknown => {
     if (typeof value !== 'string' || value.length === 0) return value;
     const first = value.charCodeAt(0);
@@ -275,6 +334,11 @@ export function resolveStrings(bases: Bases) {
       const text = bases.strings[Number(value.slice(1))];
       if (text === undefined) throw new TypeError('a string reference has no definition');
       return text;
+    }
+    if (first === SHARED_CODE && format >= 3) {
+      if (value.length > 1) throw new TypeError('a shared-state reference is malformed');
+      found.shared = true;
+      return SHARED_REF;
     }
     return value;
   };

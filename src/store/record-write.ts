@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import type { LogEntry } from '../log/state-log.js';
 import type { Bases } from './codec.js';
-import { captureJson, forgetStrings, internStrings, makePatch } from './codec.js';
+import { captureJson, forgetStrings, internStrings, makePatch, type PatchOp } from './codec.js';
 import { prefix, StoreError } from './errors.js';
 import { frame } from './records.js';
+import { sharedWriter, stateFirst } from './shared-ref.js';
 import type { NewRun } from './store.js';
 
 /**
@@ -114,10 +115,12 @@ export function encodeOp(
     }
     if (op.snapshot !== undefined) {
       if (bases.snapshot === undefined) record.snapshot = op.snapshot;
-      else record.sd = makePatch(bases.snapshot, op.snapshot);
+      else record.sd = stateFirst(makePatch(bases.snapshot, op.snapshot));
       bases.snapshot = op.snapshot;
     }
-    return { line: frame(JSON.stringify(record, internStrings(bases, added))), undo };
+    // The shared state once: where the snapshot the reader holds after this record has it.
+    const shared = sharedWriter(bases.snapshot, record.sd as PatchOp[] | undefined);
+    return { line: frame(JSON.stringify(record, internStrings(bases, added, shared))), undo };
   } catch (error) {
     undo();
     throw error;

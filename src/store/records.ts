@@ -4,6 +4,7 @@ import type { Bases, PatchOp } from './codec.js';
 import { applyPatch, emptyBases, resolveStrings } from './codec.js';
 import { prefix, StoreError } from './errors.js';
 import { KeptEntries } from './kept-entries.js';
+import { fillShared, holdsRefs, markRefs, resolveShared, withOwnState } from './shared-ref.js';
 import type { ActiveStatus, RunMeta, StoredRun, StoredSnapshot, TerminalStatus } from './store.js';
 import { isActiveStatus, isTerminalStatus, STORE_FORMAT } from './store.js';
 
@@ -23,7 +24,7 @@ import { isActiveStatus, isTerminalStatus, STORE_FORMAT } from './store.js';
  */
 
 /** Format versions this agentcharts reads. */
-const READABLE_FORMATS: readonly number[] = [1, STORE_FORMAT];
+const READABLE_FORMATS: readonly number[] = [1, 2, STORE_FORMAT];
 
 export type RunRecord =
   | { t: 'meta'; n: 1; runId: string; workflowId: string; input: unknown; startedAt: number }
@@ -110,8 +111,10 @@ export function decodeRecord(line: string, bases?: Bases): Decoded {
     };
   }
   let record: unknown;
+  const found = { shared: false };
   try {
-    record = version >= 2 && bases ? JSON.parse(body, resolveStrings(bases)) : JSON.parse(body);
+    record =
+      version >= 2 && bases ? JSON.parse(body, resolveStrings(bases, version, found)) : JSON.parse(body);
   } catch (error) {
     const why =
       error instanceof SyntaxError ? 'the record body is not JSON' : String((error as Error).message);
@@ -120,14 +123,16 @@ export function decodeRecord(line: string, bases?: Bases): Decoded {
   if (typeof record !== 'object' || record === null || Array.isArray(record)) {
     return { ok: false, code: 'corrupt', reason: 'the record body is not an object' };
   }
-  return { ok: true, record: deepFreeze(record as Record<string, unknown>) };
+  const frozen = deepFreeze(record as Record<string, unknown>);
+  if (found.shared) markRefs(frozen);
+  return { ok: true, record: frozen };
 }
 
 const wrongVersion = (v: number): Decoded => ({
   ok: false,
   code: 'wrongVersion',
   reason:
-    `written in store format version ${v}; this agentcharts reads versions ${READABLE_FORMATS.join(' and ')} ` +
+    `written in store format version ${v}; this agentcharts reads versions ${READABLE_FORMATS.slice(0, -1).join(', ')} and ${READABLE_FORMATS.at(-1)} ` +
     '(the stored format changed: read it with the agentcharts that wrote it)',
 });
 
@@ -259,17 +264,20 @@ function materialise(state: RunState, stored: LogEntry & { d?: readonly PatchOp[
 }
 
 /** Apply a checked record. Throws a TypeError when a change cannot be applied (a corrupt record). */
-export function applyRecord(state: RunState, record: Record<string, unknown>): void {
+export function applyRecord(state: RunState, held: Record<string, unknown>): void {
+  // References to the shared state are to the snapshot's (shared-ref.ts): the snapshot first.
+  const refs = holdsRefs(held);
+  let snapshot: unknown;
+  if (held.sd !== undefined) {
+    if (state.bases.snapshot === undefined || !Array.isArray(held.sd)) {
+      throw new TypeError('a snapshot change with no earlier snapshot');
+    }
+    snapshot = applyPatch(state.bases.snapshot, held.sd as PatchOp[], refs ? fillShared : undefined);
+  } else snapshot = refs && held.snapshot !== undefined ? withOwnState(held.snapshot) : held.snapshot;
+  const record = refs ? resolveShared(held, snapshot ?? state.bases.snapshot) : held;
   const entries = record.entries as LogEntry[] | undefined;
   // Whole first: a record that cannot be applied leaves the state as it was.
   const whole = entries?.map((e) => materialise(state, e));
-  let snapshot: unknown;
-  if (record.sd !== undefined) {
-    if (state.bases.snapshot === undefined || !Array.isArray(record.sd)) {
-      throw new TypeError('a snapshot change with no earlier snapshot');
-    }
-    snapshot = applyPatch(state.bases.snapshot, record.sd as PatchOp[]);
-  } else snapshot = record.snapshot;
   state.n = record.n as number;
   if (whole && whole.length > 0) {
     state.lastSeq = whole[whole.length - 1]!.seq;

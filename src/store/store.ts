@@ -16,7 +16,7 @@ import { StoreError } from './errors.js';
  */
 
 /** Bumped when the stored format changes; a store refuses records of another version. */
-export const STORE_FORMAT = 2;
+export const STORE_FORMAT = 3;
 
 export type ActiveStatus = 'running' | 'awaitingReview';
 export type TerminalStatus = 'completed' | 'fallback' | 'failed' | 'cancelled';
