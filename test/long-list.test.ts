@@ -282,8 +282,7 @@ describe('append: a run with a long list resumes after a restart', () => {
             writes: 'notes',
             next: [
               {
-                if: ({ state }: { state: unknown }) =>
-                  (state as { notes: unknown[] }).notes.length >= STEPS,
+                if: ({ state }: { state: unknown }) => (state as { notes: unknown[] }).notes.length >= STEPS,
                 goto: 'end',
               },
               { goto: 'writer' },
