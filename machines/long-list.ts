@@ -42,11 +42,8 @@ export class LongList {
 
   /** The getter that stands for this version on the objects that hold it (one per version). */
   getter(): () => readonly unknown[] {
-    if (this.#getter) return this.#getter;
-    const getter = () => this.items();
-    versionOf.set(getter, this);
-    this.#getter = getter;
-    return getter;
+    this.#getter ??= () => this.items();
+    return this.#getter;
   }
 
   /** Should a version ever be serialised as a value, it is its items. */
@@ -55,10 +52,32 @@ export class LongList {
   }
 }
 
-/** The version each of our getters stands for. */
-const versionOf = new WeakMap<() => unknown, LongList>();
-/** Objects that hold at least one long list as a getter: only these need a look at descriptors. */
-const holders = new WeakSet<object>();
+/** A long list an object holds at `key`, and the next one it holds (objects hold one or few). */
+interface Held {
+  readonly key: string;
+  readonly list: LongList;
+  readonly next: Held | undefined;
+}
+
+/**
+ * The long lists each object holds as getters. Each version's getter closes over it, so a copy made
+ * from the object's descriptors (`Object.getOwnPropertyDescriptors`, a proxy that reads through
+ * them) still reads the list.
+ */
+const held = new WeakMap<object, Held>();
+
+function listAt(object: object, key: string): LongList | undefined {
+  for (let h = held.get(object); h !== undefined; h = h.next) if (h.key === key) return h.list;
+  return undefined;
+}
+
+/** `h` without `key`. */
+function without(h: Held | undefined, key: string): Held | undefined {
+  if (h === undefined) return undefined;
+  if (h.key === key) return h.next;
+  const next = without(h.next, key);
+  return next === h.next ? h : { key: h.key, list: h.list, next };
+}
 
 /** `list` with `item` at the end: a plain frozen array while short, a shared version from `LONG` on. */
 export function appendItem(
@@ -71,13 +90,8 @@ export function appendItem(
     spine.push(item);
     return new LongList(spine, list.length + 1);
   }
-  const n = list.length;
-  if (n + 1 < LONG) {
-    const next = new Array<unknown>(n + 1);
-    for (let i = 0; i < n; i++) next[i] = list[i];
-    next[n] = item;
-    return Object.freeze(next);
-  }
+  // Short: a copy, known to extend the list (lists.ts) as every list made by `withItem` is.
+  if (list.length + 1 < LONG) return Object.freeze(withItem(list, item));
   const spine = list.slice();
   spine.push(item);
   return new LongList(spine, spine.length);
@@ -123,17 +137,9 @@ export function itemsAfter(next: LongList, prev: LongList | readonly unknown[]):
 /** A long list's items, or the value itself. */
 export const dataOf = (value: unknown): unknown => (value instanceof LongList ? value.items() : value);
 
-/** Whether `object` holds a long list as a getter. */
-export const holdsLong = (object: object): boolean => holders.has(object);
-
 /** The value at `key`, with a long list as its version (not built). Own properties only. */
 export function ownValue(object: object, key: string): unknown {
-  if (holders.has(object)) {
-    const get = Object.getOwnPropertyDescriptor(object, key)?.get;
-    const version = get ? versionOf.get(get) : undefined;
-    if (version) return version;
-  }
-  return (object as Record<string, unknown>)[key];
+  return listAt(object, key) ?? (object as Record<string, unknown>)[key];
 }
 
 /**
@@ -141,17 +147,23 @@ export function ownValue(object: object, key: string): unknown {
  * key named `__proto__` is defined, so it stays data).
  */
 export function defineOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  const lists = held.get(target);
   if (value instanceof LongList) {
     Object.defineProperty(target, key, { get: value.getter(), enumerable: true, configurable: true });
-    holders.add(target);
-  } else if (key === '__proto__' || holders.has(target)) {
+    held.set(target, { key, list: value, next: without(lists, key) });
+  } else if (key === '__proto__' || lists) {
     Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+    if (lists) {
+      const rest = without(lists, key);
+      if (rest) held.set(target, rest);
+      else held.delete(target);
+    }
   } else target[key] = value;
 }
 
 /** A shallow copy of a plain object that keeps its long lists as they are (not built). */
 export function copyOwn(object: object): Record<string, unknown> {
-  if (!holders.has(object)) return { ...object };
+  if (!held.has(object)) return { ...object };
   const copy: Record<string, unknown> = {};
   for (const key of Object.keys(object)) defineOwn(copy, key, ownValue(object, key));
   return copy;
@@ -159,7 +171,7 @@ export function copyOwn(object: object): Record<string, unknown> {
 
 /** A view of a plain object's own values, long lists as their versions: for walks that compare. */
 export const ownValues = (object: object): Record<string, unknown> =>
-  holders.has(object) ? copyOwnAsData(object) : (object as Record<string, unknown>);
+  held.has(object) ? copyOwnAsData(object) : (object as Record<string, unknown>);
 
 function copyOwnAsData(object: object): Record<string, unknown> {
   const view: Record<string, unknown> = {};

@@ -77,6 +77,11 @@ describe('append: a long list is shared between versions, read as a plain frozen
     expect(structuredClone(state)).toEqual({ a: expected });
     expect({ ...state }.a).toEqual(expected);
     expect(state).toEqual({ a: expected });
+    // Read through an object that inherits from it, a copy of its descriptors, a foreign receiver.
+    expect((Object.create(state) as typeof state).a).toBe(state.a);
+    const copied = Object.defineProperties({}, Object.getOwnPropertyDescriptors(state)) as typeof state;
+    expect(copied.a).toBe(state.a);
+    expect(Reflect.get(state, 'a', new Proxy({}, {}))).toBe(state.a);
   });
 
   it('leaves every earlier version as it was: appends to an older version start a list of their own', () => {
