@@ -249,6 +249,27 @@ describe('reading a run as a stream of records, with a cap', () => {
     const read = again.snapshot?.value as { context: { state: unknown } };
     expect((again.entries[1]!.state as { input: { state: unknown } }).input.state).toBe(read.context.state);
   });
+
+  it('refuses a format-3 record whose reference has no shared state, or is malformed, as corrupt', async () => {
+    const v3 = (rec: object) => {
+      const body = JSON.stringify(rec);
+      return `{"v":3,"sum":"${fnv1a32(body).toString(16).padStart(8, '0')}","rec":${body}}`;
+    };
+    const meta = v3({ t: 'meta', n: 1, runId: 'bad', workflowId: 'w', input: {}, startedAt: 1000 });
+    for (const [state, why] of [
+      ['\u0004', /corrupt record .* line 2: a reference to the shared state, with no shared state/],
+      ['\u0004x', /corrupt record .* line 2: a shared-state reference is malformed/],
+    ] as const) {
+      const dir = tempDir();
+      const store = fileStore({ dir, fsync: false });
+      await store.create(newRun('probe'));
+      const commit = v3({ t: 'commit', n: 2, runId: 'bad', at: 1001, entries: [entry(1, 'a', { state })] });
+      writeFileSync(join(dir, 'runs', 'bad.jsonl'), `${meta}\n${commit}\n`);
+      const error = await storeError(store.load('bad'));
+      expect(error).toMatchObject({ code: 'corrupt', runId: 'bad', line: 2 });
+      expect(error.message).toMatch(why);
+    }
+  });
 });
 
 describe('a run whose record is over the store cap', () => {
