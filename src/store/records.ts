@@ -19,8 +19,9 @@ import { isActiveStatus, isTerminalStatus, STORE_FORMAT } from './store.js';
  * The number and the run id inside each record catch dropped, reordered or misplaced records.
  *
  * Format 2 stores what changed (codec.ts): entries as patches on their actor's previous state (`d`),
- * the snapshot as a patch on the previous one (`sd`), long strings once per run. Format 1 records
- * (every entry and snapshot whole) are still read.
+ * the snapshot as a patch on the previous one (`sd`), long strings once per run. Format 3 adds the
+ * shared state once per record (shared-ref.ts) and long lists kept shared when read back. Records
+ * of formats 1 (every entry and snapshot whole) and 2 are still read.
  */
 
 /** Format versions this agentcharts reads. */
