@@ -8,6 +8,7 @@ import { peekIn } from '../machines/key-path.js';
 import { LONG, LongList } from '../machines/long-list.js';
 import { defineAgent } from '../src/agent.js';
 import { createBlackboard } from '../src/blackboard.js';
+import { diffValues } from '../src/log/diff.js';
 import { createRuntime } from '../src/runtime.js';
 import { applyPatch, makePatch } from '../src/store/codec.js';
 import { memoryBackend } from '../src/store/memory.js';
@@ -326,5 +327,29 @@ describe('append: a run with a long list resumes after a restart', () => {
     expect(peekIn(state, ['notes'])).toBeInstanceOf(LongList);
     expect(state.notes.map((n) => n.round)).toEqual(Array.from({ length: STEPS }, (_, i) => i + 1));
     await after.stop();
+  });
+});
+
+describe('append: the log diff of a long list', () => {
+  it('lists the appended items without building either version, and matches a diff of plain arrays', () => {
+    const v1 = appendMany(empty(), 'a', 100);
+    const v2 = appendMany(write(v1, 'n', 2), 'a', 3, 100);
+    const built = builds();
+    const changes = diffValues(v1.state, v2.state);
+    expect(built).not.toHaveBeenCalled();
+    expect(changes).toEqual(
+      diffValues(JSON.parse(JSON.stringify(v1.state)), JSON.parse(JSON.stringify(v2.state))),
+    );
+    expect(changes).toEqual([
+      { op: 'add', path: ['a', 100], to: { i: 100 } },
+      { op: 'add', path: ['a', 101], to: { i: 101 } },
+      { op: 'add', path: ['a', 102], to: { i: 102 } },
+      { op: 'add', path: ['n'], to: 2 },
+    ]);
+    // A list replaced by something else: the values in the change are plain data.
+    const [change] = diffValues(v2.state, { a: 'gone', n: 2 });
+    expect(change).toMatchObject({ op: 'replace', path: ['a'], to: 'gone' });
+    expect(Array.isArray((change as { from: unknown }).from)).toBe(true);
+    expect((change as { from: unknown[] }).from).toHaveLength(103);
   });
 });

@@ -1,3 +1,5 @@
+import { dataOf, itemsAfter, LongList, ownValues } from '../../machines/long-list.js';
+
 export type DiffPath = readonly (string | number)[];
 
 export type Change =
@@ -17,11 +19,26 @@ export function diffValues(a: unknown, b: unknown): Change[] {
   return changes;
 }
 
-function walk(a: unknown, b: unknown, path: (string | number)[], out: Change[]): void {
-  if (a === b || (Number.isNaN(a) && Number.isNaN(b))) return;
+function walk(x: unknown, y: unknown, path: (string | number)[], out: Change[]): void {
+  if (x === y || (Number.isNaN(x) && Number.isNaN(y))) return;
+  if (x instanceof LongList || y instanceof LongList) {
+    // Two versions of a long list (an `append` key): what was appended, without building either.
+    const added =
+      y instanceof LongList && (x instanceof LongList || Array.isArray(x)) ? itemsAfter(y, x) : null;
+    if (added === null) {
+      walk(dataOf(x), dataOf(y), path, out);
+      return;
+    }
+    const from = (x as { length: number }).length;
+    for (let i = 0; i < added.length; i++) out.push({ op: 'add', path: [...path, from + i], to: added[i] });
+    return;
+  }
+  // Long lists as their versions (not built) while walking an object.
+  const a = isContainer(x) && !Array.isArray(x) ? ownValues(x) : x;
+  const b = isContainer(y) && !Array.isArray(y) ? ownValues(y) : y;
   const arrays = Array.isArray(a) && Array.isArray(b);
   if (!isContainer(a) || !isContainer(b) || Array.isArray(a) !== Array.isArray(b)) {
-    out.push({ op: 'replace', path: [...path], from: a, to: b });
+    out.push({ op: 'replace', path: [...path], from: x, to: y });
     return;
   }
   if (arrays) {
@@ -36,10 +53,10 @@ function walk(a: unknown, b: unknown, path: (string | number)[], out: Change[]):
     return;
   }
   for (const key of Object.keys(a)) {
-    if (!Object.hasOwn(b, key)) out.push({ op: 'remove', path: [...path, key], from: a[key] });
+    if (!Object.hasOwn(b, key)) out.push({ op: 'remove', path: [...path, key], from: dataOf(a[key]) });
     else walk(a[key], b[key], [...path, key], out);
   }
   for (const key of Object.keys(b)) {
-    if (!Object.hasOwn(a, key)) out.push({ op: 'add', path: [...path, key], to: b[key] });
+    if (!Object.hasOwn(a, key)) out.push({ op: 'add', path: [...path, key], to: dataOf(b[key]) });
   }
 }
