@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createBlackboard } from '../src/blackboard.js';
+import { compact, expand, isCompact, RecordPatch } from '../src/log/compact.js';
 import { diffValues } from '../src/log/diff.js';
 import { createStateLog, record } from '../src/log/state-log.js';
 
@@ -119,5 +120,146 @@ describe('blackboard: append writes read back at every version', () => {
     expect(board.diff(final.version - 1, final.version)).toEqual([
       { op: 'add', path: ['items', writes - 1], to: { i: writes - 1 } },
     ]);
+  });
+});
+
+describe('state log: a map that gains keys is kept as changes', () => {
+  type Move = 'add' | 'overwrite' | 'addMany' | 'replaceAll' | 'drop' | 'nested' | 'same';
+  /** One change to a frozen map, as a merge (or a set of the whole key) would make it. */
+  function change(map: Readonly<Record<string, unknown>>, move: Move, n: number) {
+    const keys = Object.keys(map);
+    switch (move) {
+      case 'add':
+        return Object.freeze({ ...map, [`k${n}`]: n });
+      case 'overwrite':
+        return keys.length ? Object.freeze({ ...map, [keys[n % keys.length]!]: -n }) : map;
+      case 'addMany':
+        return Object.freeze({ ...map, [`a${n}`]: n, [`b${n}`]: { n }, [String(n)]: n });
+      case 'replaceAll':
+        return Object.freeze(Object.fromEntries(keys.map((k) => [k, n])));
+      case 'drop': {
+        const { [keys[0] ?? '']: _, ...rest } = map;
+        return Object.freeze(rest);
+      }
+      case 'nested':
+        return Object.freeze({ ...map, inner: Object.freeze({ list: Object.freeze([n]), at: n }) });
+      case 'same':
+        return map;
+    }
+  }
+
+  it('reads back every version exactly, key order included', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.constantFrom<Move>(
+            'add',
+            'add',
+            'add',
+            'overwrite',
+            'addMany',
+            'replaceAll',
+            'drop',
+            'nested',
+            'same',
+          ),
+          {
+            minLength: 1,
+            maxLength: 200,
+          },
+        ),
+        (moves) => {
+          const log = createStateLog({ clock: { now: () => 0 } });
+          let map: Readonly<Record<string, unknown>> = Object.freeze(
+            Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`s${i}`, i])),
+          );
+          const expected: unknown[] = [];
+          const add = () => {
+            expected.push(structuredClone({ map }));
+            log.append({ actorId: 'a', event: 'step', state: Object.freeze({ map }) });
+          };
+          add();
+          moves.forEach((move, i) => {
+            map = change(map, move, i + 1);
+            add();
+          });
+          expect(log.current('a')?.state).toEqual(expected.at(-1));
+          const history = log.history('a');
+          history.forEach((entry, i) => {
+            const read = (entry.state as { map: object }).map;
+            expect(read).toEqual((expected[i] as { map: object }).map);
+            expect(Object.keys(read)).toEqual(Object.keys((expected[i] as { map: object }).map));
+            expect(Object.isFrozen(read)).toBe(true);
+          });
+        },
+      ),
+      { numRuns: 60, seed: 14 },
+    );
+  });
+
+  it('keeps memory linear in the keys written: earlier states hold patches, not whole maps', () => {
+    // What the log does per entry: the previous state kept compact against the next one.
+    const steps = 2000;
+    const states: { map: Readonly<Record<string, number>> }[] = [];
+    let map: Readonly<Record<string, number>> = Object.freeze({});
+    for (let i = 0; i < steps; i++) {
+      map = Object.freeze({ ...map, [`k${i}`]: i });
+      states.push(Object.freeze({ map }));
+    }
+    const kept: unknown[] = [states[0]];
+    for (let i = 1; i < steps; i++) kept.push(compact(states[i], states[i - 1], kept[i - 1]));
+    // Keys held: in whole maps (each counted once), plus one per patch and per key it carries.
+    let keys = 0;
+    const seen = new Set<object>();
+    const count = (stored: unknown): void => {
+      if (typeof stored !== 'object' || stored === null || seen.has(stored)) return;
+      seen.add(stored);
+      if (stored instanceof RecordPatch) {
+        keys += Object.keys(stored.changed).length + 1;
+        count(stored.prev);
+      } else if ('map' in stored) count((stored as { map: unknown }).map);
+      else keys += Object.keys(stored).length;
+    };
+    for (const stored of kept) count(stored);
+    // Linear: a few times the 2,000 keys written, not the ~2,000,000 of a whole map per state.
+    expect(keys).toBeLessThan(10 * steps);
+    expect(kept.filter((k) => isCompact(k)).length).toBeGreaterThan(steps / 2);
+    for (const i of [0, 31, 32, 500, 1000, 1999]) expect(expand(kept[i])).toEqual(states[i]);
+  });
+});
+
+describe('state log: events that carry a growing value are kept as changes', () => {
+  it('reads back every event exactly; an earlier one is rebuilt from changes, not held whole', () => {
+    const log = createStateLog({ clock: { now: () => 0 } });
+    let map: Readonly<Record<string, number>> = Object.freeze({});
+    const events: { type: string; input: { state: { map: typeof map } } }[] = [];
+    for (let i = 0; i < 300; i++) {
+      map = Object.freeze({ ...map, [`k${i}`]: i });
+      // An agent's start event: the shared state, a little larger each time, in its input.
+      const event = Object.freeze({
+        type: 'xstate.init',
+        input: Object.freeze({ state: Object.freeze({ map }) }),
+      });
+      events.push(event);
+      record(log, { actorId: 'agent', event, state: Object.freeze({ visit: i }) });
+      record(log, {
+        actorId: 'agent',
+        event: Object.freeze({ type: 'done' }),
+        state: Object.freeze({ visit: i, done: true }),
+      });
+    }
+    const history = log.history('agent').filter((e) => (e.event as { type: string }).type === 'xstate.init');
+    expect(history).toHaveLength(300);
+    history.forEach((entry, i) => {
+      expect(entry.event).toEqual(events[i]);
+      expect(Object.keys((entry.event as (typeof events)[0]).input.state.map)).toHaveLength(i + 1);
+    });
+    // Recorded lazily (as a run records), the entries are built when read: most earlier events are
+    // rebuilt from their changes to the one before, the latest of its type is the event itself.
+    expect(history.filter((entry, i) => entry.event !== events[i]).length).toBeGreaterThan(150);
+    expect(history.at(-1)!.event).toBe(events.at(-1));
+    // The same event read twice is the same object while it is held.
+    const held = log.history('agent')[400]!;
+    expect(held.event).toBe(log.history('agent')[400]!.event);
   });
 });

@@ -354,3 +354,55 @@ describe('a stored snapshot keeps values as deep as the blackboard accepts', () 
     await again.stop();
   });
 });
+
+describe('a run whose shared state is a map that gains a key per step', () => {
+  it('reads back its log as it ran, earlier states and start events kept as changes', async () => {
+    const STEPS = 200;
+    let calls = 0;
+    const writer = defineAgent({
+      id: 'writer',
+      output: z.object({ content: z.string(), confidence: z.number() }).passthrough(),
+      run: async () => {
+        calls++;
+        return { content: `c${calls}`, confidence: 0.9, [`k${calls}`]: calls };
+      },
+    });
+    const workflow = defineWorkflow({
+      id: 'scores',
+      maxSteps: STEPS + 5,
+      reducers: { scores: 'merge' },
+      output: z.unknown(),
+      steps: [
+        {
+          agent: writer,
+          writes: 'scores',
+          next: [{ if: () => calls >= STEPS, goto: 'end' }, { goto: 'writer' }],
+        },
+      ],
+      result: () => calls,
+    });
+    const backend = memoryBackend();
+    const runtime = createRuntime({ clock: testClock(), store: recordStore(backend) });
+    const run = runtime.start(workflow, {}, { runId: 'scores' });
+    expect((await run.done).status).toBe('completed');
+    await runtime.stop();
+    // A step's records carry its key, not the map so far (the state is written once per record).
+    const lines = backend.runs.get('scores')!.slice(1, -1);
+    const early = Math.max(...lines.slice(60, 80).map((l) => l.length));
+    const late = Math.max(...lines.slice(-20).map((l) => l.length));
+    expect(late).toBeLessThan(early + 500);
+    const live = run.log();
+    const loaded = await recordStore(backend).load('scores');
+    expect(loaded.entries).toHaveLength(live.length);
+    for (const at of [0, 5, 100, Math.floor(live.length / 2), live.length - 2, live.length - 1]) {
+      expect(loaded.entries[at]).toEqual(live[at]);
+    }
+    const starts = loaded.entries.filter((e) => (e.event as { type: string }).type === 'xstate.init');
+    expect(starts.length).toBeGreaterThanOrEqual(STEPS);
+    // Each start event carries the map so far: kept as a change to the one before, rebuilt when read.
+    const rebuilt = starts.filter((e) => Object.getOwnPropertyDescriptor(e, 'event')?.get);
+    expect(rebuilt.length).toBeGreaterThan(STEPS / 2);
+    const last = starts.at(-1)!.event as { input: { input: { state: { scores: object } } } };
+    expect(Object.keys(last.input.input.state.scores)).toHaveLength(2 + STEPS - 1);
+  });
+});

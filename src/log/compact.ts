@@ -3,14 +3,16 @@
  *
  * Frozen projections already share every unchanged subtree, but a list that grows (an `append`
  * key, a run's steps) is a new array per version: n versions of a growing list would keep n²
- * items. So an earlier entry's state is stored *compact*: a copy of the path down to each such list,
- * where the list is a `ListPatch` — "the previous entry's list, cut to `keep` items, plus `tail`".
- * `expand` turns a compact state back into the plain frozen value it stands for.
+ * items; and so is a map that gains keys (a `merge` key), a new object per version. So an earlier
+ * entry's state is stored *compact*: a copy of the path down to each such list or map, where the
+ * list is a `ListPatch` — "the previous entry's list, cut to `keep` items, plus `tail`" — and the
+ * map a `RecordPatch` — "the previous entry's object with these keys changed or added". `expand`
+ * turns a compact state back into the plain frozen value it stands for.
  *
- * Chains of patches are bounded the way a growing array's capacity is: when the items a chain
- * carries would exceed the length of the full list it starts from, the list is stored in full
- * instead (a checkpoint). Checkpoints then at least double each time, so everything kept stays
- * linear in the items written, and expanding a list costs at most about twice its length.
+ * Chains of patches are bounded the way a growing array's capacity is: when the items (keys) a
+ * chain carries would exceed the size of the full list (object) it starts from, it is stored in
+ * full instead (a checkpoint). Checkpoints then at least double each time, so everything kept stays
+ * linear in what was written, and expanding costs at most about twice the value's size.
  */
 
 import { extendsList } from '../../machines/lists.js';
@@ -40,6 +42,23 @@ export class ListPatch {
   ) {}
 }
 
+/** A wide object stored as a change to the previous entry's object at the same place. */
+export class RecordPatch {
+  constructor(
+    /** The previous entry's object, full (maybe holding patches) or itself a patch. */
+    readonly prev: RecordPatch | object,
+    /** The keys whose value changed (in compact form) and the new keys after them, in order. */
+    readonly changed: Readonly<Record<string, unknown>>,
+    /** Keys carried by patches since the full object the chain starts from (one more per patch). */
+    readonly cost: number,
+    /** The key count of that full object. */
+    readonly base: number,
+  ) {}
+}
+
+/** Objects with fewer keys are stored as copies: a patch would not be smaller. */
+const MIN_WIDE = 32;
+
 /** Containers copied to hold a patch somewhere below: only these need expanding. */
 const holdsPatch = new WeakSet<object>();
 
@@ -67,9 +86,15 @@ function compactValue(next: unknown, prev: unknown, stored: unknown, depth: numb
   if (Array.isArray(next)) return Array.isArray(prev) ? compactList(next, prev, stored) : next;
   if (depth >= MAX_DEPTH || Array.isArray(prev) || !isPlain(next) || !isPlain(prev)) return next;
   const before = prev as Record<string, unknown>;
-  const holder = stored === prev ? null : (stored as Record<string, unknown>);
-  let copy: Record<string, unknown> | null = null;
   const keys = Object.keys(next);
+  if (keys.length >= MIN_WIDE) {
+    const patch = compactWide(next, before, keys, stored, depth);
+    if (patch) return patch;
+  }
+  // After a chain of record patches, the previous object itself is its own compact form.
+  const holder =
+    stored === prev || stored instanceof RecordPatch ? null : (stored as Record<string, unknown>);
+  let copy: Record<string, unknown> | null = null;
   // A long list (an `append` key, long-list.ts) is read as its version: it costs O(1) as it is.
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i]!;
@@ -88,6 +113,41 @@ function compactValue(next: unknown, prev: unknown, stored: unknown, depth: numb
   if (!copy) return next;
   holdsPatch.add(copy);
   return Object.freeze(copy);
+}
+
+/**
+ * A wide object as the previous one's changed and added keys, when its keys are the previous ones
+ * in the same order plus new ones (what a `merge` makes) and most values are shared; else null.
+ */
+function compactWide(
+  next: object,
+  before: Record<string, unknown>,
+  keys: readonly string[],
+  stored: unknown,
+  depth: number,
+): RecordPatch | null {
+  const old = Object.keys(before);
+  if (old.length > keys.length || old.length < MIN_WIDE) return null;
+  for (let i = 0; i < old.length; i++) if (old[i] !== keys[i]) return null;
+  const changed: Record<string, unknown> = {};
+  let count = 0;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    const value = ownValue(next, key);
+    if (i < old.length) {
+      const was = ownValue(before, key);
+      if (value === was) continue;
+      defineOwn(changed, key, compactValue(value, was, was, depth + 1));
+    } else defineOwn(changed, key, value);
+    // Worth it only when most of the object is shared.
+    if (++count * 2 > keys.length) return null;
+  }
+  const chain = stored instanceof RecordPatch ? stored : null;
+  const cost = (chain ? chain.cost : 0) + count + 1;
+  const base = chain ? chain.base : old.length;
+  // A checkpoint: the chain would carry more than the object it starts from.
+  if (cost > base) return null;
+  return new RecordPatch(chain ?? (stored as object), Object.freeze(changed), cost, base);
 }
 
 function compactList(next: readonly unknown[], prev: readonly unknown[], stored: unknown): unknown {
@@ -111,16 +171,33 @@ function compactList(next: readonly unknown[], prev: readonly unknown[], stored:
 
 /** True when `stored` is not the value itself and must be expanded to be read. */
 export const isCompact = (stored: unknown): boolean =>
-  stored instanceof ListPatch || (typeof stored === 'object' && stored !== null && holdsPatch.has(stored));
+  stored instanceof ListPatch ||
+  stored instanceof RecordPatch ||
+  (typeof stored === 'object' && stored !== null && holdsPatch.has(stored));
 
 /** The plain frozen value a compact form stands for (the value itself when it holds no patch). */
 export function expand(stored: unknown): unknown {
-  if (stored instanceof ListPatch) return expandList(stored);
-  if (typeof stored !== 'object' || stored === null || !holdsPatch.has(stored)) return stored;
-  const record: Record<string, unknown> = {};
-  for (const key of Object.keys(stored)) defineOwn(record, key, expand(ownValue(stored, key)));
-  return Object.freeze(record);
+  if (typeof stored !== 'object' || stored === null) return stored;
+  const patch = stored instanceof ListPatch || stored instanceof RecordPatch;
+  if (!patch && !holdsPatch.has(stored)) return stored;
+  // Entries whose value did not change share its compact form: they share its expansion too,
+  // while someone holds it (reading a whole log must not make a copy per entry).
+  const known = expanded.get(stored)?.deref();
+  if (known !== undefined) return known;
+  let value: object;
+  if (stored instanceof ListPatch) value = expandList(stored);
+  else if (stored instanceof RecordPatch) value = expandRecord(stored);
+  else {
+    const record: Record<string, unknown> = {};
+    for (const key of Object.keys(stored)) defineOwn(record, key, expand(ownValue(stored, key)));
+    value = Object.freeze(record);
+  }
+  expanded.set(stored, new WeakRef(value));
+  return value;
 }
+
+/** What each compact form was last expanded to, while someone holds it. */
+const expanded = new WeakMap<object, WeakRef<object>>();
 
 function expandList(patch: ListPatch): readonly unknown[] {
   // Iterative: a chain can be as long as the list it builds.
@@ -137,4 +214,23 @@ function expandList(patch: ListPatch): readonly unknown[] {
     for (let j = 0; j < tail.length; j++) items.push(tail[j]);
   }
   return Object.freeze(items);
+}
+
+function expandRecord(patch: RecordPatch): object {
+  // Iterative: a chain can be as long as the object has keys.
+  const chain: RecordPatch[] = [];
+  let at: RecordPatch | object = patch;
+  while (at instanceof RecordPatch) {
+    chain.push(at);
+    at = at.prev;
+  }
+  const full = expand(at) as object;
+  const record: Record<string, unknown> = {};
+  for (const key of Object.keys(full)) defineOwn(record, key, ownValue(full, key));
+  // A changed key keeps its place; a new one goes after: the order the object had.
+  for (let i = chain.length - 1; i >= 0; i--) {
+    const { changed } = chain[i]!;
+    for (const key of Object.keys(changed)) defineOwn(record, key, expand(ownValue(changed, key)));
+  }
+  return Object.freeze(record);
 }

@@ -67,6 +67,12 @@ interface Track {
   /** The last projected state in full, and its stored form. */
   full: unknown;
   stored: unknown;
+  /**
+   * Per event type, the last projected event in full and its stored form: an event that carries
+   * a growing value (an agent's start event, with the shared state in its input) is kept as a
+   * change to the one before, as states are.
+   */
+  events: { type: string; full: unknown; stored: unknown }[] | null;
 }
 
 /**
@@ -129,7 +135,7 @@ export class RecordingLog implements StateLog {
     for (let at = track.scan; at < all.length; at++) {
       const slot = all[at]!;
       if (!(slot instanceof Slot) || slot.actorId !== track.actorId || slot.index < track.projected) continue;
-      slot.event = freezeForLog(slot.event, onUnreadable);
+      slot.event = keepEvent(track, freezeForLog(slot.event, onUnreadable));
       const full = freezeForLog(slot.stored, onUnreadable);
       const previous = track.previous;
       if (previous !== null) {
@@ -146,8 +152,8 @@ export class RecordingLog implements StateLog {
       track.previous = slot;
       track.scan = at + 1;
       // Stored whole, the entry is all there is to keep: it takes the slot's place.
-      if (!isCompact(slot.stored)) {
-        const entry = entryFor(slot, full);
+      if (!isCompact(slot.stored) && !isCompact(slot.event)) {
+        const entry = entryFor(slot, full, slot.event);
         all[at] = entry;
         if (track.items) track.items[slot.index] = entry;
         if (track.last === slot) track.last = entry;
@@ -171,7 +177,7 @@ export class RecordingLog implements StateLog {
     if (!(kept instanceof Slot)) return kept;
     // A compact state: the latest is the actor's full state, an earlier one is rebuilt.
     const latest = item.index === track.projected - 1;
-    const entry = entryFor(item, latest ? track.full : expand(item.stored));
+    const entry = entryFor(item, latest ? track.full : expand(item.stored), eventOf(track, item));
     item.cache = latest ? entry : new WeakRef(entry);
     return entry;
   }
@@ -324,10 +330,37 @@ const newTrack = (actorId: string, first: Item, at: number): Track => ({
   scan: at,
   full: undefined,
   stored: undefined,
+  events: null,
 });
 
-const entryFor = (slot: Slot, state: unknown): LogEntry => {
-  const { seq, actorId, version, at, agentId, event } = slot;
+/** How to keep `event`, the actor's latest: as a change to the last one of its type, if smaller. */
+function keepEvent(track: Track, event: unknown): unknown {
+  const type = (event as { type?: unknown } | null)?.type;
+  if (typeof type !== 'string') return event;
+  // A few types per actor: a short list, lighter than a map.
+  track.events ??= [];
+  const last = track.events.find((e) => e.type === type);
+  const stored = last ? compact(event, last.full, last.stored) : event;
+  if (last) {
+    last.full = event;
+    last.stored = stored;
+  } else track.events.push({ type, full: event, stored });
+  return stored;
+}
+
+/**
+ * A slot's event: the latest of its type is the event itself (the store then sees the very objects
+ * the snapshot holds, the shared state among them); an earlier one is rebuilt from its changes.
+ */
+function eventOf(track: Track, slot: Slot): unknown {
+  const stored = slot.event;
+  if (!isCompact(stored)) return stored;
+  const last = track.events?.find((e) => e.stored === stored);
+  return last ? last.full : expand(stored);
+}
+
+const entryFor = (slot: Slot, state: unknown, event: unknown): LogEntry => {
+  const { seq, actorId, version, at, agentId } = slot;
   // Two literal shapes rather than a spread: V8 keeps frozen literals compact, and logs are long.
   return Object.freeze(
     typeof agentId === 'string'
