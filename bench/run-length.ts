@@ -7,7 +7,8 @@
  * run stopped half-way and resumed by a new runtime on the same folder. Then single runs of 300,
  * 1,000 and 3,000 steps with a store, and each read back: time, store bytes, read time and the heap
  * the read run holds, per step; and the same for a run whose shared state grows by an `append` of
- * each step's output (every agent call gets that whole state as its input).
+ * each step's output (every agent call gets that whole state as its input), and for one whose state
+ * is a map that gains a key per step (a `merge`).
  *
  *   npx tsc -p tsconfig.build.json && node --expose-gc dist/bench/run-length.js
  */
@@ -70,6 +71,33 @@ function notesLoop(steps: number, size: number) {
   } as never);
 }
 
+/** A loop whose shared state is a map that gains a key per step (a `merge` of each output). */
+function scoresLoop(steps: number, size: number) {
+  let calls = 0;
+  const writer = defineAgent({
+    id: 'writer',
+    output: Note.passthrough(),
+    run: async () => {
+      calls++;
+      return { content: text(calls, size), confidence: 0.9, round: calls, [`k${calls}`]: calls };
+    },
+  });
+  return defineWorkflow({
+    id: `scores-${steps}`,
+    maxSteps: steps + 10,
+    reducers: { scores: 'merge' },
+    output: z.unknown(),
+    steps: [
+      {
+        agent: writer,
+        writes: 'scores',
+        next: [{ if: () => calls >= steps, goto: 'end' }, { goto: 'writer' }],
+      },
+    ],
+    result: () => ({ rounds: calls }),
+  } as never);
+}
+
 /** `writer` in a bounded loop: it runs until its own output says it did `steps` rounds. */
 function loopOf(id: string, writer: ReturnType<typeof defineAgent>, steps: number, maxSteps: number) {
   return defineWorkflow({
@@ -125,6 +153,8 @@ export interface RunLengthReport {
   long: LongScenario[];
   /** The same, for a run whose shared state grows by an `append` per step. */
   growing: LongScenario[];
+  /** The same, for a run whose shared state is a map that gains a key per step (`merge`). */
+  map: LongScenario[];
   big: {
     steps: number;
     dataBytes: number;
@@ -190,8 +220,16 @@ async function lengthScenario(steps: number): Promise<LengthScenario> {
  * commits, a persisted snapshot carries the run's whole step list, and a run read back holds every
  * log entry. Each of these once made a long run's step cost its length.
  */
-async function longScenario(steps: number, growing = false): Promise<LongScenario> {
-  const workflow = growing ? notesLoop(steps, 1000) : loop(steps, 1000);
+async function longScenario(
+  steps: number,
+  kind: 'loop' | 'append' | 'merge' = 'loop',
+): Promise<LongScenario> {
+  const workflow =
+    kind === 'append'
+      ? notesLoop(steps, 1000)
+      : kind === 'merge'
+        ? scoresLoop(steps, 1000)
+        : loop(steps, 1000);
   const backend = memoryBackend();
   const runtime = createRuntime({ store: recordStore(backend) });
   const started = performance.now();
@@ -271,9 +309,12 @@ export async function runLengthBench(): Promise<RunLengthReport> {
   await longScenario(100);
   for (const steps of [300, 1000, 3000]) long.push(await longScenario(steps));
   const growing: LongScenario[] = [];
-  await longScenario(100, true);
-  for (const steps of [300, 1000, 3000]) growing.push(await longScenario(steps, true));
-  return { scenarios, long, growing, big: await bigOutputs() };
+  await longScenario(100, 'append');
+  for (const steps of [300, 1000, 3000]) growing.push(await longScenario(steps, 'append'));
+  const map: LongScenario[] = [];
+  await longScenario(100, 'merge');
+  for (const steps of [300, 1000, 3000]) map.push(await longScenario(steps, 'merge'));
+  return { scenarios, long, growing, map, big: await bigOutputs() };
 }
 
 export function printRunLengthReport(report: RunLengthReport): void {
@@ -291,6 +332,10 @@ export function printRunLengthReport(report: RunLengthReport): void {
   printLong(
     'one long run whose state grows (each step appends its output to `notes`), store on, then read back:',
     report.growing,
+  );
+  printLong(
+    'one long run whose state is a map that gains a key per step (`merge`), store on, then read back:',
+    report.map,
   );
   const b = report.big;
   console.log(
