@@ -3,7 +3,7 @@
  * an object's prototype are refused anywhere in a path, so a write can never pollute one.
  */
 
-import { copyOwn, dataOf, defineOwn, ownValue } from './long-list.js';
+import { copyOwn, dataOf, defineOwn, ownValue } from './lazy-value.js';
 import { safeText } from './untrusted.js';
 
 export type KeyPath = string | readonly (string | number)[];
@@ -96,7 +96,7 @@ export function getIn(root: unknown, path: readonly string[]): unknown {
   return current;
 }
 
-/** `getIn`, but a long list at the end of the path is its version, not built (long-list.ts). */
+/** `getIn`, but a lazy value at the end of the path is its version, not built (lazy-value.ts). */
 export function peekIn(root: unknown, path: readonly string[]): unknown {
   const parent = getIn(root, path.slice(0, -1));
   const last = path[path.length - 1]!;
@@ -145,7 +145,7 @@ export function setIn(root: unknown, path: readonly string[], value: unknown): S
         };
       }
     }
-    // The value at the end is replaced, not read (a long list there is not built for nothing).
+    // The value at the end is replaced, not read (a lazy value there is not built for nothing).
     if (depth === path.length - 1) break;
     current = Object.hasOwn(current, segment) ? (current as Record<string, unknown>)[segment] : undefined;
   }
@@ -159,7 +159,7 @@ export function setIn(root: unknown, path: readonly string[], value: unknown): S
       array[Number(segment)] = dataOf(next);
       copy = array;
     } else {
-      // Defined, never assigned: no setter runs, and a long list stays a version (long-list.ts).
+      // Defined, never assigned: no setter runs, and a lazy value stays a version (lazy-value.ts).
       const record = copyOwn(container);
       defineOwn(record, segment, next);
       copy = record;

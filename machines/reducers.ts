@@ -2,7 +2,9 @@ import type { z } from 'zod';
 import type { ValidationIssue } from './agent-result.js';
 import { cloneData, deepFreeze } from './frozen.js';
 import { isPlainObject } from './key-path.js';
+import { LazyValue } from './lazy-value.js';
 import { appendItem, LongList } from './long-list.js';
+import { LongRecord, mergeEntries } from './long-record.js';
 import { childSchema, hasChecks, parseAt } from './schema-path.js';
 import { describeError } from './untrusted.js';
 
@@ -58,8 +60,8 @@ function parsed(
 /**
  * Combine the current value at `path` with a written value (already a fresh clone of JSON data).
  * `schema` is the key's schema, or undefined when an ancestor decides (the caller validates there).
- * `current` may be a long list's version (long-list.ts): `append` extends it without reading it, and
- * `next` is then a version too, for the caller to set as one.
+ * `current` may be a lazy value's version (lazy-value.ts): `append` extends a long list and `merge` a
+ * wide map without reading them, and `next` is then a version too, for the caller to set as one.
  */
 export function reduce(
   op: WriteOp,
@@ -69,7 +71,9 @@ export function reduce(
   path: readonly string[],
   custom?: ReducerFn,
 ): Step {
-  const current = op !== 'append' && held instanceof LongList ? held.items() : held;
+  const kept =
+    (op === 'append' && held instanceof LongList) || (op === 'merge' && held instanceof LongRecord);
+  const current = held instanceof LazyValue && !kept ? held.data() : held;
   switch (op) {
     case 'set':
     case 'lastWriteWins':
@@ -96,7 +100,7 @@ export function reduce(
       return { ok: true, next: appendItem(list, item.next), validateNode: partial };
     }
     case 'merge': {
-      if (current !== undefined && !isPlainObject(current))
+      if (current !== undefined && !isPlainObject(current) && !(current instanceof LongRecord))
         return invalid(path, 'merge needs an object to merge into');
       if (!isPlainObject(incoming)) return invalid(path, 'merge needs an object');
       const entries: Record<string, unknown> = {};
@@ -119,7 +123,7 @@ export function reduce(
         if (!entry.ok) return entry;
         entries[key] = entry.next;
       }
-      return { ok: true, next: Object.freeze({ ...(current ?? {}), ...entries }), validateNode: partial };
+      return { ok: true, next: mergeEntries(current as object | undefined, entries), validateNode: partial };
     }
     case 'custom': {
       if (!custom)

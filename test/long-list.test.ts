@@ -5,6 +5,7 @@ import type { BlackboardPolicy, BoardState } from '../machines/blackboard-write.
 import { applyWrite } from '../machines/blackboard-write.js';
 import { emptyJournal } from '../machines/journal.js';
 import { peekIn } from '../machines/key-path.js';
+import { LazyValue } from '../machines/lazy-value.js';
 import { LONG, LongList } from '../machines/long-list.js';
 import { defineAgent } from '../src/agent.js';
 import { createBlackboard } from '../src/blackboard.js';
@@ -46,7 +47,7 @@ const appendMany = (board: BoardState, key: string, n: number, from = 0) => {
   return b;
 };
 
-const builds = () => vi.spyOn(LongList.prototype, 'items');
+const builds = () => vi.spyOn(LazyValue.prototype, 'data');
 afterEach(() => vi.restoreAllMocks());
 
 describe('append: a long list is shared between versions, read as a plain frozen array', () => {

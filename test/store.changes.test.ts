@@ -356,6 +356,12 @@ describe('a stored snapshot keeps values as deep as the blackboard accepts', () 
 });
 
 describe('a run whose shared state is a map that gains a key per step', () => {
+  // A reducer of the user's own: each version of the map is a plain object (no shared versions).
+  const mergeAll = (current: unknown, incoming: unknown) => ({
+    ...(current as object),
+    ...(incoming as object),
+  });
+
   it('reads back its log as it ran, earlier states and start events kept as changes', async () => {
     const STEPS = 200;
     let calls = 0;
@@ -370,7 +376,7 @@ describe('a run whose shared state is a map that gains a key per step', () => {
     const workflow = defineWorkflow({
       id: 'scores',
       maxSteps: STEPS + 5,
-      reducers: { scores: 'merge' },
+      reducers: { scores: mergeAll },
       output: z.unknown(),
       steps: [
         {

@@ -15,8 +15,8 @@
  * linear in what was written, and expanding costs at most about twice the value's size.
  */
 
+import { defineOwn, ownValue } from '../../machines/lazy-value.js';
 import { extendsList } from '../../machines/lists.js';
-import { defineOwn, ownValue } from '../../machines/long-list.js';
 
 /** Lists shorter than this are stored as they are: a patch would not be smaller. */
 const MIN_SHARED = 16;
@@ -95,7 +95,7 @@ function compactValue(next: unknown, prev: unknown, stored: unknown, depth: numb
   const holder =
     stored === prev || stored instanceof RecordPatch ? null : (stored as Record<string, unknown>);
   let copy: Record<string, unknown> | null = null;
-  // A long list (an `append` key, long-list.ts) is read as its version: it costs O(1) as it is.
+  // A lazy value (a long list or wide map, lazy-value.ts) is read as its version: O(1) as it is.
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i]!;
     const value = ownValue(next, key);

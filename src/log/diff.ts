@@ -1,4 +1,6 @@
-import { dataOf, itemsAfter, LongList, ownValues } from '../../machines/long-list.js';
+import { dataOf, LazyValue, ownValues } from '../../machines/lazy-value.js';
+import { itemsAfter, LongList } from '../../machines/long-list.js';
+import { entriesAfter, LongRecord } from '../../machines/long-record.js';
 
 export type DiffPath = readonly (string | number)[];
 
@@ -21,19 +23,11 @@ export function diffValues(a: unknown, b: unknown): Change[] {
 
 function walk(x: unknown, y: unknown, path: (string | number)[], out: Change[]): void {
   if (x === y || (Number.isNaN(x) && Number.isNaN(y))) return;
-  if (x instanceof LongList || y instanceof LongList) {
-    // Two versions of a long list (an `append` key): what was appended, without building either.
-    const added =
-      y instanceof LongList && (x instanceof LongList || Array.isArray(x)) ? itemsAfter(y, x) : null;
-    if (added === null) {
-      walk(dataOf(x), dataOf(y), path, out);
-      return;
-    }
-    const from = (x as { length: number }).length;
-    for (let i = 0; i < added.length; i++) out.push({ op: 'add', path: [...path, from + i], to: added[i] });
+  if (x instanceof LazyValue || y instanceof LazyValue) {
+    walkLazy(x, y, path, out);
     return;
   }
-  // Long lists as their versions (not built) while walking an object.
+  // Lazy values as their versions (not built) while walking an object.
   const a = isContainer(x) && !Array.isArray(x) ? ownValues(x) : x;
   const b = isContainer(y) && !Array.isArray(y) ? ownValues(y) : y;
   const arrays = Array.isArray(a) && Array.isArray(b);
@@ -59,4 +53,33 @@ function walk(x: unknown, y: unknown, path: (string | number)[], out: Change[]):
   for (const key of Object.keys(b)) {
     if (!Object.hasOwn(a, key)) out.push({ op: 'add', path: [...path, key], to: dataOf(b[key]) });
   }
+}
+
+/** Two versions of a lazy value: what was appended or merged, without building either. */
+function walkLazy(x: unknown, y: unknown, path: (string | number)[], out: Change[]): void {
+  if (y instanceof LongList && (x instanceof LongList || Array.isArray(x))) {
+    const added = itemsAfter(y, x);
+    if (added) {
+      const from = x.length;
+      for (let i = 0; i < added.length; i++) out.push({ op: 'add', path: [...path, from + i], to: added[i] });
+      return;
+    }
+  }
+  if (y instanceof LongRecord && isContainer(x)) {
+    const merged = entriesAfter(y, x);
+    if (merged) {
+      const to = ownValues(merged);
+      const before = x instanceof LongRecord ? x : null;
+      const plain = before ? null : ownValues(x);
+      const has = (key: string) => (before ? before.has(key) : Object.hasOwn(plain!, key));
+      const at = (key: string) => (before ? before.get(key) : plain![key]);
+      // As a walk of the two maps gives them: changed keys, then added ones, in the map's order.
+      const keys = y.order(Object.keys(to));
+      for (const key of keys) if (has(key)) walk(at(key), to[key], [...path, key], out);
+      for (const key of keys)
+        if (!has(key)) out.push({ op: 'add', path: [...path, key], to: dataOf(to[key]) });
+      return;
+    }
+  }
+  walk(dataOf(x), dataOf(y), path, out);
 }

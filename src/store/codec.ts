@@ -14,17 +14,10 @@
  * failed write makes the store read the run again before its next write.
  */
 
+import { copyOwn, dataOf, defineOwn, LazyValue, ownValue, ownValues } from '../../machines/lazy-value.js';
 import { extendsList, withItem } from '../../machines/lists.js';
-import {
-  appendItems,
-  copyOwn,
-  dataOf,
-  defineOwn,
-  itemsAfter,
-  LongList,
-  ownValue,
-  ownValues,
-} from '../../machines/long-list.js';
+import { appendItems, itemsAfter, LongList } from '../../machines/long-list.js';
+import { entriesAfter, LongRecord, mergeEntries } from '../../machines/long-record.js';
 import { SHARED, SHARED_REF } from './shared-ref.js';
 
 /** Strings at least this long are stored once per run. */
@@ -41,10 +34,11 @@ const SHARED_CODE = 4;
  *   `[path, rest, key]`      wrap: `{ ...rest, [key]: <the value at path> }` (a persistent list's push)
  *   `[path, items, shift]`   slide: `[...<the list at path>.slice(shift), ...items]` (append, window)
  *   `[path, items, 0, 1]`    the same, to a long list that the reader keeps shared (long-list.ts)
+ *   `[path, entries, 0, 2]`  merge: `{ ...<the map at path>, ...entries }`, kept shared (long-record.ts)
  */
 export type PatchOp =
   | readonly [path: readonly (string | number)[], value?: unknown]
-  | readonly [path: readonly (string | number)[], value: unknown, how: string | number, long?: 1];
+  | readonly [path: readonly (string | number)[], value: unknown, how: string | number, long?: 1 | 2];
 
 /** What the next record of a run is encoded against (writer) or decoded with (reader). */
 export interface Bases {
@@ -87,8 +81,8 @@ export function makePatch(a: unknown, b: unknown): PatchOp[] {
 function diff(x: unknown, y: unknown, path: Path, out: PatchOp[]): void {
   if (x === y || (typeof x === 'number' && typeof y === 'number' && Number.isNaN(x) && Number.isNaN(y)))
     return;
-  if (x instanceof LongList || y instanceof LongList) {
-    diffLong(x, y, path, out);
+  if (x instanceof LazyValue || y instanceof LazyValue) {
+    diffLazy(x, y, path, out);
     return;
   }
   if (!isContainer(x) || !isContainer(y) || Array.isArray(x) !== Array.isArray(y)) {
@@ -99,7 +93,7 @@ function diff(x: unknown, y: unknown, path: Path, out: PatchOp[]): void {
     diffLists(x, y as unknown as unknown[], path, out);
     return;
   }
-  // Long lists (an `append` key) as their versions, so that an append is one slide, unread.
+  // Lazy values (an `append` or `merge` key) as their versions: an append is a slide, unread.
   const a = ownValues(x);
   const b = ownValues(y);
   for (const key of Object.keys(b)) {
@@ -131,12 +125,24 @@ function diff(x: unknown, y: unknown, path: Path, out: PatchOp[]): void {
   }
 }
 
-/** A long list's versions: what was appended, as one slide; anything else compared as lists. */
-function diffLong(a: unknown, b: unknown, path: Path, out: PatchOp[]): void {
+/**
+ * Versions of a lazy value: what was appended to a long list, as one slide; what was merged into a
+ * wide map, as one merge; anything else compared as plain data.
+ */
+function diffLazy(a: unknown, b: unknown, path: Path, out: PatchOp[]): void {
   if (b instanceof LongList && (a instanceof LongList || Array.isArray(a))) {
     const added = itemsAfter(b, a);
     if (added) {
       if (added.length > 0) out.push([path.slice(), added.map((v) => (v === undefined ? null : v)), 0, 1]);
+      return;
+    }
+  }
+  if (b instanceof LongRecord) {
+    const merged = entriesAfter(b, a);
+    if (merged) {
+      const entries: Record<string, unknown> = {};
+      for (const key of Object.keys(merged)) defineOwn(entries, key, dataOf(ownValue(merged, key)));
+      if (Object.keys(entries).length > 0) out.push([path.slice(), entries, 0, 2]);
       return;
     }
   }
@@ -204,10 +210,16 @@ export function applyPatch(
     fresh.add(copy);
     return copy as Record<string | number, unknown>;
   };
-  const made = (value: unknown, held: unknown, how: string | number, long: boolean): unknown => {
+  const made = (value: unknown, held: unknown, how: string | number, long: unknown): unknown => {
     // Appended to a long list: shared with the versions before, as the live list was.
-    if (long && how === 0 && Array.isArray(value) && (held instanceof LongList || Array.isArray(held)))
+    if (long === 1 && how === 0 && Array.isArray(value) && (held instanceof LongList || Array.isArray(held)))
       return appendItems(held, value);
+    // Merged into a map: a wide one shared with the versions before, as the live map was.
+    if (long === 2 && how === 0 && isContainer(value) && !Array.isArray(value)) {
+      if (!(held instanceof LongRecord) && !(isContainer(held) && !Array.isArray(held)))
+        throw new TypeError('a merge needs a map');
+      return mergeEntries(held, value);
+    }
     const old = dataOf(held);
     if (typeof how === 'string') {
       if (!isContainer(value) || Array.isArray(value)) throw new TypeError('a wrap needs an object');
@@ -235,7 +247,7 @@ export function applyPatch(
     if (!Array.isArray(op) || !Array.isArray(op[0])) throw new TypeError('a patch operation is malformed');
     const path = op[0] as Path;
     const how = op.length > 2 ? (op[2] as string | number) : undefined;
-    const long = op.length > 3 && op[3] === 1;
+    const long = op.length > 3 ? op[3] : 0;
     const stored = fill && op.length > 1 ? fill(op[1], root) : op[1];
     if (path.length === 0) {
       root = how === undefined ? stored : made(stored, root, how, long);
@@ -264,7 +276,7 @@ export function applyPatch(
     }
     if (how !== undefined && !Object.hasOwn(parent, key))
       throw new TypeError('the patch changes a missing key');
-    // A long list is extended as its version (an append replayed at O(1)) and set as one.
+    // A lazy value is extended as its version (an append or merge replayed) and set as one.
     const value = how === undefined ? stored : made(stored, ownValue(parent, String(key)), how, long);
     if (Array.isArray(parent)) parent[key as number] = dataOf(value);
     else defineOwn(parent, String(key), value);
