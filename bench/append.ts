@@ -11,7 +11,9 @@
  *   now: 18-26 / 18-26 / 20-21 / 22 µs per write; ~880 B kept per write
  * (Memory is measured first, one board per size; time after a warm-up, the better of two boards.)
  *
- *   npx tsc -p tsconfig.build.json && node --expose-gc dist/bench/append.js [2000 8000 32000]
+ * The same for `merge` (one new key per write into one map, machines/long-record.ts).
+ *
+ *   npx tsc -p tsconfig.build.json && node --expose-gc dist/bench/append.js [merge] [2000 8000 32000]
  */
 import { z } from 'zod';
 import { createBlackboard } from '../src/blackboard.js';
@@ -31,13 +33,22 @@ export interface AppendScenario {
   microsPerWrite: number;
 }
 
+/** `append`: one item per write to a list; `merge`: one new key per write to a map. */
+export type Growth = 'append' | 'merge';
+
 const makeBoard = () =>
   createBlackboard({
-    schema: z.object({ items: z.array(z.object({ i: z.number() })) }).partial(),
-    reducers: { items: 'append' },
+    schema: z
+      .object({ items: z.array(z.object({ i: z.number() })), scores: z.record(z.string(), z.number()) })
+      .partial(),
+    reducers: { items: 'append', scores: 'merge' },
   });
 
-export async function appendBench(counts = [2_000, 8_000, 32_000]): Promise<AppendScenario[]> {
+export async function appendBench(
+  counts = [2_000, 8_000, 32_000],
+  growth: Growth = 'append',
+): Promise<AppendScenario[]> {
+  const appendTo = (board: ReturnType<typeof makeBoard>, writes: number) => writeTo(board, writes, growth);
   const out: AppendScenario[] = [];
   // Memory first, one board per size: before the time runs have grown the engine's tables.
   const kept: number[] = [];
@@ -57,17 +68,22 @@ export async function appendBench(counts = [2_000, 8_000, 32_000]): Promise<Appe
   return out;
 }
 
-/** µs per write of `writes` appends to `board`. */
-async function appendTo(board: ReturnType<typeof makeBoard>, writes: number): Promise<number> {
+/** µs per write of `writes` appends (or merges) to `board`. */
+async function writeTo(board: ReturnType<typeof makeBoard>, writes: number, growth: Growth): Promise<number> {
   const started = performance.now();
-  for (let i = 0; i < writes; i++) await board.write({ key: 'items', value: { i }, agentId: 'a' });
+  for (let i = 0; i < writes; i++) {
+    const write =
+      growth === 'append' ? { key: 'items', value: { i } } : { key: 'scores', value: { [`k${i}`]: i } };
+    await board.write({ ...write, agentId: 'a' });
+  }
   return ((performance.now() - started) * 1000) / writes;
 }
 
-export function printAppendReport(results: AppendScenario[]): void {
+export function printAppendReport(results: AppendScenario[], growth: Growth = 'append'): void {
+  const what = growth === 'append' ? 'appends to one key' : 'merges of a new key into one map';
   for (const r of results) {
     console.log(
-      `${r.writes} appends to one key: ${(r.retainedBytes / 1e6).toFixed(1)} MB kept, ${(r.retainedBytes / r.writes).toFixed(0)} B/write, ${r.microsPerWrite.toFixed(0)} µs/write`,
+      `${r.writes} ${what}: ${(r.retainedBytes / 1e6).toFixed(1)} MB kept, ${(r.retainedBytes / r.writes).toFixed(0)} B/write, ${r.microsPerWrite.toFixed(0)} µs/write`,
     );
   }
   // What each write added between two runs' sizes: the fixed costs of a board cancel out.
@@ -90,6 +106,8 @@ export function printAppendReport(results: AppendScenario[]): void {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const counts = process.argv.slice(2).map(Number);
-  printAppendReport(await appendBench(counts.length > 0 ? counts : undefined));
+  const args = process.argv.slice(2);
+  const growth: Growth = args.includes('merge') ? 'merge' : 'append';
+  const counts = args.filter((a) => a !== 'merge').map(Number);
+  printAppendReport(await appendBench(counts.length > 0 ? counts : undefined, growth), growth);
 }

@@ -24,6 +24,8 @@ console.log('## shared-state history memory\n');
 printMemoryReport(blackboardMemory());
 console.log('\n## append to one key\n');
 printAppendReport(await appendBench());
+console.log('\n## merge a new key into one map\n');
+printAppendReport(await appendBench(undefined, 'merge'), 'merge');
 console.log('\n## what one run is made of (inspection events of one sequential run)\n');
 printAnatomy(await anatomy());
 console.log('\n## workflow cost and tracing overhead\n');
