@@ -1,9 +1,10 @@
 /**
  * How the state log keeps an actor's earlier states in memory proportional to what changed.
  *
- * Frozen projections already share every unchanged subtree, but a list that grows (an `append`
- * key, a run's steps) is a new array per version: n versions of a growing list would keep n²
- * items; and so is a map that gains keys (a `merge` key), a new object per version. So an earlier
+ * Frozen projections already share every unchanged subtree, but a list that grows (a run's steps)
+ * is a new array per version: n versions of a growing list would keep n² items; and so is a map
+ * that gains keys under a reducer of the user's own, a new object per version. (Long `append` lists
+ * and wide `merge` maps are shared between versions already: lazy-value.ts.) So an earlier
  * entry's state is stored *compact*: a copy of the path down to each such list or map, where the
  * list is a `ListPatch` — "the previous entry's list, cut to `keep` items, plus `tail`" — and the
  * map a `RecordPatch` — "the previous entry's object with these keys changed or added". `expand`
