@@ -42,57 +42,29 @@ function loop(steps: number, size: number) {
 }
 
 /**
- * A loop whose shared state grows: each step appends its ~1 KB output to `notes`, and each agent
- * call gets the whole state (the default input), as a transcript or a list of findings would.
+ * A loop whose shared state grows: each step appends its ~1 KB output to `notes` (`append`), or
+ * merges it, with a key of its own, into `scores` (`merge`); each agent call gets the whole state
+ * (the default input), as a transcript or a table of findings would.
  */
-function notesLoop(steps: number, size: number) {
+function growingLoop(steps: number, size: number, reducer: 'append' | 'merge') {
   let calls = 0;
-  const writer = defineAgent({
-    id: 'writer',
-    output: Note,
-    run: async () => {
-      calls++;
-      return { content: text(calls, size), confidence: 0.9, round: calls };
-    },
-  });
-  return defineWorkflow({
-    id: `notes-${steps}`,
-    maxSteps: steps + 10,
-    reducers: { notes: 'append' },
-    output: z.unknown(),
-    steps: [
-      {
-        agent: writer,
-        writes: 'notes',
-        next: [{ if: () => calls >= steps, goto: 'end' }, { goto: 'writer' }],
-      },
-    ],
-    result: () => ({ rounds: calls }),
-  } as never);
-}
-
-/** A loop whose shared state is a map that gains a key per step (a `merge` of each output). */
-function scoresLoop(steps: number, size: number) {
-  let calls = 0;
+  const key = reducer === 'append' ? 'notes' : 'scores';
   const writer = defineAgent({
     id: 'writer',
     output: Note.passthrough(),
     run: async () => {
       calls++;
-      return { content: text(calls, size), confidence: 0.9, round: calls, [`k${calls}`]: calls };
+      const note = { content: text(calls, size), confidence: 0.9, round: calls };
+      return reducer === 'append' ? note : { ...note, [`k${calls}`]: calls };
     },
   });
   return defineWorkflow({
-    id: `scores-${steps}`,
+    id: `${key}-${steps}`,
     maxSteps: steps + 10,
-    reducers: { scores: 'merge' },
+    reducers: { [key]: reducer },
     output: z.unknown(),
     steps: [
-      {
-        agent: writer,
-        writes: 'scores',
-        next: [{ if: () => calls >= steps, goto: 'end' }, { goto: 'writer' }],
-      },
+      { agent: writer, writes: key, next: [{ if: () => calls >= steps, goto: 'end' }, { goto: 'writer' }] },
     ],
     result: () => ({ rounds: calls }),
   } as never);
@@ -224,12 +196,7 @@ async function longScenario(
   steps: number,
   kind: 'loop' | 'append' | 'merge' = 'loop',
 ): Promise<LongScenario> {
-  const workflow =
-    kind === 'append'
-      ? notesLoop(steps, 1000)
-      : kind === 'merge'
-        ? scoresLoop(steps, 1000)
-        : loop(steps, 1000);
+  const workflow = kind === 'loop' ? loop(steps, 1000) : growingLoop(steps, 1000, kind);
   const backend = memoryBackend();
   const runtime = createRuntime({ store: recordStore(backend) });
   const started = performance.now();

@@ -3,7 +3,6 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import type { BlackboardPolicy, BoardState } from '../machines/blackboard-write.js';
 import { applyWrite } from '../machines/blackboard-write.js';
-import { emptyJournal } from '../machines/journal.js';
 import { peekIn } from '../machines/key-path.js';
 import { LazyValue } from '../machines/lazy-value.js';
 import { LONG, LongList } from '../machines/long-list.js';
@@ -15,31 +14,16 @@ import { applyPatch, makePatch } from '../src/store/codec.js';
 import { memoryBackend } from '../src/store/memory.js';
 import { recordStore } from '../src/store/record-store.js';
 import { defineWorkflow } from '../src/workflow/define.js';
+import { boardWrites } from './helpers/board.js';
 import { testClock } from './helpers/clock.js';
+import { writerLoop } from './helpers/workflows.js';
 
 const policy: BlackboardPolicy = {
   schema: null,
   reducers: { a: 'append', 'm.b': 'append', n: 'sum' },
   custom: {},
 };
-const empty = (): BoardState => ({ version: 0, state: Object.freeze({}), journal: emptyJournal(16) });
-
-function write(board: BoardState, key: string, value: unknown, expectedVersion?: number): BoardState {
-  const { board: next, outcome } = applyWrite(
-    board,
-    {
-      type: 'write',
-      key,
-      value,
-      agentId: 'w',
-      ...(expectedVersion === undefined ? {} : { expectedVersion }),
-    },
-    policy,
-    0,
-  );
-  if (!outcome.ok || !next) throw new Error(`write refused: ${JSON.stringify(outcome)}`);
-  return next;
-}
+const { empty, write } = boardWrites(policy);
 
 const appendMany = (board: BoardState, key: string, n: number, from = 0) => {
   let b = board;
@@ -219,30 +203,7 @@ describe('append: the state log and the store cost what was appended', () => {
 
   it('a looping workflow with a store: the run writes and reads back its notes without building them', async () => {
     const STEPS = 150;
-    let calls = 0;
-    const Note = z.object({ content: z.string(), confidence: z.number(), round: z.number() });
-    const writer = defineAgent({
-      id: 'writer',
-      output: Note,
-      run: async () => {
-        calls++;
-        return { content: `round ${calls}`, confidence: 0.9, round: calls };
-      },
-    });
-    const workflow = defineWorkflow({
-      id: 'notes',
-      maxSteps: STEPS + 5,
-      reducers: { notes: 'append' },
-      output: z.unknown(),
-      steps: [
-        {
-          agent: writer,
-          writes: 'notes',
-          next: [{ if: () => calls >= STEPS, goto: 'end' }, { goto: 'writer' }],
-        },
-      ],
-      result: () => calls,
-    });
+    const workflow = writerLoop('notes', 'notes', 'append', STEPS, (n) => ({ round: n }));
     const backend = memoryBackend();
     const runtime = createRuntime({ clock: testClock(), store: recordStore(backend) });
     const built = builds();

@@ -1,40 +1,20 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { z } from 'zod';
 import type { BlackboardPolicy, BoardState } from '../machines/blackboard-write.js';
-import { applyWrite } from '../machines/blackboard-write.js';
-import { emptyJournal } from '../machines/journal.js';
 import { peekIn } from '../machines/key-path.js';
 import { LazyValue } from '../machines/lazy-value.js';
 import { LongRecord, WIDE } from '../machines/long-record.js';
-import { defineAgent } from '../src/agent.js';
 import { diffValues } from '../src/log/diff.js';
 import { createRuntime } from '../src/runtime.js';
 import { applyPatch, makePatch } from '../src/store/codec.js';
 import { memoryBackend } from '../src/store/memory.js';
 import { recordStore } from '../src/store/record-store.js';
-import { defineWorkflow } from '../src/workflow/define.js';
+import { boardWrites } from './helpers/board.js';
 import { testClock } from './helpers/clock.js';
+import { writerLoop } from './helpers/workflows.js';
 
 const policy: BlackboardPolicy = { schema: null, reducers: { m: 'merge', n: 'sum' }, custom: {} };
-const empty = (): BoardState => ({ version: 0, state: Object.freeze({}), journal: emptyJournal(16) });
-
-function write(board: BoardState, key: string, value: unknown, expectedVersion?: number): BoardState {
-  const { board: next, outcome } = applyWrite(
-    board,
-    {
-      type: 'write',
-      key,
-      value,
-      agentId: 'w',
-      ...(expectedVersion === undefined ? {} : { expectedVersion }),
-    },
-    policy,
-    0,
-  );
-  if (!outcome.ok || !next) throw new Error(`write refused: ${JSON.stringify(outcome)}`);
-  return next;
-}
+const { empty, write } = boardWrites(policy);
 
 /** `n` merges of one new key each, `k<from>`…, into `m`. */
 const mergeMany = (board: BoardState, n: number, from = 0) => {
@@ -102,7 +82,7 @@ describe('merge: a wide map is shared between versions, read as a plain frozen o
             // A write into one key of the map, with the version read.
             const keys = Object.keys(model.m);
             const at = keys[o.at % keys.length]!;
-            board = write(board, ['m', at] as never, o.n, board.version);
+            board = write(board, ['m', at], o.n, board.version);
             model = { ...model, m: { ...model.m, [at]: o.n } };
           } else if (o.kind === 'fork') {
             ({ board, model } = past[o.back % past.length]!);
@@ -150,29 +130,7 @@ describe('merge: a wide map is shared between versions, read as a plain frozen o
 describe('merge: a looping workflow with a store', () => {
   it('writes, logs and reads back a map that gains a key per step without building it', async () => {
     const STEPS = 200;
-    let calls = 0;
-    const writer = defineAgent({
-      id: 'writer',
-      output: z.object({ content: z.string(), confidence: z.number() }).passthrough(),
-      run: async () => {
-        calls++;
-        return { content: `c${calls}`, confidence: 0.9, [`k${calls}`]: calls };
-      },
-    });
-    const workflow = defineWorkflow({
-      id: 'scores',
-      maxSteps: STEPS + 5,
-      reducers: { scores: 'merge' },
-      output: z.unknown(),
-      steps: [
-        {
-          agent: writer,
-          writes: 'scores',
-          next: [{ if: () => calls >= STEPS, goto: 'end' }, { goto: 'writer' }],
-        },
-      ],
-      result: () => calls,
-    });
+    const workflow = writerLoop('scores', 'scores', 'merge', STEPS, (n) => ({ [`k${n}`]: n }));
     const backend = memoryBackend();
     const runtime = createRuntime({ clock: testClock(), store: recordStore(backend) });
     const built = builds();

@@ -15,6 +15,7 @@ import { defineWorkflow } from '../src/workflow/define.js';
 import { Draft } from './helpers/agents.js';
 import { settle, testClock } from './helpers/clock.js';
 import { entry, newRun, storeError } from './helpers/store-contract.js';
+import { writerLoop } from './helpers/workflows.js';
 
 const dirs: string[] = [];
 const tempDir = () => {
@@ -364,29 +365,7 @@ describe('a run whose shared state is a map that gains a key per step', () => {
 
   it('reads back its log as it ran, earlier states and start events kept as changes', async () => {
     const STEPS = 200;
-    let calls = 0;
-    const writer = defineAgent({
-      id: 'writer',
-      output: z.object({ content: z.string(), confidence: z.number() }).passthrough(),
-      run: async () => {
-        calls++;
-        return { content: `c${calls}`, confidence: 0.9, [`k${calls}`]: calls };
-      },
-    });
-    const workflow = defineWorkflow({
-      id: 'scores',
-      maxSteps: STEPS + 5,
-      reducers: { scores: mergeAll },
-      output: z.unknown(),
-      steps: [
-        {
-          agent: writer,
-          writes: 'scores',
-          next: [{ if: () => calls >= STEPS, goto: 'end' }, { goto: 'writer' }],
-        },
-      ],
-      result: () => calls,
-    });
+    const workflow = writerLoop('scores', 'scores', mergeAll, STEPS, (n) => ({ [`k${n}`]: n }));
     const backend = memoryBackend();
     const runtime = createRuntime({ clock: testClock(), store: recordStore(backend) });
     const run = runtime.start(workflow, {}, { runId: 'scores' });

@@ -60,3 +60,35 @@ export function reportWorkflow(
     },
   };
 }
+
+/**
+ * One agent in a loop that writes each output to `key` under `reducer` until it was called `steps`
+ * times; `output(n)` is its n-th output (a draft plus any fields). The result is the number of calls.
+ */
+export function writerLoop(
+  id: string,
+  key: string,
+  reducer: 'append' | 'merge' | ((current: unknown, incoming: unknown) => unknown),
+  steps: number,
+  output: (n: number) => Record<string, unknown>,
+) {
+  let calls = 0;
+  const writer = defineAgent({
+    id: 'writer',
+    output: Draft.passthrough(),
+    run: async () => {
+      calls++;
+      return { content: `round ${calls}`, confidence: 0.9, ...output(calls) };
+    },
+  });
+  return defineWorkflow({
+    id,
+    maxSteps: steps + 5,
+    reducers: { [key]: reducer },
+    output: z.unknown(),
+    steps: [
+      { agent: writer, writes: key, next: [{ if: () => calls >= steps, goto: 'end' }, { goto: 'writer' }] },
+    ],
+    result: () => calls,
+  });
+}
