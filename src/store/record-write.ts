@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import type { LogEntry } from '../log/state-log.js';
 import type { Bases } from './codec.js';
-import { captureJson, forgetStrings, internStrings, makePatch, type PatchOp } from './codec.js';
+import { captureJson, makePatch, type PatchOp } from './codec.js';
 import { prefix, StoreError } from './errors.js';
 import { frame } from './records.js';
 import { sharedWriter, stateFirst } from './shared-ref.js';
 import type { NewRun } from './store.js';
+import { forgetStrings, internStrings } from './strings.js';
 
 /**
  * The write side of recordStore: its options, a queued write (`Op`), and how one becomes a line —

@@ -1,12 +1,13 @@
 import { deepFreeze } from '../../machines/frozen.js';
 import type { LogEntry } from '../log/state-log.js';
 import type { Bases, PatchOp } from './codec.js';
-import { applyPatch, emptyBases, resolveStrings } from './codec.js';
+import { applyPatch, emptyBases } from './codec.js';
 import { prefix, StoreError } from './errors.js';
 import { KeptEntries } from './kept-entries.js';
 import { fillShared, holdsRefs, markRefs, resolveShared, withOwnState } from './shared-ref.js';
 import type { ActiveStatus, RunMeta, StoredRun, StoredSnapshot, TerminalStatus } from './store.js';
 import { isActiveStatus, isTerminalStatus, STORE_FORMAT } from './store.js';
+import { resolveStrings } from './strings.js';
 
 /**
  * The stored format, shared by every store: one record per line (or per key), each
