@@ -3,7 +3,8 @@
  * an object's prototype are refused anywhere in a path, so a write can never pollute one.
  */
 
-import { copyOwn, dataOf, defineOwn, ownValue } from './lazy-value.js';
+import { copyOwn, dataOf, defineOwn, LazyValue, ownValue } from './lazy-value.js';
+import { LongRecord, mergeEntries } from './long-record.js';
 import { safeText } from './untrusted.js';
 
 export type KeyPath = string | readonly (string | number)[];
@@ -96,12 +97,31 @@ export function getIn(root: unknown, path: readonly string[]): unknown {
   return current;
 }
 
-/** `getIn`, but a lazy value at the end of the path is its version, not built (lazy-value.ts). */
+/**
+ * `getIn`, but lazy values on the way are not built (lazy-value.ts): a wide map is walked as its
+ * version, and one at the end of the path is returned as one.
+ */
 export function peekIn(root: unknown, path: readonly string[]): unknown {
-  const parent = getIn(root, path.slice(0, -1));
-  const last = path[path.length - 1]!;
-  if (typeof parent !== 'object' || parent === null || !Object.hasOwn(parent, last)) return undefined;
-  return ownValue(parent, last);
+  let current = root;
+  for (let depth = 0; depth < path.length; depth++) {
+    if (typeof current !== 'object' || current === null) return undefined;
+    current = childOf(current, path[depth]!, depth === path.length - 1);
+  }
+  return current;
+}
+
+/**
+ * The value at `segment` of a container, own properties only. A wide map is read as its version; a
+ * lazy value is returned as its version when `peek`, else (a list to copy) built.
+ */
+function childOf(container: object, segment: string, peek: boolean): unknown {
+  const child =
+    container instanceof LongRecord
+      ? container.get(segment)
+      : Object.hasOwn(container, segment)
+        ? ownValue(container, segment)
+        : undefined;
+  return child instanceof LazyValue && !peek && !(child instanceof LongRecord) ? child.data() : child;
 }
 
 export type SetInResult =
@@ -147,13 +167,20 @@ export function setIn(root: unknown, path: readonly string[], value: unknown): S
     }
     // The value at the end is replaced, not read (a lazy value there is not built for nothing).
     if (depth === path.length - 1) break;
-    current = Object.hasOwn(current, segment) ? (current as Record<string, unknown>)[segment] : undefined;
+    current = childOf(current, segment, false);
   }
   let next = value;
   for (let depth = path.length - 1; depth >= 0; depth--) {
-    const container = containers[depth] as Record<string, unknown> | unknown[];
+    const container = containers[depth] as Record<string, unknown> | unknown[] | LongRecord;
     const segment = path[depth]!;
     let copy: unknown;
+    if (container instanceof LongRecord) {
+      // One key of a wide map: a new version of it, not a copy.
+      const entries: Record<string, unknown> = {};
+      defineOwn(entries, segment, next);
+      next = mergeEntries(container, entries);
+      continue;
+    }
     if (Array.isArray(container)) {
       const array = container.slice();
       array[Number(segment)] = dataOf(next);

@@ -127,7 +127,7 @@ export function mergeEntries(
   }
   const { lineage } = base;
   const version = base.version + 1;
-  for (const key of keys) lineage.write(key, entries[key], version);
+  for (const key of keys) lineage.write(key, ownValue(entries, key), version);
   lineage.written.push(keys);
   lineage.tip = version;
   return new LongRecord(lineage, version);

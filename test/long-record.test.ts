@@ -89,12 +89,33 @@ describe('merge: a wide map is shared between versions, read as a plain frozen o
           }
           const read = plain(board.state);
           expect(read).toEqual(model);
+          // Wide once, the map stays a shared version, whatever is written to it.
+          if (Object.keys(model.m ?? {}).length >= WIDE)
+            expect(peekIn(board.state, ['m'])).toBeInstanceOf(LongRecord);
           expect(Object.keys(read.m ?? {})).toEqual(Object.keys(model.m ?? {}));
         }
         for (const p of past) expect(plain(p.board.state)).toEqual(p.model);
       }),
       { numRuns: 60, seed: 14 },
     );
+  });
+
+  it('a write into one key of a wide map makes a new version of it, without building it', () => {
+    const wide = mergeMany(empty(), 500);
+    const built = builds();
+    const after = write(
+      write(wide, ['m', 'k7'], -7, wide.version),
+      ['m', 'extra'],
+      { deep: [1] },
+      wide.version + 1,
+    );
+    expect(built).not.toHaveBeenCalled();
+    expect(peekIn(after.state, ['m'])).toBeInstanceOf(LongRecord);
+    const m = (after.state as { m: Record<string, unknown> }).m;
+    expect(m.k7).toBe(-7);
+    expect(m.extra).toEqual({ deep: [1] });
+    expect(Object.keys(m).slice(-2)).toEqual(['k499', 'extra']);
+    expect((wide.state as { m: Record<string, unknown> }).m.k7).toBe(7);
   });
 
   it('diffs two versions as plain objects would, without building either', () => {
