@@ -235,3 +235,38 @@ function expandRecord(patch: RecordPatch): object {
   }
   return Object.freeze(record);
 }
+
+/**
+ * Events kept as changes to the previous one of the same actor and type: an agent's start event
+ * carries the shared state in its input, a little larger each time. Used by the live log and by a
+ * run read back alike.
+ */
+export class KeptEvents {
+  readonly #last = new Map<string, { full: unknown; kept: unknown }>();
+
+  /** How to keep `event`, `actorId`'s newest: as a change to the last one of its type, if smaller. */
+  keep(actorId: string, event: unknown): unknown {
+    const key = keyOf(actorId, event);
+    if (key === undefined) return event;
+    const last = this.#last.get(key);
+    const kept = last === undefined ? event : compact(event, last.full, last.kept);
+    this.#last.set(key, { full: event, kept });
+    return kept;
+  }
+
+  /**
+   * The event `kept` stands for: the newest of its type is the event itself (the store then sees
+   * the very objects the snapshot holds, the shared state among them); an earlier one is rebuilt.
+   */
+  read(actorId: string, kept: unknown): unknown {
+    if (!isCompact(kept)) return kept;
+    const key = keyOf(actorId, kept);
+    const last = key === undefined ? undefined : this.#last.get(key);
+    return last !== undefined && last.kept === kept ? last.full : expand(kept);
+  }
+}
+
+const keyOf = (actorId: string, event: unknown): string | undefined => {
+  const type = (event as { type?: unknown } | null)?.type;
+  return typeof type === 'string' ? `${actorId}\u0000${type}` : undefined;
+};

@@ -1,5 +1,5 @@
 import { pushed } from '../../machines/lists.js';
-import { compact, expand, isCompact } from './compact.js';
+import { compact, expand, isCompact, KeptEvents } from './compact.js';
 import type { Change } from './diff.js';
 import { diffValues } from './diff.js';
 import { freezeForLog } from './freeze.js';
@@ -67,12 +67,6 @@ interface Track {
   /** The last projected state in full, and its stored form. */
   full: unknown;
   stored: unknown;
-  /**
-   * Per event type, the last projected event in full and its stored form: an event that carries
-   * a growing value (an agent's start event, with the shared state in its input) is kept as a
-   * change to the one before, as states are.
-   */
-  events: { type: string; full: unknown; stored: unknown }[] | null;
 }
 
 /**
@@ -86,6 +80,8 @@ export class RecordingLog implements StateLog {
   readonly #reporter: LogReporter | undefined;
   #all: Item[] = [];
   readonly #byActor = new Map<string, Track>();
+  /** Made on the first projection, not per log: most runs' logs are never read in flight. */
+  #events: KeptEvents | null = null;
   #listeners: Set<LogListener> | null = null;
 
   constructor(options: StateLogOptions, reporter?: LogReporter) {
@@ -135,7 +131,9 @@ export class RecordingLog implements StateLog {
     for (let at = track.scan; at < all.length; at++) {
       const slot = all[at]!;
       if (!(slot instanceof Slot) || slot.actorId !== track.actorId || slot.index < track.projected) continue;
-      slot.event = keepEvent(track, freezeForLog(slot.event, onUnreadable));
+      // An event that carries a growing value is kept as a change to the one before, as states are.
+      this.#events ??= new KeptEvents();
+      slot.event = this.#events.keep(slot.actorId, freezeForLog(slot.event, onUnreadable));
       const full = freezeForLog(slot.stored, onUnreadable);
       const previous = track.previous;
       if (previous !== null) {
@@ -177,7 +175,11 @@ export class RecordingLog implements StateLog {
     if (!(kept instanceof Slot)) return kept;
     // A compact state: the latest is the actor's full state, an earlier one is rebuilt.
     const latest = item.index === track.projected - 1;
-    const entry = entryFor(item, latest ? track.full : expand(item.stored), eventOf(track, item));
+    const entry = entryFor(
+      item,
+      latest ? track.full : expand(item.stored),
+      this.#events?.read(item.actorId, item.event) ?? item.event,
+    );
     item.cache = latest ? entry : new WeakRef(entry);
     return entry;
   }
@@ -330,34 +332,7 @@ const newTrack = (actorId: string, first: Item, at: number): Track => ({
   scan: at,
   full: undefined,
   stored: undefined,
-  events: null,
 });
-
-/** How to keep `event`, the actor's latest: as a change to the last one of its type, if smaller. */
-function keepEvent(track: Track, event: unknown): unknown {
-  const type = (event as { type?: unknown } | null)?.type;
-  if (typeof type !== 'string') return event;
-  // A few types per actor: a short list, lighter than a map.
-  track.events ??= [];
-  const last = track.events.find((e) => e.type === type);
-  const stored = last ? compact(event, last.full, last.stored) : event;
-  if (last) {
-    last.full = event;
-    last.stored = stored;
-  } else track.events.push({ type, full: event, stored });
-  return stored;
-}
-
-/**
- * A slot's event: the latest of its type is the event itself (the store then sees the very objects
- * the snapshot holds, the shared state among them); an earlier one is rebuilt from its changes.
- */
-function eventOf(track: Track, slot: Slot): unknown {
-  const stored = slot.event;
-  if (!isCompact(stored)) return stored;
-  const last = track.events?.find((e) => e.stored === stored);
-  return last ? last.full : expand(stored);
-}
 
 const entryFor = (slot: Slot, state: unknown, event: unknown): LogEntry => {
   const { seq, actorId, version, at, agentId } = slot;

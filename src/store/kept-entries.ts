@@ -1,4 +1,4 @@
-import { compact, expand, isCompact } from '../log/compact.js';
+import { compact, expand, isCompact, KeptEvents } from '../log/compact.js';
 import type { LogEntry } from '../log/state-log.js';
 
 interface Last {
@@ -16,27 +16,16 @@ interface Last {
 export class KeptEntries {
   /** Per actor: its last entry's state, whole and as kept. */
   readonly #last = new Map<string, Last>();
-  /** Per actor and event type: its last event, whole and as kept. */
-  readonly #events = new Map<string, Last>();
+  readonly #events = new KeptEvents();
 
   /** The entry to keep for `rest` with state `full` (frozen, sharing what it can with the last). */
   entry(rest: Omit<LogEntry, 'state'>, full: unknown): LogEntry {
     const last = this.#last.get(rest.actorId);
     const kept = last === undefined ? full : compact(full, last.full, last.kept);
     this.#last.set(rest.actorId, { full, kept });
-    const event = this.#event(rest.actorId, rest.event);
+    const event = this.#events.keep(rest.actorId, rest.event);
     if (!isCompact(kept) && !isCompact(event)) return Object.freeze({ ...rest, state: full });
     return keptEntry({ ...rest, event: undefined }, kept, event);
-  }
-
-  #event(actorId: string, event: unknown): unknown {
-    const type = (event as { type?: unknown } | null)?.type;
-    if (typeof type !== 'string') return event;
-    const key = `${actorId}\u0000${type}`;
-    const last = this.#events.get(key);
-    const kept = last === undefined ? event : compact(event, last.full, last.kept);
-    this.#events.set(key, { full: event, kept });
-    return kept;
   }
 }
 

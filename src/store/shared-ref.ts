@@ -53,8 +53,7 @@ export function sharedWriter(
 }
 
 /** Whether a change at `path` sets the state or a container of it: [], ['context'], ['context', 'state']. */
-const setsState = (path: readonly unknown[]): boolean =>
-  path.length <= 2 && path.every((segment, i) => segment === STATE_PATH[i]);
+const setsState = (path: readonly unknown[]): boolean => path.length <= 2 && makesState(path);
 
 /**
  * The ops of `sd` with those that make the state first (kept in order): a reference in a later op
