@@ -3,7 +3,8 @@
  * the same run (three agents that answer at once):
  *
  *   1. a plain XState chart of the workflow's shape: per step the same named states, eventless
- *      transitions and assigns (checking → admitting → calling → gating → writing), promise agents;
+ *      transitions and assigns, and the same happy path (checking → calling → the next step), with
+ *      promise agents;
  *   2. the workflow statechart with its agents as promise actors (its own guards and actions);
  *   3. the workflow statechart with its agent statecharts (no runtime);
  *   4. the same with an inspection observer that does nothing (XState then builds an inspection
@@ -27,13 +28,29 @@ interface ShapeContext {
   version: number;
 }
 
-/** Layer 1: the workflow's shape in plain XState, with assigns like the workflow's own. */
+/**
+ * Layer 1: the workflow's shape in plain XState, with assigns like the workflow's own. Its happy
+ * path, as the workflow's: checking → calling (admitted on the way) → the next step (gated and
+ * written on the way); `admitting`, `gating` and `writing` are there for the other answers.
+ */
 function sameShape() {
   const ids = ['a', 'b', 'c'];
   const patch = (context: ShapeContext, id: string, fields: Record<string, unknown>) => ({
     slots: { ...context.slots, [id]: { ...context.slots[id], ...fields } },
   });
-  const slot = (context: ShapeContext, id: string) => context.slots[id] ?? {};
+  const admit = (id: string) =>
+    assign(({ context }: { context: ShapeContext }) => patch(context, id, { admission: { allowed: true } }));
+  const gate = (id: string) =>
+    assign(({ context, event }: { context: ShapeContext; event: unknown }) =>
+      patch(context, id, { result: (event as { output: unknown }).output, decision: { passed: true } }),
+    );
+  const write = (id: string) =>
+    assign(({ context }: { context: ShapeContext }) => ({
+      ...patch(context, id, { written: { ok: true } }),
+      state: { ...context.state, [id]: context.slots[id]!.result },
+      version: context.version + 1,
+    }));
+  const passes = ({ event }: { event: unknown }) => (event as { output: unknown }).output !== undefined;
   const states: Record<string, unknown> = {};
   ids.forEach((id, i) => {
     const next = i < ids.length - 1 ? `#shape.running.${ids[i + 1]}` : '#shape.done';
@@ -47,54 +64,23 @@ function sameShape() {
         checking: {
           always: [
             { guard: ({ context }: { context: ShapeContext }) => context.taken > 50, target: '#shape.done' },
+            {
+              guard: ({ context }: { context: ShapeContext }) => context.taken > 0,
+              target: 'calling',
+              actions: admit(id),
+            },
             { target: 'admitting' },
           ],
         },
-        admitting: {
-          entry: assign(({ context }: { context: ShapeContext }) =>
-            patch(context, id, { admission: { allowed: true } }),
-          ),
-          always: [
-            {
-              guard: ({ context }: { context: ShapeContext }) =>
-                (slot(context, id).admission as { allowed: boolean }).allowed,
-              target: 'calling',
-            },
-            { target: '#shape.done' },
-          ],
+        admitting: { entry: admit(id), always: { target: 'calling' } },
+        calling: {
+          invoke: {
+            src: 'call',
+            onDone: [{ guard: passes, target: next, actions: [gate(id), write(id)] }, { target: 'gating' }],
+          },
         },
-        calling: { invoke: { src: 'call', onDone: 'gating' } },
-        gating: {
-          entry: assign(({ context, event }: { context: ShapeContext; event: unknown }) =>
-            patch(context, id, {
-              result: (event as { output: unknown }).output,
-              decision: { passed: true },
-            }),
-          ),
-          always: [
-            {
-              guard: ({ context }: { context: ShapeContext }) =>
-                (slot(context, id).decision as { passed: boolean }).passed,
-              target: 'writing',
-            },
-            { target: '#shape.done' },
-          ],
-        },
-        writing: {
-          entry: assign(({ context }: { context: ShapeContext }) => ({
-            ...patch(context, id, { written: { ok: true } }),
-            state: { ...context.state, [id]: slot(context, id).result },
-            version: context.version + 1,
-          })),
-          always: [
-            {
-              guard: ({ context }: { context: ShapeContext }) =>
-                (slot(context, id).written as { ok: boolean }).ok,
-              target: next,
-            },
-            { target: '#shape.done' },
-          ],
-        },
+        gating: { entry: gate(id), always: { target: 'writing' } },
+        writing: { entry: write(id), always: { target: next } },
       },
     };
   });

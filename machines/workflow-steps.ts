@@ -1,3 +1,4 @@
+import { and } from 'xstate';
 import type { WriteOutcome } from './blackboard-outcome.js';
 import type { BreakerOpen, EdgeDecision, GateFallback } from './edge-result.js';
 import type { EscalationOutcome } from './escalation-context.js';
@@ -21,6 +22,12 @@ import {
  * The states of the workflow's steps, one compound state per step, generated from the plan:
  * checking → admitting → [preparing →] calling → gating → [reviewing →] writing → done → routing,
  * and for a parallel step: checking → branches (one region per agent step) → routing.
+ *
+ * The happy path decides inside the transitions that need the answers: a call its breaker admits
+ * for sure goes checking → calling (admitted on the way), and a result the gate passes and the
+ * shared state accepts goes calling → wherever the step leads (gated and written on the way). Every
+ * other answer goes through the state that routes it, as the guards predict: `admitsNow`,
+ * `gatePasses` and `writeSucceeds` decide exactly as `admit`, `gate` and `write` will.
  */
 
 /**
@@ -31,11 +38,12 @@ import {
 function agentStates(step: AgentStepPlan, after = 'done'): Config {
   const id = slotKey(step);
   const ref = { stepId: id, agentId: step.agentId };
+  const gateParams = { stepId: id, breaker: step.breaker, minQuality: step.minQuality };
   return {
     admitting: {
       // The breaker decides inside this transition (the `admit` action over the runtime's breakers
       // records its answer in the slot); the eventless transitions below route on it.
-      entry: { type: 'admit', params: { stepId: id, breaker: step.breaker } },
+      entry: { type: 'admit', params: admitParams(step) },
       on: { 'workflow.resume': { target: 'admitting', reenter: true } },
       always: [
         ...reviewBranch(
@@ -86,14 +94,31 @@ function agentStates(step: AgentStepPlan, after = 'done'): Config {
             visit: slot.visit,
           };
         },
-        // The gate records the result with its decision, in one assign (gating's entry).
-        onDone: { target: 'gating' },
+        // The happy path: a result the gate passes and whose write the shared state accepts is
+        // gated and written inside this transition, straight to where the step goes next.
+        // Anything else (and every result a human may review) is decided in `gating`.
+        onDone: step.review
+          ? { target: 'gating' }
+          : [
+              {
+                guard: and([
+                  { type: 'gatePasses', params: gateParams },
+                  { type: 'writeSucceeds', params: { stepId: id } },
+                ]),
+                target: after,
+                actions: [
+                  { type: 'gate', params: gateParams },
+                  { type: 'write', params: { stepId: id } },
+                ],
+              },
+              { target: 'gating' },
+            ],
         onError: { target: '#workflow.failed', actions: failStep(id, 'its agent actor crashed') },
       },
     },
     gating: {
       // The gate (and the step's breaker, told the result) decides inside this transition.
-      entry: { type: 'gate', params: { stepId: id, breaker: step.breaker, minQuality: step.minQuality } },
+      entry: { type: 'gate', params: gateParams },
       on: { 'workflow.resume': { target: 'gating', reenter: true } },
       always: [
         ...reviewBranch(
@@ -226,7 +251,12 @@ function routingState(step: StepPlan): Config {
   };
 }
 
-const checking = (plan: WorkflowPlan, next: string) => ({
+/**
+ * A step's first state: the run's step budget, then the breaker. A call the breaker admits for sure
+ * (`admitsNow`: a closed breaker, or none) is admitted inside this transition, straight to the
+ * call; any other goes to `admitting`, where the breaker's answer, a refusal or a review, is routed.
+ */
+const checking = (plan: WorkflowPlan, next: string, step?: AgentStepPlan) => ({
   always: [
     {
       guard: 'stepBudgetExhausted',
@@ -243,9 +273,20 @@ const checking = (plan: WorkflowPlan, next: string) => ({
         },
       },
     },
+    ...(step
+      ? [
+          {
+            guard: { type: 'admitsNow', params: admitParams(step) },
+            target: step.input ? 'preparing' : 'calling',
+            actions: { type: 'admit', params: admitParams(step) },
+          },
+        ]
+      : []),
     { target: next },
   ],
 });
+
+const admitParams = (step: AgentStepPlan) => ({ stepId: slotKey(step), breaker: step.breaker });
 
 /** Every step's compound state, by step id. */
 export function buildStepStates(plan: WorkflowPlan): Config {
@@ -257,7 +298,7 @@ export function buildStepStates(plan: WorkflowPlan): Config {
         entry: { type: 'enterStep', params: { stepIds: [step.id] } },
         initial: 'checking',
         states: {
-          checking: checking(plan, 'admitting'),
+          checking: checking(plan, 'admitting', step),
           ...agentStates(step, direct),
           routing: routingState(step),
         },

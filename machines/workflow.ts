@@ -1,13 +1,14 @@
 import type { AnyActorLogic, AnyActorRef } from 'xstate';
 import { assign, enqueueActions, setup } from 'xstate';
 import { DEFAULT_JOURNAL_WINDOW } from './blackboard.js';
+import type { WriteOutcome } from './blackboard-outcome.js';
 import type { BlackboardPolicy } from './blackboard-write.js';
 import { applyWrite, FREE_FORM } from './blackboard-write.js';
 import { now } from './clock.js';
 import { applyGate } from './gate.js';
 import { emptyJournal } from './journal.js';
 import { persistsFrozenAsIs } from './persisted.js';
-import { admitted, gated, resultOf, withSlot } from './step-decisions.js';
+import { admitted, gated, resultOf, withSlot, writeIdOf } from './step-decisions.js';
 import { passedRecord } from './step-endings.js';
 import type {
   RunOutcome,
@@ -24,7 +25,8 @@ import { buildStepStates } from './workflow-steps.js';
 /**
  * The workflow compiler: a plan (plain data) becomes a statechart with one named state per step.
  *
- *   running ─┬─ <step> (checking → admitting → [preparing →] calling → gating → writing → routing)
+ *   running ─┬─ <step> (checking → admitting → [preparing →] calling → gating → writing → routing;
+ *            │          a step whose guardrails all pass goes checking → calling → the next step)
  *            ├─ <parallel step> (checking → branches ∥ … → routing)
  *            └─ finishing (final output computed and validated)
  *   completed | fallback | failed | cancelled        (final)
@@ -75,6 +77,9 @@ export interface CompileOptions {
   finalizeNow?: (input: FinalizeInput) => Finalized | undefined;
 }
 
+/** A step's write into the shared state: the board after it (when accepted) and its outcome. */
+type WritePlan = { next: ReturnType<typeof applyWrite>['board']; outcome: WriteOutcome; at: number };
+
 /** The context patch that ends a run with its final output, or with the output's validation failure. */
 function finalized(f: Finalized, at: number) {
   return {
@@ -116,6 +121,61 @@ export function compileWorkflow(
     };
   };
 
+  /**
+   * The step's write into the shared state, as `applyWrite` makes it. `writeSucceeds` plans it and
+   * `write` applies it in the same transition (same context, event, write and time): the plan is
+   * kept for that one use, so the happy path pays for one write, not two.
+   */
+  let planned: {
+    from: Pick<WorkflowContext, 'state' | 'version' | 'journal'>;
+    event: object;
+    value: unknown;
+    writeId: string;
+    plan: WritePlan;
+  } | null = null;
+  const writePlan = (
+    context: WorkflowContext,
+    event: object,
+    step: AgentStepPlan,
+    value: unknown,
+    writeId: string,
+    at: number,
+  ): WritePlan => {
+    const kept = planned;
+    planned = null;
+    // The gate's assign comes between: the context is new, its shared state is the same.
+    if (
+      kept !== null &&
+      kept.from.state === context.state &&
+      kept.from.version === context.version &&
+      kept.from.journal === context.journal &&
+      kept.event === event &&
+      kept.value === value &&
+      kept.writeId === writeId &&
+      kept.plan.at === at
+    )
+      return kept.plan;
+    const board = {
+      version: context.version,
+      state: context.state,
+      // A snapshot stored before the shared state moved into this context has no journal.
+      journal: context.journal ?? emptyJournal(DEFAULT_JOURNAL_WINDOW),
+    };
+    const write = {
+      type: 'write' as const,
+      writeId,
+      key: step.writes,
+      value,
+      agentId: step.agentId,
+      ...(step.reduced ? {} : { expectedVersion: context.version }),
+    };
+    const { board: next, outcome } = applyWrite(board, write, policy, at);
+    const plan = { next, outcome, at };
+    const { state, version, journal } = context;
+    planned = { from: { state, version, journal }, event, value, writeId, plan };
+    return plan;
+  };
+
   const machineSetup = setup({
     types: {
       context: {} as WorkflowContext,
@@ -129,6 +189,21 @@ export function compileWorkflow(
         context.deadlineAt === null ? 2 ** 31 - 1 : Math.max(0, context.deadlineAt - now(system)),
     },
     guards: {
+      // The happy path's guards (see machines/workflow-steps.ts): whoever provides `admit` and
+      // `gate` provides these with them, deciding alike. Here: every call admitted, the gate alone.
+      admitsNow: (_args, _params: AdmitParams) => true,
+      gatePasses: ({ context, event }, params: GateParams) =>
+        applyGate(resultOf(context, params.stepId, event), params).passed,
+      // The write a passed result would make, planned here and applied by `write` in this transition.
+      // Guards see no clock: the plan is stamped with the time the result came, which is now
+      // unless the clock moved since (then `write` plans again; the time decides nothing else).
+      writeSucceeds: ({ context, event }, params: { stepId: string }) => {
+        const step = stepById.get(params.stepId)!;
+        const slot = context.slots[params.stepId]!;
+        const result = resultOf(context, params.stepId, event);
+        const writeId = writeIdOf(context.runId, params.stepId, slot.visit);
+        return writePlan(context, event, step, result.content, writeId, result.endedAt).outcome.ok;
+      },
       hasDeadline: ({ context }) => context.deadlineAt !== null,
       stepBudgetExhausted: ({ context }) => context.stepsTaken > context.maxSteps,
       outputValid: ({ event }) => doneOutput<Finalized>(event).valid,
@@ -144,25 +219,17 @@ export function compileWorkflow(
         return gated(context, params.stepId, result, applyGate(result, params));
       }),
       // The step's output goes into the shared state, here in context: no actor, no round trip.
-      write: assign(({ context, system }, params: { stepId: string }) => {
+      write: assign(({ context, event, system }, params: { stepId: string }) => {
         const step = stepById.get(params.stepId)!;
         const slot = context.slots[params.stepId]!;
-        const at = now(system);
-        const board = {
-          version: context.version,
-          state: context.state,
-          // A snapshot stored before the shared state moved into this context has no journal.
-          journal: context.journal ?? emptyJournal(DEFAULT_JOURNAL_WINDOW),
-        };
-        const write = {
-          type: 'write' as const,
-          writeId: slot.writeId!,
-          key: step.writes,
-          value: slot.output,
-          agentId: step.agentId,
-          ...(step.reduced ? {} : { expectedVersion: context.version }),
-        };
-        const { board: next, outcome } = applyWrite(board, write, policy, at);
+        const { next, outcome, at } = writePlan(
+          context,
+          event,
+          step,
+          slot.output,
+          slot.writeId!,
+          now(system),
+        );
         const { slots } = withSlot(context, params.stepId, { written: outcome });
         if (!next || !outcome.ok) return { slots };
         return {

@@ -280,6 +280,13 @@ const acquirers = new WeakMap<Breaker, () => Acquisition>();
 export const acquirePermit = (breaker: Breaker): Acquisition =>
   (acquirers.get(breaker) ?? (() => breaker.tryAcquire()))();
 
+/**
+ * What the runtime's permit would decide on `result` if recorded now, without recording it: the
+ * gate's decision with its breaker's options. Undefined for a permit made elsewhere.
+ */
+export const permitDecision = <T>(permit: Permit, result: AgentResult<T>): GateDecision<T> | undefined =>
+  permit instanceof BreakerPermit ? permit.decide(result) : undefined;
+
 interface PermitCore {
   actor: Actor<BreakerMachine>;
   config: BreakerConfig;
@@ -303,6 +310,11 @@ class BreakerPermit implements Permit {
     if (this.#settled) return false;
     this.#settled = true;
     return true;
+  }
+
+  /** What `record` decides on `result`, without reporting it. */
+  decide<T>(result: AgentResult<T>): GateDecision<T> {
+    return applyGate(result, this.#core.config);
   }
 
   record<T>(result: AgentResult<T>): GateDecision<T> {

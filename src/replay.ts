@@ -47,20 +47,29 @@ export function replayRun(workflow: Workflow, stored: StoredRun): Replay {
     const slot = context && Object.hasOwn(context.slots, stepId) ? context.slots[stepId] : undefined;
     return slot?.visit === visit ? slot : undefined;
   };
+  // The logged decisions stand in for the breakers and the gate; the happy path's guards read the
+  // same ones, so the replay takes the transitions the logged run took.
+  type Args = { context: WorkflowContext; event: { type: string } };
+  const admissionOf = ({ context }: Args, params: AdmitParams) =>
+    logged(params.stepId, context.slots[params.stepId]!.visit)?.admission ?? { allowed: true, permit: null };
+  const decisionOf = ({ context, event }: Args, params: GateParams) => {
+    const slot = context.slots[params.stepId]!;
+    const result = resultOf(context, params.stepId, event);
+    return { result, decision: logged(params.stepId, slot.visit)?.decision ?? applyGate(result, params) };
+  };
   const machine = provideWorkflow(workflow.machine, stubs).provide({
     actions: {
-      admit: assign(({ context }: { context: WorkflowContext }, params: AdmitParams) => {
-        const admission = logged(params.stepId, context.slots[params.stepId]!.visit)?.admission;
-        return admitted(context, params.stepId, admission ?? { allowed: true, permit: null });
-      }),
-      gate: assign(
-        ({ context, event }: { context: WorkflowContext; event: { type: string } }, params: GateParams) => {
-          const slot = context.slots[params.stepId]!;
-          const result = resultOf(context, params.stepId, event);
-          const decision = logged(params.stepId, slot.visit)?.decision ?? applyGate(result, params);
-          return gated(context, params.stepId, result, decision);
-        },
+      admit: assign((args: Args, params: AdmitParams) =>
+        admitted(args.context, params.stepId, admissionOf(args, params)),
       ),
+      gate: assign((args: Args, params: GateParams) => {
+        const { result, decision } = decisionOf(args, params);
+        return gated(args.context, params.stepId, result, decision);
+      }),
+    },
+    guards: {
+      admitsNow: (args: Args, params: AdmitParams) => admissionOf(args, params).allowed,
+      gatePasses: (args: Args, params: GateParams) => decisionOf(args, params).decision.passed,
     },
   } as never);
   const firstState = current?.event as { input?: { runId?: string; input?: unknown } } | undefined;

@@ -6,7 +6,7 @@ import { admitted, gated, resultOf } from '../machines/step-decisions.js';
 import type { AdmitParams, GateParams } from '../machines/workflow.js';
 import type { Admission, WorkflowContext } from '../machines/workflow-context.js';
 import type { Breaker, Permit } from './breaker.js';
-import { acquirePermit, createBreaker } from './breaker.js';
+import { acquirePermit, createBreaker, permitDecision } from './breaker.js';
 import type { RunObserver } from './run-observer.js';
 import { traceBreaker } from './trace/breaker-spans.js';
 import type { ObserverErrorHandler } from './trace/report.js';
@@ -124,8 +124,25 @@ export function createBreakerRegistry(options: BreakerRegistryOptions) {
     }),
   });
 
+  // The happy path's guards, which decide like the actions above without acting: a closed breaker
+  // admits every call (`acquirePermit` grants it without a transition), and the gate decides with
+  // the options of the breaker that granted the step's permit. A step they pass decides inside the
+  // transition that needs the answer (machines/workflow-steps.ts); any other goes by the states.
+  const guards = {
+    admitsNow: (_args: Args, params: AdmitParams) =>
+      params.breaker === null || breakers.get(params.breaker)?.actor.getSnapshot().value === 'closed',
+    gatePasses: ({ context, event }: Args, params: GateParams) => {
+      const permit = context.slots[params.stepId]!.permit;
+      const result = resultOf(context, params.stepId, event);
+      if (permit === null) return applyGate(result, params).passed;
+      const held = permits.get(permit);
+      return held !== undefined && permitDecision(held, result)?.passed === true;
+    },
+  };
+
   return {
     breakers: breakers as ReadonlyMap<string, Breaker>,
+    guards,
     /** Create a workflow's breakers up front: an actor made while XState runs an action warns. */
     prepare(workflow: Workflow) {
       for (const key of workflow.breakers.keys()) breakerFor(workflow, key);

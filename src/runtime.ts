@@ -215,6 +215,7 @@ export function createRuntime<const W extends readonly Workflow[] = readonly Wor
       machine = workflow.machine.provide({
         actors: reviewActors,
         actions: registry.actions(workflow) as never,
+        guards: registry.guards as never,
       }) as WorkflowMachine;
       // `provide` makes a new machine: it gets the quick persisted snapshot again.
       persistsFrozenAsIs(machine);

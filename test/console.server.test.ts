@@ -118,7 +118,16 @@ describe('the console server', () => {
     expect(node('workflow.running.writer.reviewing').guardrail).toBe('review');
     expect(node('workflow.running.researcher.calling~agent.running.attempting').guardrail).toBe('attempt');
     const labels = body.graph.edges.map((e: { label: string }) => e.label);
-    expect(labels).toEqual(expect.arrayContaining(['breaker open', 'gate blocked', 'needs review', 'retry']));
+    expect(labels).toEqual(
+      expect.arrayContaining([
+        'breaker open',
+        'gate blocked',
+        'needs review',
+        'retry',
+        'admitted',
+        'passed · written',
+      ]),
+    );
     for (const e of body.graph.edges) {
       expect(ids).toContain(e.source);
       expect(ids).toContain(e.target);

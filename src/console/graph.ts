@@ -72,6 +72,9 @@ function edgeLabel(event: string, from: string, to: string): string {
   if (event === '') {
     if (source === 'deciding')
       return target === 'attempting' ? 'retry' : target === 'backingOff' ? 'back off' : '';
+    // A closed breaker admits on the way out of `checking`; any other is asked in `admitting`.
+    if (source === 'checking')
+      return target === 'admitting' ? 'ask the breaker' : target === 'fallback' ? 'step limit' : 'admitted';
     // The breaker, the gate and the write decide inside the transition; these route on the answer.
     if (source === 'admitting')
       return target === 'fallback'
@@ -89,8 +92,12 @@ function edgeLabel(event: string, from: string, to: string): string {
   if (event.startsWith('xstate.after.') || event.endsWith('Timer'))
     return source === 'backingOff' ? 'retry' : 'timeout';
   if (event.endsWith('backoffDone')) return 'retry';
-  if (event.startsWith('xstate.done.actor.'))
-    return target === 'fallback' ? 'rejected / expired' : target === 'gating' ? 'output' : 'done';
+  if (event.startsWith('xstate.done.actor.')) {
+    if (target === 'fallback') return 'rejected / expired';
+    if (target === 'gating') return 'output';
+    // A result the gate passes and the shared state accepts: gated and written in this transition.
+    return source === 'calling' ? 'passed · written' : 'done';
+  }
   if (event.startsWith('xstate.error.actor.')) return 'error';
   return event.replace(/^agent\./, '');
 }
