@@ -33,31 +33,59 @@ const { agents, workflow, bare } = threeSteps('bench', answer);
 
 export interface Measure {
   name: string;
+  /** The median over rounds. */
   usPerRun: number;
+  /** Each round's figure, in order: rounds alternate between the kinds compared. */
+  rounds: number[];
 }
 
-/** µs per run, for `runs` runs kept `inFlight` at a time, after a warm-up; the best of `rounds`. */
+/**
+ * µs per run of each kind, `runs` runs kept `inFlight` at a time, after a warm-up. The kinds take
+ * turns, round by round, so that each round compares them under the same conditions (this machine's
+ * load and the heap's state drift over a process's life): a ratio is then taken per round, and
+ * reported as the median with its range.
+ */
 async function measure(
-  name: string,
-  once: () => Promise<unknown>,
+  kinds: Array<[string, () => Promise<unknown>]>,
   runs: number,
   inFlight: number,
-  rounds = 3,
-) {
-  const batch = async (n: number) => {
+  rounds = 5,
+): Promise<Measure[]> {
+  const batch = async (once: () => Promise<unknown>, n: number) => {
     for (let done = 0; done < n; done += inFlight) {
       await Promise.all(Array.from({ length: Math.min(inFlight, n - done) }, once));
     }
   };
-  await batch(Math.min(runs, 500));
-  let best = Number.POSITIVE_INFINITY;
+  for (const [, once] of kinds) await batch(once, Math.min(runs, 500));
+  const out: Measure[] = kinds.map(([name]) => ({ name, usPerRun: 0, rounds: [] }));
   for (let round = 0; round < rounds; round++) {
-    (globalThis as { gc?: () => void }).gc?.();
-    const started = performance.now();
-    await batch(runs);
-    best = Math.min(best, ((performance.now() - started) * 1000) / runs);
+    for (let k = 0; k < kinds.length; k++) {
+      // A macrotask, then a full collection: the last kind's garbage is not this one's to collect.
+      await new Promise((r) => setTimeout(r, 10));
+      (globalThis as { gc?: () => void }).gc?.();
+      const started = performance.now();
+      await batch(kinds[k]![1], runs);
+      out[k]!.rounds.push(((performance.now() - started) * 1000) / runs);
+    }
   }
-  return { name, usPerRun: best };
+  for (const m of out) m.usPerRun = median(m.rounds);
+  return out;
+}
+
+export const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+/** `ours` / `base`, round by round: the median and the range, as text. */
+export function roundRatio(ours: Measure, base: Measure): { median: number; text: string } {
+  const ratios = ours.rounds.map((r, i) => r / base.rounds[i]!);
+  const m = median(ratios);
+  return {
+    median: m,
+    text: `${m.toFixed(1)}x (rounds ${Math.min(...ratios).toFixed(1)}–${Math.max(...ratios).toFixed(1)}x)`,
+  };
 }
 
 export async function workflowBench(runs = 3000, inFlight = 100): Promise<Measure[]> {
@@ -74,13 +102,17 @@ export async function workflowBench(runs = 3000, inFlight = 100): Promise<Measur
       .then(() => runAgent(agents[2]!, {}));
   const off = createRuntime({ tracing: false });
   const on = createRuntime();
-  const results = [
-    await measure('plain async functions', plain, runs, inFlight),
-    await measure('bare XState, 3 invoked promises', xstate, runs, inFlight),
-    await measure('3 guarded agent calls (runAgent)', guarded, runs, inFlight),
-    await measure('agentcharts workflow, tracing off', () => off.start(workflow, {}).done, runs, inFlight),
-    await measure('agentcharts workflow, tracing on', () => on.start(workflow, {}).done, runs, inFlight),
-  ];
+  const results = await measure(
+    [
+      ['plain async functions', plain],
+      ['bare XState, 3 invoked promises', xstate],
+      ['3 guarded agent calls (runAgent)', guarded],
+      ['agentcharts workflow, tracing off', () => off.start(workflow, {}).done],
+      ['agentcharts workflow, tracing on', () => on.start(workflow, {}).done],
+    ],
+    runs,
+    inFlight,
+  );
   await off.stop();
   await on.stop();
   return results;
@@ -121,23 +153,25 @@ export async function parallelBench(runs = 3000, inFlight = 100): Promise<Measur
       actor.start();
     });
   const on = createRuntime();
-  const results = [
-    await measure('bare XState, 3 parallel + join', xstate, runs, inFlight),
-    await measure(
-      'agentcharts, 3 parallel + join',
-      () => on.start(parallelWorkflow, {}).done,
-      runs,
-      inFlight,
-    ),
-  ];
+  const results = await measure(
+    [
+      ['bare XState, 3 parallel + join', xstate],
+      ['agentcharts, 3 parallel + join', () => on.start(parallelWorkflow, {}).done],
+    ],
+    runs,
+    inFlight,
+  );
   await on.stop();
   return results;
 }
 
 export interface Throughput {
   name: string;
+  /** Medians over the rounds. */
   runsPerSecond: number;
   heapPerRunBytes: number;
+  /** Each round's runs/s: rounds alternate between the kinds compared. */
+  rounds: number[];
 }
 
 export const heapUsed = (): number => {
@@ -151,7 +185,7 @@ export const heapUsed = (): number => {
  * 10,000 runs in flight, 3 sequential agents of `agentMs` each (timers): runs/s to finish them all,
  * and the heap each in-flight run holds (measured while every run waits in its first agent).
  */
-export async function inFlightBench(inFlight = 10_000, agentMs = 5): Promise<Throughput[]> {
+export async function inFlightBench(inFlight = 10_000, agentMs = 5, rounds = 3): Promise<Throughput[]> {
   let gate: Promise<void> = Promise.resolve();
   const slow = async () => {
     await gate;
@@ -172,27 +206,39 @@ export async function inFlightBench(inFlight = 10_000, agentMs = 5): Promise<Thr
     ],
     ['agentcharts workflow, tracing on', () => runtime.start(slowWorkflow, {}).done],
   ];
-  const out: Throughput[] = [];
-  for (const [name, once] of kinds) {
-    // Warm-up, then the heap with every run held at its first agent, then the throughput.
-    await Promise.all(Array.from({ length: 500 }, once));
-    let open!: () => void;
-    gate = new Promise<void>((r) => {
-      open = r;
-    });
-    const before = heapUsed();
-    const started = performance.now();
-    const all = Array.from({ length: inFlight }, once);
-    await new Promise((r) => setTimeout(r, 50));
-    const held = heapUsed();
-    open();
-    await Promise.all(all);
-    const seconds = (performance.now() - started - 50) / 1000;
-    out.push({ name, runsPerSecond: inFlight / seconds, heapPerRunBytes: (held - before) / inFlight });
-    // Let go of this kind's runs and results now: the next kind's baseline must not include them.
-    all.length = 0;
-    gate = Promise.resolve();
+  for (const [, once] of kinds) await Promise.all(Array.from({ length: 500 }, once));
+  const perRound = kinds.map(() => ({ rate: [] as number[], heap: [] as number[] }));
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < kinds.length; k++) {
+      const once = kinds[k]![1];
+      // The heap with every run held at its first agent, then the throughput. A macrotask first:
+      // until then V8 keeps what the last round's WeakRefs pointed to, which the heap would count.
+      await new Promise((r) => setTimeout(r, 10));
+      let open!: () => void;
+      gate = new Promise<void>((r) => {
+        open = r;
+      });
+      const before = heapUsed();
+      const started = performance.now();
+      const all = Array.from({ length: inFlight }, once);
+      await new Promise((r) => setTimeout(r, 50));
+      const held = heapUsed();
+      open();
+      await Promise.all(all);
+      const seconds = (performance.now() - started - 50) / 1000;
+      perRound[k]!.rate.push(inFlight / seconds);
+      perRound[k]!.heap.push((held - before) / inFlight);
+      // Let go of this kind's runs and results now: the next kind's baseline must not include them.
+      all.length = 0;
+      gate = Promise.resolve();
+    }
   }
+  const out: Throughput[] = kinds.map(([name], k) => ({
+    name,
+    runsPerSecond: median(perRound[k]!.rate),
+    heapPerRunBytes: median(perRound[k]!.heap),
+    rounds: perRound[k]!.rate,
+  }));
   await runtime.stop();
   return out;
 }
@@ -200,7 +246,7 @@ export async function inFlightBench(inFlight = 10_000, agentMs = 5): Promise<Thr
 export function printParallelReport(results: Measure[]): void {
   for (const r of results) console.log(`${r.name.padEnd(36)} ${r.usPerRun.toFixed(1).padStart(8)} µs/run`);
   console.log(
-    `parallel: agentcharts / bare XState: ${(results[1]!.usPerRun / results[0]!.usPerRun).toFixed(1)}x (target ≤ 3x)`,
+    `parallel: agentcharts / bare XState: ${roundRatio(results[1]!, results[0]!).text} (target ≤ 3x)`,
   );
 }
 
@@ -211,28 +257,28 @@ export function printInFlightReport(results: Throughput[]): void {
     );
   }
   const [bare, ours] = results as [Throughput, Throughput];
+  const shares = ours.rounds.map((r, i) => (100 * r) / bare.rounds[i]!);
   console.log(
-    `10,000 in flight: ${((100 * ours.runsPerSecond) / bare.runsPerSecond).toFixed(0)}% of bare XState's runs/s (target ≥ 40%); ` +
+    `10,000 in flight: ${median(shares).toFixed(0)}% of bare XState's runs/s (rounds ${Math.min(...shares).toFixed(0)}–${Math.max(...shares).toFixed(0)}%; target ≥ 40%); ` +
       `heap per run ${(ours.heapPerRunBytes / bare.heapPerRunBytes).toFixed(2)}x (target ≤ 2x)`,
   );
 }
 
 export function printWorkflowReport(results: Measure[]): void {
   const base = results[0]!.usPerRun;
-  const byName = new Map(results.map((r) => [r.name, r.usPerRun]));
+  const byName = new Map(results.map((r) => [r.name, r]));
   for (const r of results) {
     console.log(
       `${r.name.padEnd(36)} ${r.usPerRun.toFixed(1).padStart(8)} µs/run  ${(r.usPerRun / base).toFixed(0).padStart(5)}x plain`,
     );
   }
-  const ratio =
-    byName.get('agentcharts workflow, tracing on')! / byName.get('agentcharts workflow, tracing off')!;
-  console.log(`tracing on / off: ${ratio.toFixed(2)}x (target ≤ 1.3x)`);
-  const xstate =
-    byName.get('agentcharts workflow, tracing off')! / byName.get('bare XState, 3 invoked promises')!;
-  console.log(`workflow (tracing off) / bare XState: ${xstate.toFixed(1)}x`);
-  const on = byName.get('agentcharts workflow, tracing on')! / byName.get('bare XState, 3 invoked promises')!;
-  console.log(`sequential: workflow (tracing on) / bare XState: ${on.toFixed(1)}x (target ≤ 3x)`);
+  const bare = byName.get('bare XState, 3 invoked promises')!;
+  const off = byName.get('agentcharts workflow, tracing off')!;
+  const on = byName.get('agentcharts workflow, tracing on')!;
+  const tracing = roundRatio(on, off);
+  console.log(`tracing on / off: ${tracing.median.toFixed(2)}x (target ≤ 1.3x)`);
+  console.log(`workflow (tracing off) / bare XState: ${roundRatio(off, bare).text}`);
+  console.log(`sequential: workflow (tracing on) / bare XState: ${roundRatio(on, bare).text} (target ≤ 3x)`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
