@@ -122,9 +122,11 @@ export function compileWorkflow(
   };
 
   /**
-   * The step's write into the shared state, as `applyWrite` makes it. `writeSucceeds` plans it and
-   * `write` applies it in the same transition (same context, event, write and time): the plan is
-   * kept for that one use, so the happy path pays for one write, not two.
+   * The step's write into the shared state, as `applyWrite` makes it. `writeSucceeds` plans it
+   * (`keep`) and `write` applies that plan in the same transition (same shared state, event and
+   * write), so the write is made once: a second `applyWrite` from the same version would also fork
+   * an `append` list or a `merge` map that the first had already extended (a copy of its history).
+   * `write` keeps nothing: a plan left here would hold a finished run's state.
    */
   let planned: {
     from: Pick<WorkflowContext, 'state' | 'version' | 'journal'>;
@@ -140,6 +142,7 @@ export function compileWorkflow(
     value: unknown,
     writeId: string,
     at: number,
+    keep: boolean,
   ): WritePlan => {
     const kept = planned;
     planned = null;
@@ -151,8 +154,7 @@ export function compileWorkflow(
       kept.from.journal === context.journal &&
       kept.event === event &&
       kept.value === value &&
-      kept.writeId === writeId &&
-      kept.plan.at === at
+      kept.writeId === writeId
     )
       return kept.plan;
     const board = {
@@ -171,8 +173,10 @@ export function compileWorkflow(
     };
     const { board: next, outcome } = applyWrite(board, write, policy, at);
     const plan = { next, outcome, at };
-    const { state, version, journal } = context;
-    planned = { from: { state, version, journal }, event, value, writeId, plan };
+    if (keep) {
+      const { state, version, journal } = context;
+      planned = { from: { state, version, journal }, event, value, writeId, plan };
+    }
     return plan;
   };
 
@@ -195,14 +199,14 @@ export function compileWorkflow(
       gatePasses: ({ context, event }, params: GateParams) =>
         applyGate(resultOf(context, params.stepId, event), params).passed,
       // The write a passed result would make, planned here and applied by `write` in this transition.
-      // Guards see no clock: the plan is stamped with the time the result came, which is now
-      // unless the clock moved since (then `write` plans again; the time decides nothing else).
+      // Guards see no clock: the write is stamped with the time the result came, which is this
+      // transition's (its event is the result).
       writeSucceeds: ({ context, event }, params: { stepId: string }) => {
         const step = stepById.get(params.stepId)!;
         const slot = context.slots[params.stepId]!;
         const result = resultOf(context, params.stepId, event);
         const writeId = writeIdOf(context.runId, params.stepId, slot.visit);
-        return writePlan(context, event, step, result.content, writeId, result.endedAt).outcome.ok;
+        return writePlan(context, event, step, result.content, writeId, result.endedAt, true).outcome.ok;
       },
       hasDeadline: ({ context }) => context.deadlineAt !== null,
       stepBudgetExhausted: ({ context }) => context.stepsTaken > context.maxSteps,
@@ -229,6 +233,7 @@ export function compileWorkflow(
           slot.output,
           slot.writeId!,
           now(system),
+          false,
         );
         const { slots } = withSlot(context, params.stepId, { written: outcome });
         if (!next || !outcome.ok) return { slots };

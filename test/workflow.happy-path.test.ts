@@ -145,26 +145,41 @@ describe('workflow: guardrails decided inside the step’s transitions', () => {
     expect(paths).toEqual(['a.admitting', 'fallback']);
   });
 
-  it('a step’s write runs its reducer once', async () => {
+  it('a step’s write runs its reducer once, even when the clock moves while the result comes in', async () => {
     const clock = testClock();
+    // Every reading a millisecond later: the result's time and the write's differ, as they can on
+    // a wall clock.
+    let readings = 0;
+    const ticking = Object.assign(Object.create(clock) as typeof clock, {
+      now: () => clock.now() + readings++,
+    });
     let reduced = 0;
     const a = answering('a', () => 0.9);
+    const b = answering('b', () => 0.9);
     const workflow = defineWorkflow({
       id: 'reduced',
       output: Draft,
       reducers: {
-        a: (current: unknown, incoming: unknown) => {
+        notes: (current: unknown, incoming: unknown) => {
           reduced++;
           return [...((current as unknown[] | undefined) ?? []), incoming];
         },
       },
-      steps: [a],
+      steps: [
+        { agent: a, writes: 'notes' },
+        { agent: b, writes: 'notes' },
+      ],
     });
-    runtime = createRuntime({ clock });
+    runtime = createRuntime({ clock: ticking });
     const run = runtime.start(workflow, null);
     await runToEnd(clock, run.done);
-    expect(reduced).toBe(1);
-    expect(run.state().state).toEqual({ a: [{ content: 'a says hi', confidence: 0.9 }] });
+    expect(reduced).toBe(2);
+    expect(run.state().state).toEqual({
+      notes: [
+        { content: 'a says hi', confidence: 0.9 },
+        { content: 'b says hi', confidence: 0.9 },
+      ],
+    });
   });
 
   it('a replay takes the logged decisions on both paths: a gate that blocked, then a breaker that refused', async () => {
