@@ -97,7 +97,9 @@ function loopOf(id: string, writer: ReturnType<typeof defineAgent>, steps: numbe
 }
 
 const gc = (globalThis as { gc?: () => void }).gc;
-const heap = () => {
+/** The heap in use, after a macrotask (until then V8 keeps what WeakRefs pointed to) and a full collection. */
+const heap = async () => {
+  await new Promise((r) => setTimeout(r, 10));
   gc?.();
   gc?.();
   return process.memoryUsage().heapUsed;
@@ -167,14 +169,14 @@ async function lengthScenario(steps: number): Promise<LengthScenario> {
   // Heap a finished run keeps while its handle is held: its state log and trace.
   const runtime = createRuntime();
   const kept: Run[] = [];
-  const before = heap();
+  const before = await heap();
   for (let i = 0; i < runs; i++) {
     const run = runtime.start(workflow, {});
     await run.done;
     kept.push(run as Run);
   }
   await runtime.stop();
-  const after = heap();
+  const after = await heap();
   const entries = kept.reduce((n, r) => n + r.log().length, 0);
   const heapPerStep = (after - before) / (runs * steps);
   kept.length = 0;
@@ -205,11 +207,11 @@ async function longScenario(
   await runtime.stop();
   const lines = backend.runs.get('long') ?? [];
   const storeBytes = lines.reduce((n, l) => n + l.length + 1, 0);
-  const before = heap();
+  const before = await heap();
   const read = performance.now();
   const run = await recordStore(backend).load('long');
   const readUs = (performance.now() - read) * 1000;
-  const kept = heap() - before;
+  const kept = (await heap()) - before;
   if (run.entries.length === 0) throw new Error('the long run read back no entries');
   return {
     steps,
