@@ -11,9 +11,14 @@
  *      event per microstep, action, event and snapshot);
  *   5. the runtime: state log, breakers, driver; 6. and tracing.
  *
+ * Two floors, with nothing of agentcharts' own work: layer 1's chart with agents that are the least
+ * a statechart actor can be (`minimalAgent`) and an inspection observer, and the same agents under
+ * the leanest shape a guarded step can have (one state per step, every guardrail a guarded
+ * transition: one microstep per step, as bare XState).
+ *
  *   npx tsc -p tsconfig.build.json && node dist/bench/layers.js
  */
-import { type AnyStateMachine, assign, createActor, fromPromise, setup } from 'xstate';
+import { type AnyActorLogic, type AnyStateMachine, assign, createActor, fromPromise, setup } from 'xstate';
 import { createRuntime, runAgent } from '../src/index.js';
 import { threeSteps } from './workflow.js';
 
@@ -33,7 +38,7 @@ interface ShapeContext {
  * path, as the workflow's: checking → calling (admitted on the way) → the next step (gated and
  * written on the way); `admitting`, `gating` and `writing` are there for the other answers.
  */
-function sameShape() {
+function sameShape(call: AnyActorLogic = fromPromise(answer)) {
   const ids = ['a', 'b', 'c'];
   const patch = (context: ShapeContext, id: string, fields: Record<string, unknown>) => ({
     slots: { ...context.slots, [id]: { ...context.slots[id], ...fields } },
@@ -84,8 +89,77 @@ function sameShape() {
       },
     };
   });
-  return setup({ actors: { call: fromPromise(answer) } }).createMachine({
+  return setup({ actors: { call } }).createMachine({
     id: 'shape',
+    initial: 'running',
+    context: { taken: 0, slots: {}, state: {}, version: 0 },
+    states: { running: { initial: 'a', states }, done: { type: 'final' } },
+  } as never) as unknown as AnyStateMachine;
+}
+
+/**
+ * The least an agent can be as a statechart actor: one state that starts the call in its entry,
+ * takes the result as an event and ends with an output. No validation, limits or timers.
+ */
+const minimalAgent = setup({
+  actions: {
+    start: ({ self }) => {
+      void answer().then((output) => self.send({ type: 'output', output }));
+    },
+  },
+}).createMachine({
+  context: { output: null as unknown },
+  initial: 'attempting',
+  states: {
+    attempting: {
+      entry: 'start',
+      on: {
+        output: {
+          target: 'done',
+          actions: assign({ output: ({ event }) => (event as unknown as { output: unknown }).output }),
+        },
+      },
+    },
+    done: { type: 'final' },
+  },
+  output: ({ context }) => context.output,
+});
+
+/** The leanest shape a guarded step can have: one state per step, every guardrail a guarded transition. */
+function leanestShape(call: AnyActorLogic) {
+  const ids = ['a', 'b', 'c'];
+  const states: Record<string, unknown> = {};
+  ids.forEach((id, i) => {
+    const next = i < ids.length - 1 ? `#lean.running.${ids[i + 1]}` : '#lean.done';
+    states[id] = {
+      entry: assign(({ context }: { context: ShapeContext }) => ({
+        taken: context.taken + 1,
+        slots: { ...context.slots, [id]: { visit: 1, admission: { allowed: true } } },
+      })),
+      invoke: {
+        src: 'call',
+        onDone: [
+          { guard: ({ context }: { context: ShapeContext }) => context.taken > 50, target: '#lean.done' },
+          {
+            target: next,
+            actions: assign(({ context, event }: { context: ShapeContext; event: unknown }) => {
+              const output = (event as { output: unknown }).output;
+              return {
+                slots: {
+                  ...context.slots,
+                  [id]: { ...context.slots[id], result: output, decision: { passed: true } },
+                },
+                state: { ...context.state, [id]: output },
+                version: context.version + 1,
+              };
+            }),
+          },
+        ],
+      },
+    };
+  });
+  return setup({ actors: { call } }).createMachine({
+    id: 'lean',
     initial: 'running',
     context: { taken: 0, slots: {}, state: {}, version: 0 },
     states: { running: { initial: 'a', states }, done: { type: 'final' } },
@@ -134,6 +208,14 @@ export async function layersBench(): Promise<Layer[]> {
   const layers: Array<[string, () => Promise<unknown>]> = [
     ['bare XState, 3 invoked promises', runMachine(bare)],
     ['1. plain XState chart of the same shape', runMachine(sameShape())],
+    [
+      '   floor: same shape, minimal agents, observer',
+      runMachine(sameShape(minimalAgent), { inspect: () => {} }),
+    ],
+    [
+      '   floor: leanest shape, minimal agents, obs.',
+      runMachine(leanestShape(minimalAgent), { inspect: () => {} }),
+    ],
     ['2. workflow statechart, agents as promises', runMachine(promised, input)],
     ['3. workflow statechart, agent statecharts', runMachine(workflow.machine as AnyStateMachine, input)],
     [
