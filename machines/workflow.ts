@@ -237,8 +237,11 @@ export function compileWorkflow(
         );
         const { slots } = withSlot(context, params.stepId, { written: outcome });
         if (!next || !outcome.ok) return { slots };
+        // Field by field, not a spread: this runs for every write, and its result is one shape.
         return {
-          ...next,
+          version: next.version,
+          state: next.state,
+          journal: next.journal,
           slots,
           steps: withStep(
             context.steps,

@@ -122,7 +122,7 @@ const FINISHING = 'workflow.running.finishing';
 const finishedThere = (outcome: RunOutcome | null | undefined) =>
   outcome?.status === 'completed' || (outcome?.status === 'fallback' && outcome.cause === 'outputInvalid');
 
-/** Where a step's decisions are recorded: the states it passed through inside one transition. */
+/** Which guardrail state each decision in a step's slot belongs to. */
 const DECIDED_IN = [
   ['admission', 'admitting'],
   ['decision', 'gating'],
@@ -131,8 +131,9 @@ const DECIDED_IN = [
 
 /**
  * Every workflow state the run has been in (from its log), so a finished run shows the path it took.
- * A step decides in transient states (breaker, gate, write) the log never rests in: each decision
- * left in the step's slot marks its state as visited.
+ * A step decides its breaker, gate and write where the log never rests: in their transient states,
+ * or on the way past them when all pass (machines/workflow-steps.ts). Either way each decision left
+ * in the step's slot marks its guardrail's state, so the diagram shows every guardrail that decided.
  */
 function visitedStates(machine: AnyStateMachine | undefined, entries: readonly LogEntry[]): string[] {
   if (!machine) return [];
