@@ -37,35 +37,25 @@ export class LongList extends LazyValue {
 }
 
 /** `list` with `item` at the end: a plain frozen array while short, a shared version from `LONG` on. */
-export function appendItem(
+export const appendItem = (
   list: readonly unknown[] | LongList,
   item: unknown,
-): readonly unknown[] | LongList {
-  if (list instanceof LongList) {
-    // Pushing is safe only onto the newest version of a spine: no other version sees past it.
-    const spine = list.spine.length === list.length ? list.spine : list.spine.slice(0, list.length);
-    spine.push(item);
-    return new LongList(spine, list.length + 1);
-  }
-  // Short: a copy, known to extend the list (lists.ts) as every list made by `withItem` is.
-  if (list.length + 1 < LONG) return Object.freeze(withItem(list, item));
-  const spine = list.slice();
-  spine.push(item);
-  return new LongList(spine, spine.length);
-}
+): readonly unknown[] | LongList => appendItems(list, [item]);
 
 /**
- * `list` with `items` at the end, as appends make it: a store's reader replaying the slides it
- * wrote, so that a long list read back is shared between versions too.
+ * `list` with `items` at the end: the `append` reducer's one item, or a store's reader replaying the
+ * slides it wrote, so that a long list read back is shared between versions too.
  */
 export function appendItems(
   list: readonly unknown[] | LongList,
   items: readonly unknown[],
 ): readonly unknown[] | LongList {
   if (!(list instanceof LongList) && list.length + items.length < LONG) {
+    // Short: a copy, known to extend the list (lists.ts) as every list made by `withItem` is.
     if (items.length === 1) return Object.freeze(withItem(list, items[0]));
     return Object.freeze([...list, ...items]);
   }
+  // Pushing is safe only onto the newest version of a spine: no other version sees past it.
   const spine =
     list instanceof LongList
       ? list.spine.length === list.length

@@ -9,7 +9,7 @@
  * plain frozen object (lazy-value.ts), its keys in the order a spread would have given them.
  */
 
-import { defineOwn, LazyValue, ownValue } from './lazy-value.js';
+import { copyOwn, defineOwn, LazyValue, ownValue } from './lazy-value.js';
 
 /** A key an object orders first, by number: an array index. */
 const INDEX = /^(0|[1-9]\d{0,9})$/;
@@ -121,7 +121,9 @@ export function mergeEntries(
     // Adding is safe only to the newest version of a lineage: no other version sees past it.
     base = current.version === current.lineage.tip ? current : startFrom(current.data());
   } else {
-    const next = { ...(current ?? {}), ...entries };
+    // Defined key by key, not spread: a long list or wide map inside stays a version, unbuilt.
+    const next = copyOwn(current ?? {});
+    for (const key of keys) defineOwn(next, key, ownValue(entries, key));
     if (Object.keys(next).length < WIDE) return Object.freeze(next);
     base = startFrom(current ?? {});
   }

@@ -2,8 +2,9 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { BlackboardPolicy, BoardState } from '../machines/blackboard-write.js';
 import { peekIn } from '../machines/key-path.js';
-import { LazyValue } from '../machines/lazy-value.js';
-import { LongRecord, WIDE } from '../machines/long-record.js';
+import { defineOwn, LazyValue, ownValue } from '../machines/lazy-value.js';
+import { appendItems, LONG } from '../machines/long-list.js';
+import { LongRecord, mergeEntries, WIDE } from '../machines/long-record.js';
 import { diffValues } from '../src/log/diff.js';
 import { createRuntime } from '../src/runtime.js';
 import { applyPatch, makePatch } from '../src/store/codec.js';
@@ -116,6 +117,23 @@ describe('merge: a wide map is shared between versions, read as a plain frozen o
     expect(m.extra).toEqual({ deep: [1] });
     expect(Object.keys(m).slice(-2)).toEqual(['k499', 'extra']);
     expect((wide.state as { m: Record<string, unknown> }).m.k7).toBe(7);
+  });
+
+  it('a merge into a narrow map keeps a long list inside it as it is, unbuilt', () => {
+    const notes = appendItems(
+      [],
+      Array.from({ length: LONG + 6 }, (_, i) => i),
+    );
+    const map: Record<string, unknown> = {};
+    defineOwn(map, 'notes', notes);
+    Object.freeze(map);
+    const built = builds();
+    const next = mergeEntries(map, Object.freeze({ added: 1 })) as Record<string, unknown>;
+    expect(built).not.toHaveBeenCalled();
+    expect(ownValue(next, 'notes')).toBe(notes);
+    expect(Object.isFrozen(next)).toBe(true);
+    built.mockRestore();
+    expect(plain(next)).toEqual({ notes: Array.from({ length: LONG + 6 }, (_, i) => i), added: 1 });
   });
 
   it('diffs two versions as plain objects would, without building either', () => {
